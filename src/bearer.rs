@@ -1,0 +1,1 @@
+//! Data-bearer state: up or down, from rtnetlink, the config, or a connection manager.

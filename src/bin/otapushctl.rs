@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("otapushctl: not wired yet");
+    std::process::exit(1);
+}

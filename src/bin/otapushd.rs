@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("otapushd: not wired yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,1 @@
+//! Push-CAI: registrations, routing, per-registration queues and the D-Bus service.

@@ -1,0 +1,1 @@
+//! The commands of `otapushctl`, as library functions the binary and tests call.

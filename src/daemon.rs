@@ -1,0 +1,1 @@
+//! `otapushd`: wires the modem, the receive path, the store, the streams and the D-Bus service.

@@ -1,0 +1,28 @@
+//! otapush: the terminal-side push client for embedded Linux handsets.
+//!
+//! The modules follow the data path. Each protocol layer is a pure core (bytes and time in,
+//! values and actions out) with a thin async shell around it:
+//!
+//! ```text
+//! modem (AT engine, intake, profiles, simulator) → sms (TS 23.040/23.038) → wdp (WAP-259)
+//!   → wsp (WAP-230) → cai (routing, queues, D-Bus)
+//! sse (event-stream parser, HTTP client, reconnect policy) + bearer → cai
+//! store (durable state) under intake, reassembly, queues and event history
+//! ```
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod bearer;
+pub mod cai;
+pub mod config;
+pub mod ctl;
+pub mod daemon;
+pub mod hex;
+pub mod message;
+pub mod modem;
+pub mod receive;
+pub mod sms;
+pub mod sse;
+pub mod store;
+pub mod time;
+pub mod wdp;
+pub mod wsp;

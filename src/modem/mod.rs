@@ -1,0 +1,16 @@
+//! The modem: an AT engine (pure core + tokio-serial shell), the SMS intake flow, board
+//! profiles, and a simulated modem.
+
+use tokio::sync::oneshot;
+
+/// One SMS PDU read from the modem, handed to durable storage. The intake deletes it from the
+/// modem (`+CMGD`) or acknowledges it (`+CNMA`) only after `durable` answers `Ok`.
+#[derive(Debug)]
+pub struct ReceivedPdu {
+    /// The PDU as the modem printed it, decoded from hex, with the SMSC prefix.
+    pub pdu: Vec<u8>,
+    /// Where it was stored (`"SM"`, `"ME"`, …) and its index; `None` for a routed `+CMT`.
+    pub location: Option<(String, u32)>,
+    /// Answered once the PDU is durable (`Ok`) or could not be made durable (`Err`, reason).
+    pub durable: oneshot::Sender<Result<(), String>>,
+}

@@ -1,0 +1,1 @@
+//! The receive path: raw SMS PDUs → decoded SMS → reassembled WDP datagrams → messages.

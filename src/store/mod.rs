@@ -1,0 +1,2 @@
+//! Durable state in SQLite (WAL): spooled PDUs, partial messages, queues, registrations,
+//! event history and Last-Event-ID.

@@ -1,0 +1,1 @@
+//! WSP connectionless Push and ConfirmedPush PDUs (WAP-230 §8) and the OMNA tables.
