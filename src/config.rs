@@ -7,10 +7,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{0}")]
@@ -48,12 +45,7 @@ pub struct ModemConfig {
 
 impl Default for ModemConfig {
     fn default() -> Self {
-        ModemConfig {
-            device: "sim".into(),
-            baud: 115200,
-            profile: "generic".into(),
-            profile_dir: None,
-        }
+        ModemConfig { device: "sim".into(), baud: 115200, profile: "generic".into(), profile_dir: None }
     }
 }
 
@@ -66,9 +58,7 @@ pub struct DbusConfig {
 
 impl Default for DbusConfig {
     fn default() -> Self {
-        DbusConfig {
-            bus: "session".into(),
-        }
+        DbusConfig { bus: "session".into() }
     }
 }
 
@@ -84,11 +74,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig {
-            dir: default_state_dir(),
-            max_queued_messages: 10_000,
-            max_queued_bytes: 64 << 20,
-        }
+        StoreConfig { dir: default_state_dir(), max_queued_messages: 10_000, max_queued_bytes: 64 << 20 }
     }
 }
 
@@ -121,10 +107,7 @@ pub struct BearerConfig {
 
 impl Default for BearerConfig {
     fn default() -> Self {
-        BearerConfig {
-            mode: BearerMode::Auto,
-            interfaces: vec!["wwan0".into(), "ppp0".into()],
-        }
+        BearerConfig { mode: BearerMode::Auto, interfaces: vec!["wwan0".into(), "ppp0".into()] }
     }
 }
 
@@ -169,11 +152,7 @@ pub struct WdpConfig {
 
 impl Default for WdpConfig {
     fn default() -> Self {
-        WdpConfig {
-            reassembly_timeout: 3 * 86400,
-            max_partials: 64,
-            max_partial_bytes: 256 * 1024,
-        }
+        WdpConfig { reassembly_timeout: 3 * 86400, max_partials: 64, max_partial_bytes: 256 * 1024 }
     }
 }
 
@@ -236,20 +215,16 @@ pub struct AccessRule {
 impl Config {
     /// Parses a configuration file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
+        let c: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
         c.validate()?;
         Ok(c)
     }
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.into(),
-            source: e,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.into(), source: e })?;
         Config::parse(&text, path)
     }
 
@@ -260,10 +235,7 @@ impl Config {
                 return Err(ConfigError::Invalid("[[sse]] entry without a name".into()));
             }
             if !names.insert(&s.name) {
-                return Err(ConfigError::Invalid(format!(
-                    "[[sse]] name {:?} used twice",
-                    s.name
-                )));
+                return Err(ConfigError::Invalid(format!("[[sse]] name {:?} used twice", s.name)));
             }
             if !(s.url.starts_with("http://") || s.url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(

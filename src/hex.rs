@@ -28,14 +28,8 @@ pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
     }
     let mut out = Vec::with_capacity(t.len() / 2);
     for (i, pair) in t.chunks_exact(2).enumerate() {
-        let hi = nibble(pair[0]).ok_or(HexError::InvalidDigit {
-            ch: pair[0] as char,
-            offset: 2 * i,
-        })?;
-        let lo = nibble(pair[1]).ok_or(HexError::InvalidDigit {
-            ch: pair[1] as char,
-            offset: 2 * i + 1,
-        })?;
+        let hi = nibble(pair[0]).ok_or(HexError::InvalidDigit { ch: pair[0] as char, offset: 2 * i })?;
+        let lo = nibble(pair[1]).ok_or(HexError::InvalidDigit { ch: pair[1] as char, offset: 2 * i + 1 })?;
         out.push(hi << 4 | lo);
     }
     Ok(out)
@@ -67,9 +61,6 @@ mod tests {
         assert_eq!(encode_upper(&[0x0a, 0xff]), "0AFF");
         assert_eq!(encode_lower(&[0x0a, 0xff]), "0aff");
         assert_eq!(decode("abc"), Err(HexError::OddLength(3)));
-        assert_eq!(
-            decode("0g"),
-            Err(HexError::InvalidDigit { ch: 'g', offset: 1 })
-        );
+        assert_eq!(decode("0g"), Err(HexError::InvalidDigit { ch: 'g', offset: 1 }));
     }
 }

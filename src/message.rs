@@ -119,13 +119,7 @@ pub fn sms_message_id(
     payload: &[u8],
 ) -> String {
     let r = reference.map(|r| r.to_be_bytes()).unwrap_or([0xff, 0xff]);
-    digest_hex(&[
-        b"sms",
-        originator.as_bytes(),
-        sent_time.unwrap_or("").as_bytes(),
-        &r,
-        payload,
-    ])
+    digest_hex(&[b"sms", originator.as_bytes(), sent_time.unwrap_or("").as_bytes(), &r, payload])
 }
 
 /// The id of one event of an event stream. With a non-empty event id it depends only on the
@@ -133,11 +127,7 @@ pub fn sms_message_id(
 /// Without one, `fallback` (e.g. the carrying message's id and the event's index) makes it unique.
 pub fn event_message_id(application_id: &str, event_id: &str, fallback: &str) -> String {
     if event_id.is_empty() {
-        digest_hex(&[
-            b"event-anon",
-            application_id.as_bytes(),
-            fallback.as_bytes(),
-        ])
+        digest_hex(&[b"event-anon", application_id.as_bytes(), fallback.as_bytes()])
     } else {
         digest_hex(&[b"event", application_id.as_bytes(), event_id.as_bytes()])
     }
@@ -149,41 +139,14 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let a = sms_message_id(
-            "+4912345",
-            Some("2024-01-01T00:00:00+01:00"),
-            Some(7),
-            b"abc",
-        );
-        assert_eq!(
-            a,
-            sms_message_id(
-                "+4912345",
-                Some("2024-01-01T00:00:00+01:00"),
-                Some(7),
-                b"abc"
-            )
-        );
+        let a = sms_message_id("+4912345", Some("2024-01-01T00:00:00+01:00"), Some(7), b"abc");
+        assert_eq!(a, sms_message_id("+4912345", Some("2024-01-01T00:00:00+01:00"), Some(7), b"abc"));
         assert_eq!(a.len(), 32);
-        assert_ne!(
-            a,
-            sms_message_id(
-                "+4912345",
-                Some("2024-01-01T00:00:00+01:00"),
-                Some(8),
-                b"abc"
-            )
-        );
+        assert_ne!(a, sms_message_id("+4912345", Some("2024-01-01T00:00:00+01:00"), Some(8), b"abc"));
         assert_ne!(a, sms_message_id("+4912345", None, Some(7), b"abc"));
         let e = event_message_id("x-oma-application:sse.ticker", "42", "ignored");
-        assert_eq!(
-            e,
-            event_message_id("x-oma-application:sse.ticker", "42", "other")
-        );
+        assert_eq!(e, event_message_id("x-oma-application:sse.ticker", "42", "other"));
         assert_ne!(e, event_message_id("x-oma-application:sse.ticker", "", "a"));
-        assert_ne!(
-            event_message_id("x", "", "a"),
-            event_message_id("x", "", "b")
-        );
+        assert_ne!(event_message_id("x", "", "a"), event_message_id("x", "", "b"));
     }
 }

@@ -4,10 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, from the system clock (0 if the clock is before 1970).
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
@@ -55,11 +52,7 @@ pub fn format_unix_ms(ms: u64) -> String {
     let secs = (ms / 1000) as i64;
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400) as u32;
-    format_rfc3339(
-        civil_from_days(days),
-        (rem / 3600, rem / 60 % 60, rem % 60),
-        0,
-    )
+    format_rfc3339(civil_from_days(days), (rem / 3600, rem / 60 % 60, rem % 60), 0)
 }
 
 #[cfg(test)]
@@ -80,9 +73,6 @@ mod tests {
     fn formats() {
         assert_eq!(format_unix_ms(0), "1970-01-01T00:00:00+00:00");
         assert_eq!(format_unix_ms(951_782_400_000), "2000-02-29T00:00:00+00:00");
-        assert_eq!(
-            format_rfc3339((2024, 3, 9), (14, 5, 0), -210),
-            "2024-03-09T14:05:00-03:30"
-        );
+        assert_eq!(format_rfc3339((2024, 3, 9), (14, 5, 0), -210), "2024-03-09T14:05:00-03:30");
     }
 }
