@@ -209,7 +209,10 @@ struct ModemRule {
 
 fn modem_rules(rules: &[(usize, Vec<Item>)]) -> Vec<ModemRule> {
     let get = |items: &[Item], key: &str, attr: &str| {
-        items.iter().find(|i| i.key == key && i.attr.as_deref() == Some(attr) && i.op == "==").map(|i| i.value.clone())
+        items
+            .iter()
+            .find(|i| i.key == key && i.attr.as_deref() == Some(attr) && i.op == "==")
+            .map(|i| i.value.clone())
     };
     rules
         .iter()
@@ -250,7 +253,9 @@ const SPEC: &[(&str, &str, Port)] = &[
 fn rules_for<'a>(rules: &'a [ModemRule], id: &str) -> Vec<&'a ModemRule> {
     let (v, p) = id.split_once(':').unwrap_or_else(|| panic!("USB id {id:?} is not vvvv:pppp"));
     assert!(
-        [v, p].iter().all(|h| h.len() == 4 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())),
+        [v, p]
+            .iter()
+            .all(|h| h.len() == 4 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())),
         "USB id {id:?} is not lower-case vvvv:pppp"
     );
     rules.iter().filter(|r| glob(&r.vendor, v) && r.product.as_deref().is_none_or(|pp| glob(pp, p))).collect()
@@ -265,7 +270,9 @@ fn every_rule_line_is_well_formed() {
     // First the ACTION filter, then the tty filter, both jumping past everything.
     let end = rules.last().unwrap().1[0].value.clone();
     let first = &rules[0].1;
-    assert!(first.iter().any(|i| i.key == "ACTION" && i.op == "!=" && glob(&i.value, "add") && glob(&i.value, "bind")));
+    assert!(first
+        .iter()
+        .any(|i| i.key == "ACTION" && i.op == "!=" && glob(&i.value, "add") && glob(&i.value, "bind")));
     assert!(!first.iter().any(|i| i.key == "ACTION" && glob(&i.value, "remove")));
     assert!(first.iter().any(|i| i.key == "GOTO" && i.value == end));
     assert!(rules[1].1.iter().any(|i| i.key == "SUBSYSTEM" && i.op == "!=" && i.value == "tty"));
@@ -285,7 +292,8 @@ fn every_rule_line_is_well_formed() {
         ("ENV", Some("SYSTEMD_WANTS"), "+=", "otapushd.service"),
     ];
     for (key, attr, op, value) in want {
-        let item = Item { key: key.into(), attr: attr.map(str::to_string), op: op.into(), value: value.into() };
+        let item =
+            Item { key: key.into(), attr: attr.map(str::to_string), op: op.into(), value: value.into() };
         assert!(actions.contains(&item), "the port actions lack {item:?}");
     }
 }
@@ -368,7 +376,8 @@ fn every_spec_modem_has_exactly_its_at_port_claimed() {
                     }
                 }
                 Port::Class(want) => {
-                    let pat = r.ifclass.as_deref().unwrap_or_else(|| panic!("{modem}: line {} no class", r.line));
+                    let pat =
+                        r.ifclass.as_deref().unwrap_or_else(|| panic!("{modem}: line {} no class", r.line));
                     for c in *want {
                         assert!(glob(pat, c), "{modem}: line {} misses class {c}", r.line);
                     }
@@ -406,7 +415,12 @@ fn every_board_profile_usb_id_has_a_rule() {
                 for r in &matching {
                     // A class-matched rule (Huawei) does not depend on the interface number.
                     if let Some(pat) = &r.ifnum {
-                        assert!(glob(pat, want), "{}: {id} AT if#{want}, rule line {} has {pat}", path.display(), r.line);
+                        assert!(
+                            glob(pat, want),
+                            "{}: {id} AT if#{want}, rule line {} has {pat}",
+                            path.display(),
+                            r.line
+                        );
                     }
                 }
             }
