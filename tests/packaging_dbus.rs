@@ -178,8 +178,12 @@ enum Who<'a> {
     User(u32, u32, &'a [u32]),
 }
 
+/// The program the parties run: this test binary, copied where every uid can run it (the build
+/// directory may sit under a home only its owner can enter).
+static PARTY_EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 fn party_command(who: Who, role: &str, bus: &str, arg: &str) -> Command {
-    let exe = std::env::current_exe().unwrap();
+    let exe = PARTY_EXE.get().cloned().unwrap_or_else(|| std::env::current_exe().unwrap());
     let mut cmd = match who {
         Who::Me => Command::new(&exe),
         Who::User(uid, gid, groups) => {
@@ -407,6 +411,9 @@ fn bus_enforces_the_policy() {
     }
     let dir = tempfile::tempdir().unwrap();
     world_accessible(dir.path());
+    let exe = dir.path().join("party");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    PARTY_EXE.set(exe).unwrap();
     let mut failures = Vec::new();
     let sysusers = if is_root() { require_systemd_tool("systemd-sysusers") } else { None };
 
