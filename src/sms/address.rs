@@ -185,17 +185,24 @@ impl Address {
                 return Err(full);
             }
         } else {
+            // At most '+' and 20 digits: the text has room. 0xF, the filler of an odd
+            // count, is skipped wherever it appears.
             if ton == TypeOfNumber::International && semi_octets > 0 {
-                text.push('+').map_err(|_| full.clone())?;
+                let _ = text.push('+');
             }
-            for i in 0..semi_octets {
-                let b = value.get(i / 2).copied().unwrap_or(0xff);
-                let nibble = if i % 2 == 0 { b & 0x0f } else { b >> 4 };
-                // 0xF is the filler of an odd count; skipped wherever it appears.
-                if let Some(&d) = BCD_DIGITS.get(usize::from(nibble)) {
-                    text.push(char::from(d)).map_err(|_| full.clone())?;
+            const DIGIT: &[u8; 16] = b"0123456789*#abc?";
+            let mut push = |nibble: u8| {
+                if nibble != 0x0f {
+                    let _ = text.push(char::from(DIGIT[usize::from(nibble)]));
+                }
+            };
+            for (i, &b) in value.iter().enumerate().take(semi_octets.div_ceil(2)) {
+                push(b & 0x0f);
+                if 2 * i + 1 < semi_octets {
+                    push(b >> 4);
                 }
             }
+            // Fillers only: no digits, so no '+' either.
             if text.as_str() == "+" {
                 text.clear();
             }

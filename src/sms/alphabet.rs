@@ -153,6 +153,43 @@ const PORTUGUESE_SINGLE: [char; 128] = overlay(
     ],
 );
 
+/// A table's characters as UTF-8, for decoding without per-character work: each entry holds
+/// up to three octets (every table character is in the Basic Multilingual Plane) and, last,
+/// their count (0 for an undefined code).
+pub(crate) type Utf8Table = [[u8; 4]; 128];
+
+/// The UTF-8 octets of a character of the Basic Multilingual Plane, and how many.
+const fn utf8(v: u32) -> ([u8; 3], usize) {
+    if v < 0x80 {
+        ([v as u8, 0, 0], 1)
+    } else if v < 0x800 {
+        ([0xC0 | (v >> 6) as u8, 0x80 | (v & 0x3F) as u8, 0], 2)
+    } else {
+        ([0xE0 | (v >> 12) as u8, 0x80 | ((v >> 6) & 0x3F) as u8, 0x80 | (v & 0x3F) as u8], 3)
+    }
+}
+
+const fn utf8_table(chars: &[char; 128]) -> Utf8Table {
+    let mut t = [[0u8; 4]; 128];
+    let mut i = 0;
+    while i < 128 {
+        if chars[i] != NONE {
+            let (b, n) = utf8(chars[i] as u32);
+            t[i] = [b[0], b[1], b[2], n as u8];
+        }
+        i += 1;
+    }
+    t
+}
+
+static DEFAULT_UTF8: Utf8Table = utf8_table(&DEFAULT);
+static TURKISH_LOCKING_UTF8: Utf8Table = utf8_table(&TURKISH_LOCKING);
+static PORTUGUESE_LOCKING_UTF8: Utf8Table = utf8_table(&PORTUGUESE_LOCKING);
+static DEFAULT_EXTENSION_UTF8: Utf8Table = utf8_table(&DEFAULT_EXTENSION);
+static TURKISH_SINGLE_UTF8: Utf8Table = utf8_table(&TURKISH_SINGLE);
+static SPANISH_SINGLE_UTF8: Utf8Table = utf8_table(&SPANISH_SINGLE);
+static PORTUGUESE_SINGLE_UTF8: Utf8Table = utf8_table(&PORTUGUESE_SINGLE);
+
 /// The pair of tables one message is decoded with: a locking shift table (the default
 /// alphabet unless IEI 0x25 selects another) and a single shift table (the extension table
 /// unless IEI 0x24 selects another).
@@ -160,29 +197,58 @@ const PORTUGUESE_SINGLE: [char; 128] = overlay(
 pub struct Tables {
     pub(crate) locking: &'static [char; 128],
     pub(crate) single: &'static [char; 128],
+    locking_utf8: &'static Utf8Table,
+    single_utf8: &'static Utf8Table,
 }
 
 impl Tables {
     /// The default alphabet and its extension table.
-    pub const DEFAULT: Tables = Tables { locking: &DEFAULT, single: &DEFAULT_EXTENSION };
+    pub const DEFAULT: Tables = Tables {
+        locking: &DEFAULT,
+        single: &DEFAULT_EXTENSION,
+        locking_utf8: &DEFAULT_UTF8,
+        single_utf8: &DEFAULT_EXTENSION_UTF8,
+    };
 
     /// Tables for the national language identifiers (TS 23.038 §6.2.1.2.4) of a locking and a
     /// single shift element. An identifier without a table here (including Spanish locking,
     /// which the spec does not define) falls back to the default table, as the spec tells a
     /// receiver that does not support a language to do.
     pub fn for_languages(locking: Option<u8>, single: Option<u8>) -> Tables {
-        let locking = match locking {
-            Some(1) => &TURKISH_LOCKING,
-            Some(3) => &PORTUGUESE_LOCKING,
-            _ => &DEFAULT,
+        let (locking, locking_utf8) = match locking {
+            Some(1) => (&TURKISH_LOCKING, &TURKISH_LOCKING_UTF8),
+            Some(3) => (&PORTUGUESE_LOCKING, &PORTUGUESE_LOCKING_UTF8),
+            _ => (&DEFAULT, &DEFAULT_UTF8),
         };
-        let single = match single {
-            Some(1) => &TURKISH_SINGLE,
-            Some(2) => &SPANISH_SINGLE,
-            Some(3) => &PORTUGUESE_SINGLE,
-            _ => &DEFAULT_EXTENSION,
+        let (single, single_utf8) = match single {
+            Some(1) => (&TURKISH_SINGLE, &TURKISH_SINGLE_UTF8),
+            Some(2) => (&SPANISH_SINGLE, &SPANISH_SINGLE_UTF8),
+            Some(3) => (&PORTUGUESE_SINGLE, &PORTUGUESE_SINGLE_UTF8),
+            _ => (&DEFAULT_EXTENSION, &DEFAULT_EXTENSION_UTF8),
         };
-        Tables { locking, single }
+        Tables { locking, single, locking_utf8, single_utf8 }
+    }
+
+    /// [`Tables::plain`] as UTF-8 (see [`Utf8Table`]).
+    #[inline]
+    pub(crate) fn plain_utf8(&self, septet: u8) -> &[u8; 4] {
+        &self.locking_utf8[(septet & 0x7f) as usize]
+    }
+
+    /// [`Tables::escaped`] as UTF-8.
+    #[inline]
+    pub(crate) fn escaped_utf8(&self, septet: u8) -> &[u8; 4] {
+        const SPACE: [u8; 4] = [b' ', 0, 0, 1];
+        let s = (septet & 0x7f) as usize;
+        if s == ESC as usize {
+            return &SPACE;
+        }
+        let e = &self.single_utf8[s];
+        if e[3] == 0 {
+            &self.locking_utf8[s]
+        } else {
+            e
+        }
     }
 
     /// The character of a septet read after an escape. TS 23.038 §6.2.1.1: a code the single
@@ -244,6 +310,25 @@ mod tests {
             assert_eq!(t[0x1B], NONE);
             assert_eq!(t[0x65], '€');
             assert_eq!(t[0x0A], '\u{0C}');
+        }
+    }
+
+    #[test]
+    fn utf8_tables_match_char_tables() {
+        for l in [None, Some(1), Some(3)] {
+            for si in [None, Some(1), Some(2), Some(3)] {
+                let t = Tables::for_languages(l, si);
+                for s in 0..128u8 {
+                    let check = |e: &[u8; 4], c: char| {
+                        let mut b = [0; 4];
+                        assert_eq!(&e[..usize::from(e[3])], c.encode_utf8(&mut b).as_bytes());
+                    };
+                    if s != ESC {
+                        check(t.plain_utf8(s), t.plain(s));
+                    }
+                    check(t.escaped_utf8(s), t.escaped(s));
+                }
+            }
         }
     }
 

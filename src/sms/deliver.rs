@@ -6,7 +6,7 @@ use super::reader::Reader;
 use super::timestamp::Timestamp;
 use super::udh::UserDataHeader;
 use super::user_data::{self, UserData};
-use super::{EncodeError, SmsError};
+use super::{first_octet, EncodeError, SmsError, TP_LP, TP_MMS, TP_RP, TP_SRI, TP_UDHI};
 
 /// An SMS-DELIVER TPDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl Deliver {
         let pid = r.u8("TP-PID")?;
         let dcs = DataCoding::from_octet(r.u8("TP-DCS")?);
         let scts = Timestamp::parse(r, "TP-SCTS")?;
-        let (udh, user_data) = user_data::parse(r, first & 0x40 != 0, dcs)?;
+        let (udh, user_data) = user_data::parse(r, first & TP_UDHI != 0, dcs)?;
         Ok(Deliver {
             originator,
             pid,
@@ -47,30 +47,25 @@ impl Deliver {
             scts,
             udh,
             user_data,
-            more_messages: first & 0x04 == 0,
-            reply_path: first & 0x80 != 0,
-            status_report_indication: first & 0x20 != 0,
-            loop_prevention: first & 0x08 != 0,
+            more_messages: first & TP_MMS == 0,
+            reply_path: first & TP_RP != 0,
+            status_report_indication: first & TP_SRI != 0,
+            loop_prevention: first & TP_LP != 0,
         })
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let mut first = 0x00; // TP-MTI 00
-        if !self.more_messages {
-            first |= 0x04;
-        }
-        if self.loop_prevention {
-            first |= 0x08;
-        }
-        if self.status_report_indication {
-            first |= 0x20;
-        }
-        if self.udh.is_some() {
-            first |= 0x40;
-        }
-        if self.reply_path {
-            first |= 0x80;
-        }
+        // TP-MTI 00.
+        let first = first_octet(
+            0x00,
+            &[
+                (!self.more_messages, TP_MMS),
+                (self.loop_prevention, TP_LP),
+                (self.status_report_indication, TP_SRI),
+                (self.udh.is_some(), TP_UDHI),
+                (self.reply_path, TP_RP),
+            ],
+        );
         out.push(first);
         self.originator.emit_tp(out);
         out.push(self.pid);

@@ -82,10 +82,73 @@ pub(crate) fn decode_with(
     }
 }
 
-/// [`decode_with`] appending to a string.
+/// Most octets and septets of a user data field.
+const MAX_OCTETS: usize = 140;
+const MAX_SEPTETS: usize = 160;
+
+/// Unpacks a whole field of at most 140 octets, 7 octets to 8 septets at a time.
+fn unpack_field(packed: &[u8], septets: usize) -> [u8; MAX_SEPTETS] {
+    let mut padded = [0u8; MAX_OCTETS];
+    let n = packed.len().min(MAX_OCTETS);
+    if let (Some(dst), Some(src)) = (padded.get_mut(..n), packed.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let mut out = [0u8; MAX_SEPTETS];
+    for (c, o) in padded.chunks_exact(7).zip(out.chunks_exact_mut(8)).take(septets.div_ceil(8)) {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], 0]);
+        for (k, s) in o.iter_mut().enumerate() {
+            *s = (v >> (7 * k)) as u8 & 0x7f;
+        }
+    }
+    out
+}
+
+/// Room for the UTF-8 of a user data field: 3 octets per septet, plus the 4-octet width of
+/// the last write.
+type TextBuf = [u8; 3 * MAX_SEPTETS + 4];
+
+/// [`decode_with`] for a user data field (at most 140 octets / 160 septets; `None` for more):
+/// unpacked in blocks and converted through the UTF-8 tables into `buf`.
+fn decode_str<'b>(
+    packed: &[u8],
+    first: usize,
+    count: usize,
+    tables: &Tables,
+    buf: &'b mut TextBuf,
+) -> Option<&'b str> {
+    let end = first + count;
+    if packed.len() > MAX_OCTETS || end > MAX_SEPTETS {
+        return None;
+    }
+    let all = unpack_field(packed, end);
+    let mut septets = all.get(first..end).unwrap_or_default().iter();
+    let mut n = 0;
+    while let Some(&s) = septets.next() {
+        let e = if s != ESC {
+            tables.plain_utf8(s)
+        } else {
+            // An escape cut off at the end shows as a space, like a second escape.
+            tables.escaped_utf8(septets.next().copied().unwrap_or(ESC))
+        };
+        if let Some(dst) = buf.get_mut(n..n + 4) {
+            dst.copy_from_slice(e);
+            n += usize::from(e[3]);
+        }
+    }
+    // The buffer holds whole UTF-8 sequences from the tables, so this cannot fail.
+    std::str::from_utf8(buf.get(..n).unwrap_or_default()).ok()
+}
+
+/// [`decode_with`] appending to a string, through [`decode_str`] when the field allows.
 pub(crate) fn decode_into(packed: &[u8], first: usize, count: usize, tables: &Tables, out: &mut String) {
-    out.reserve(count);
-    decode_with(packed, first, count, tables, |c| out.push(c));
+    let mut buf: TextBuf = [0; 3 * MAX_SEPTETS + 4];
+    match decode_str(packed, first, count, tables, &mut buf) {
+        Some(s) => out.push_str(s),
+        None => {
+            out.reserve(count);
+            decode_with(packed, first, count, tables, |c| out.push(c));
+        }
+    }
 }
 
 /// The septets of `text` (escapes included), or the first character neither table has.
@@ -148,6 +211,24 @@ mod tests {
         let mut s = String::new();
         decode_into(&out, 0, 4, &Tables::DEFAULT, &mut s);
         assert_eq!(s, " A ");
+    }
+
+    #[test]
+    fn fast_path_matches_septet_by_septet() {
+        // Every septet value, with escapes before every code, at every start offset 0-7.
+        let septets: Vec<u8> = (0..128u8).flat_map(|s| [s, 0x1B, s]).take(159).collect();
+        for first in 0..8 {
+            let mut packed = Vec::new();
+            pack(&mut packed, 0, first, &septets[..160 - first - 1]);
+            let count = 160 - 2 * first - 1;
+            for tables in [Tables::DEFAULT, Tables::for_languages(Some(3), Some(1))] {
+                let mut fast = String::new();
+                decode_into(&packed, first, count, &tables, &mut fast);
+                let mut slow = String::new();
+                decode_with(&packed, first, count, &tables, |c| slow.push(c));
+                assert_eq!(fast, slow, "first {first}");
+            }
+        }
     }
 
     #[test]

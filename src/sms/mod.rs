@@ -39,6 +39,19 @@ pub use user_data::{UserData, MAX_UD_OCTETS};
 
 use reader::Reader;
 
+// Bits of the first TPDU octet (TS 23.040 §9.2.3): TP-MMS, TP-LP, TP-SRI / TP-SRQ, TP-UDHI,
+// TP-RP. TP-MTI is bits 1-0.
+const TP_MMS: u8 = 0x04;
+const TP_LP: u8 = 0x08;
+const TP_SRI: u8 = 0x20;
+const TP_UDHI: u8 = 0x40;
+const TP_RP: u8 = 0x80;
+
+/// The first octet: TP-MTI with the bits whose flag is set.
+fn first_octet(mti: u8, bits: &[(bool, u8)]) -> u8 {
+    bits.iter().filter(|(on, _)| *on).fold(mti, |acc, (_, bit)| acc | bit)
+}
+
 /// One decoded PDU: the service-centre address (if the PDU carried a non-empty one) and the TPDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsPdu {

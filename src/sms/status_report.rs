@@ -6,7 +6,7 @@ use super::reader::Reader;
 use super::timestamp::Timestamp;
 use super::udh::UserDataHeader;
 use super::user_data::{self, UserData};
-use super::{EncodeError, SmsError};
+use super::{first_octet, EncodeError, SmsError, TP_LP, TP_MMS, TP_SRI, TP_UDHI};
 
 /// What TP-ST says about the short message (TS 23.040 §9.2.3.15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,9 +82,10 @@ impl StatusReport {
             scts,
             discharge_time,
             status,
-            more_messages: first & 0x04 == 0,
-            loop_prevention: first & 0x08 != 0,
-            command_qualifier: first & 0x20 != 0,
+            more_messages: first & TP_MMS == 0,
+            loop_prevention: first & TP_LP != 0,
+            // Bit 5 is TP-SRQ in a status report.
+            command_qualifier: first & TP_SRI != 0,
             pid: None,
             dcs: None,
             udh: None,
@@ -102,19 +103,16 @@ impl StatusReport {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let mut first = 0x02; // TP-MTI 10
-        if !self.more_messages {
-            first |= 0x04;
-        }
-        if self.loop_prevention {
-            first |= 0x08;
-        }
-        if self.command_qualifier {
-            first |= 0x20;
-        }
-        if self.udh.is_some() && self.user_data.is_some() {
-            first |= 0x40;
-        }
+        // TP-MTI 10.
+        let first = first_octet(
+            0x02,
+            &[
+                (!self.more_messages, TP_MMS),
+                (self.loop_prevention, TP_LP),
+                (self.command_qualifier, TP_SRI),
+                (self.udh.is_some() && self.user_data.is_some(), TP_UDHI),
+            ],
+        );
         out.push(first);
         out.push(self.message_reference);
         self.recipient.emit_tp(out);
@@ -157,7 +155,7 @@ fn parse_optional(first: u8, r: &mut Reader<'_>) -> Result<Option<Optional>, Sms
     let pid = if announced & 0x01 != 0 { Some(r.u8("TP-PID")?) } else { None };
     let dcs = if announced & 0x02 != 0 { Some(DataCoding::from_octet(r.u8("TP-DCS")?)) } else { None };
     let ud = if announced & 0x04 != 0 {
-        Some(user_data::parse(r, first & 0x40 != 0, dcs.unwrap_or(DataCoding::GSM7))?)
+        Some(user_data::parse(r, first & TP_UDHI != 0, dcs.unwrap_or(DataCoding::GSM7))?)
     } else {
         None
     };

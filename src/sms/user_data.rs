@@ -100,9 +100,22 @@ pub(crate) fn parse(
 }
 
 fn decode_ucs2(body: &[u8]) -> String {
-    let units = body.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]]));
-    let mut s = String::with_capacity(body.len());
-    s.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    let mut units = body.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).peekable();
+    let mut s = String::with_capacity(body.len() / 2 * 3);
+    while let Some(u) = units.next() {
+        let c = match u {
+            0xD800..=0xDBFF => match units.peek() {
+                Some(&lo @ 0xDC00..=0xDFFF) => {
+                    units.next();
+                    char::from_u32(0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(lo) - 0xDC00))
+                }
+                _ => None,
+            },
+            0xDC00..=0xDFFF => None,
+            _ => char::from_u32(u32::from(u)),
+        };
+        s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
     s
 }
 
@@ -205,6 +218,23 @@ mod tests {
         let bytes = [9, 0xD8, 0x3D, 0xDE, 0x00, 0x00, 0x41, 0xD8, 0x00, 0x42];
         let (_, data) = parse_ud(&bytes, false, 0x08).unwrap();
         assert_eq!(data, UserData::Text("😀A\u{FFFD}".into()));
+        // A lone low surrogate, a high surrogate followed by a non-surrogate, U+FFFF, é.
+        let bytes = [10, 0xDC, 0x00, 0xD8, 0x00, 0x00, 0x41, 0xFF, 0xFF, 0x00, 0xE9];
+        let (_, data) = parse_ud(&bytes, false, 0x08).unwrap();
+        assert_eq!(data, UserData::Text("\u{FFFD}\u{FFFD}A\u{FFFF}é".into()));
+        // Agrees with the standard library's UTF-16 decoder on every pair of units around
+        // the surrogate ranges.
+        let edges = [
+            0x0000u16, 0x007F, 0x0080, 0x07FF, 0x0800, 0xD7FF, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xE000, 0xFFFF,
+        ];
+        for a in edges {
+            for b in edges {
+                let units = [a, b];
+                let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+                let want: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+                assert_eq!(decode_ucs2(&bytes), want, "{a:04x} {b:04x}");
+            }
+        }
     }
 
     #[test]
