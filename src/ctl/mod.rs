@@ -1,2 +1,3 @@
 //! The commands of `otapushctl`, as library functions the binary and tests call.
 pub mod private_bus;
+pub mod decode_sms;
