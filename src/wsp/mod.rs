@@ -163,4 +163,4 @@ pub fn parse(pdu: &[u8]) -> Result<PushPdu<'_>, WspError> {
 }
 
 #[cfg(test)]
-mod vectors;
+pub(crate) mod vectors;
