@@ -1,3 +1,5 @@
 //! The commands of `otapushctl`, as library functions the binary and tests call.
 pub mod private_bus;
 pub mod decode_sms;
+
+pub mod decode_wsp;
