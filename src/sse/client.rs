@@ -227,21 +227,21 @@ impl Task {
                         tokio::pin!(session);
                         loop {
                             tokio::select! {
-                                r = &mut session => break Some(r),
-                                up = next_bearer(&mut bearer, &mut bearer_open) => {
-                                    if !up {
-                                        break None;
-                                    }
-                                }
+                                r = &mut session => break Ok(r),
+                                up = next_bearer(&mut bearer, &mut bearer_open) => break Err(up),
                             }
                         }
                     };
                     match outcome {
-                        None => {
-                            log::info!("stream {name}: bearer down, closing");
-                            policy.bearer(false).unwrap_or(Action::Idle)
+                        Err(up) => {
+                            if up {
+                                log::info!("stream {name}: bearer changed, reconnecting");
+                            } else {
+                                log::info!("stream {name}: bearer down, closing");
+                            }
+                            policy.bearer(up).unwrap_or(Action::Idle)
                         }
-                        Some(Err(failure)) => {
+                        Ok(Err(failure)) => {
                             let text = match &failure {
                                 Failure::NoContent => "HTTP 204 No Content".to_string(),
                                 Failure::Fatal(s) | Failure::Server(s) => s.clone(),
@@ -250,7 +250,7 @@ impl Task {
                             self.error(text);
                             policy.failed(failure)
                         }
-                        Some(Ok(end)) => {
+                        Ok(Ok(end)) => {
                             match &end {
                                 End::Eof => log::info!("stream {name}: the server closed the stream"),
                                 End::IdleTimeout => {

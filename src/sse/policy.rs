@@ -151,10 +151,12 @@ impl Policy {
         }
     }
 
-    /// A bearer change. `None`: nothing to do (no change, or stopped). Up → connect at once,
-    /// cancelling any backoff timer; down → drop the connection and idle.
+    /// A bearer notification. Up → connect at once, cancelling any backoff timer and replacing
+    /// any connection (an up seen while up is a down/up flap folded into one notification: the
+    /// old connection may be bound to an address that is gone). Down → drop the connection and
+    /// idle. `None`: nothing to do (still down, or stopped).
     pub fn bearer(&mut self, up: bool) -> Option<Action> {
-        if self.phase == Phase::Stopped || up == self.bearer_up {
+        if self.phase == Phase::Stopped || (!up && !self.bearer_up) {
             return None;
         }
         self.bearer_up = up;
@@ -409,5 +411,7 @@ mod tests {
         // that keeps failing: every failure still backs off further).
         let d = delay(p.failed(server()));
         assert!(d >= 2000, "{d}");
+        // A flap folded into one "up" notification also connects at once.
+        assert_eq!(p.bearer(true), Some(Action::Connect));
     }
 }
