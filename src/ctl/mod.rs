@@ -3,3 +3,5 @@ pub mod private_bus;
 pub mod decode_sms;
 
 pub mod decode_wsp;
+
+pub mod decode_sse;
