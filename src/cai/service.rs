@@ -111,9 +111,11 @@ pub async fn start(bus: &str, store: Store, cfg: &Config, hooks: ServiceHooks) -
     handle.tasks.push(tokio::spawn(watch_departures(registry.clone(), departures)));
     handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
     handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
-    match conn.request_name(BUS_NAME).await {
-        Ok(()) => {}
-        Err(zbus::Error::NameTaken) => return Err(Error::NameTaken),
+    // Without DoNotQueue the bus would queue the request and the name stay with the other owner.
+    let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
+    match conn.request_name_with_flags(BUS_NAME, flags).await {
+        Ok(zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner) => {}
+        Ok(_) | Err(zbus::Error::NameTaken) => return Err(Error::NameTaken),
         Err(e) => return Err(e.into()),
     }
     log::info!("Push-CAI service {BUS_NAME} on the {bus} bus");
