@@ -18,9 +18,10 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue, Str, Value};
 /// The largest PDU `InjectPdu` takes: SMSC address (12) + the longest SMS-DELIVER TPDU (164).
 pub const MAX_INJECTED_PDU: usize = 176;
 
+/// Holds no connection: the object server owns it, and a connection here would keep the
+/// connection alive forever (a cycle), even after the handle is dropped.
 pub(super) struct Manager {
     pub registry: Arc<Registry>,
-    pub dbus: zbus::fdo::DBusProxy<'static>,
     pub hooks: ServiceHooks,
     pub props: Arc<Props>,
 }
@@ -30,14 +31,23 @@ fn ov(s: impl Into<String>) -> OwnedValue {
 }
 
 impl Manager {
-    async fn caller(&self, hdr: &Header<'_>) -> Result<(OwnedUniqueName, Caller), PushError> {
+    async fn caller(
+        &self,
+        conn: &zbus::Connection,
+        hdr: &Header<'_>,
+    ) -> Result<(OwnedUniqueName, Caller), PushError> {
         let sender = hdr.sender().ok_or_else(|| PushError::InvalidArgs("message without a sender".into()))?;
-        let caller = caller_credentials(&self.dbus, sender).await?;
+        let caller = caller_credentials(&dbus_proxy(conn).await?, sender).await?;
         Ok((sender.to_owned().into(), caller))
     }
 
-    async fn privileged(&self, hdr: &Header<'_>, what: &str) -> Result<(), PushError> {
-        let (sender, caller) = self.caller(hdr).await?;
+    async fn privileged(
+        &self,
+        conn: &zbus::Connection,
+        hdr: &Header<'_>,
+        what: &str,
+    ) -> Result<(), PushError> {
+        let (sender, caller) = self.caller(conn, hdr).await?;
         if self.registry.policy.is_privileged(&caller) {
             Ok(())
         } else {
@@ -61,7 +71,7 @@ impl Manager {
         agent: OwnedObjectPath,
     ) -> Result<OwnedObjectPath, PushError> {
         let filter = Filter::from_dict(&filter).map_err(|e| PushError::InvalidFilter(e.to_string()))?;
-        let (sender, caller) = self.caller(&hdr).await?;
+        let (sender, caller) = self.caller(conn, &hdr).await?;
         if let Some(app) = filter.application_id.as_deref().filter(|a| *a != WILDCARD_APP_ID) {
             if !self.registry.policy.may_receive(Some(app), &caller) {
                 log::warn!("Register for {app} refused to {sender} (uid {}): [access] rule", caller.uid);
@@ -78,7 +88,7 @@ impl Manager {
             tokio::spawn(async move { release(&conn, &previous).await });
         }
         // The caller may have left while we registered; its NameOwnerChanged may have come first.
-        if !self.dbus.name_has_owner((&sender).into()).await? {
+        if !dbus_proxy(conn).await?.name_has_owner((&sender).into()).await? {
             self.registry.owner_gone(&sender);
         }
         Ok(registration_path(id))
@@ -88,9 +98,10 @@ impl Manager {
     async fn unregister(
         &self,
         #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         registration: OwnedObjectPath,
     ) -> Result<(), PushError> {
-        let (sender, caller) = self.caller(&hdr).await?;
+        let (sender, caller) = self.caller(conn, &hdr).await?;
         self.registry.unregister(registration.as_str(), &sender, &caller)
     }
 
@@ -122,8 +133,13 @@ impl Manager {
     }
 
     /// Feeds one SMS PDU (with SMSC prefix) to the receive path. Privileged.
-    async fn inject_pdu(&self, #[zbus(header)] hdr: Header<'_>, pdu: Vec<u8>) -> Result<(), PushError> {
-        self.privileged(&hdr, "InjectPdu").await?;
+    async fn inject_pdu(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        pdu: Vec<u8>,
+    ) -> Result<(), PushError> {
+        self.privileged(conn, &hdr, "InjectPdu").await?;
         if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
             return Err(PushError::InvalidArgs(format!(
                 "a PDU has 1 to {MAX_INJECTED_PDU} octets, not {}",
@@ -141,9 +157,10 @@ impl Manager {
     async fn set_bearer_state(
         &self,
         #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         state: String,
     ) -> Result<(), PushError> {
-        self.privileged(&hdr, "SetBearerState").await?;
+        self.privileged(conn, &hdr, "SetBearerState").await?;
         let up = match state.as_str() {
             "up" => true,
             "down" => false,
@@ -166,8 +183,9 @@ impl Manager {
     async fn list_dead_letters(
         &self,
         #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<Vec<(String, HashMap<String, OwnedValue>)>, PushError> {
-        let (_, caller) = self.caller(&hdr).await?;
+        let (_, caller) = self.caller(conn, &hdr).await?;
         let privileged = self.registry.policy.is_privileged(&caller);
         let mut out = Vec::new();
         for dl in self.registry.store.dead_letters()? {
@@ -211,6 +229,11 @@ impl Manager {
     async fn streams(&self) -> HashMap<String, OwnedValue> {
         self.props.streams()
     }
+}
+
+/// A proxy of the bus daemon that caches nothing (so building it costs no bus traffic).
+async fn dbus_proxy(conn: &zbus::Connection) -> zbus::Result<zbus::fdo::DBusProxy<'static>> {
+    zbus::fdo::DBusProxy::builder(conn).cache_properties(zbus::proxy::CacheProperties::No).build().await
 }
 
 /// Calls `Release()` on an agent (bounded; errors only logged: the agent may be gone).

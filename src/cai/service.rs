@@ -104,7 +104,7 @@ pub async fn start(bus: &str, store: Store, cfg: &Config, hooks: ServiceHooks) -
     });
     // Watch names leaving before anyone can register, so no departure is missed.
     let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
-    let manager = Manager { registry: registry.clone(), dbus, hooks, props: props.clone() };
+    let manager = Manager { registry: registry.clone(), hooks, props: props.clone() };
     conn.object_server().at(OBJECT_PATH, manager).await?;
     let mut handle =
         CaiHandle { conn: conn.clone(), registry: registry.clone(), props: props.clone(), tasks: Vec::new() };
