@@ -301,9 +301,13 @@ impl Driver {
 
 /// Opens a tty at `baud`, 8N1 raw, after resolving symlinks.
 fn open_serial(path: &Path, baud: u32) -> io::Result<tokio_serial::SerialStream> {
-    use tokio_serial::SerialPortBuilderExt;
+    use tokio_serial::{SerialPort, SerialPortBuilderExt};
     let real = device::resolve(path)?;
     log::info!("modem: opening {} ({})", path.display(), real.display());
     let port = tokio_serial::new(real.to_string_lossy(), baud).open_native_async()?;
+    // Whatever the modem said before we opened (or to a previous process) is stale.
+    if let Err(e) = port.clear(tokio_serial::ClearBuffer::Input) {
+        log::debug!("modem: cannot flush input: {e}");
+    }
     Ok(port)
 }

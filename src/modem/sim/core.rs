@@ -255,6 +255,10 @@ impl SimCore {
     pub fn unlock(&mut self) {
         self.pin_locked = false;
         self.urc("+CPIN: READY");
+        // The network now delivers what it held.
+        while let Some(p) = self.network_queue.pop_front() {
+            self.deliver(p);
+        }
     }
 
     fn tpdu_len(pdu: &[u8]) -> usize {
