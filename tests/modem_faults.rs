@@ -87,8 +87,10 @@ async fn full_storage_is_drained_and_held_messages_follow() {
         assert!(got.contains(p), "every message handed over");
     }
     let sim = rig.sim.clone();
-    eventually("storage and network queue emptied", || sim.stored().is_empty() && sim.network_queue_len() == 0)
-        .await;
+    eventually("storage and network queue emptied", || {
+        sim.stored().is_empty() && sim.network_queue_len() == 0
+    })
+    .await;
     // Usage was checked with +CPMS? after deletions.
     assert!(rig.sim.commands().iter().filter(|c| *c == "AT+CPMS?").count() >= 2);
     rig.assert_no_violation();
@@ -137,7 +139,14 @@ async fn in_process_simulator_transport() {
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
     let cfg = ModemConfig::default();
     assert_eq!(cfg.device, "sim");
-    let driver = tokio::spawn(run_modem(cfg, Profile::default(), Transport::Sim(sim.clone()), tx, stx, std::future::pending()));
+    let driver = tokio::spawn(run_modem(
+        cfg,
+        Profile::default(),
+        Transport::Sim(sim.clone()),
+        tx,
+        stx,
+        std::future::pending(),
+    ));
     tokio::time::timeout(GUARD, srx.wait_for(|s| *s == ModemState::Ready)).await.unwrap().unwrap();
     sim.deliver(&pdu(21));
     let p = tokio::time::timeout(GUARD, rx.recv()).await.unwrap().unwrap();

@@ -35,7 +35,9 @@ pub fn parse_command(line: &str) -> Result<Option<SimCommand>, String> {
         "reset" => SimCommand::Reset,
         "fill" => SimCommand::Fill,
         "unlock" => SimCommand::Unlock,
-        "sleep" => SimCommand::Sleep(arg.trim().parse().map_err(|_| format!("sleep: bad milliseconds {arg:?}"))?),
+        "sleep" => {
+            SimCommand::Sleep(arg.trim().parse().map_err(|_| format!("sleep: bad milliseconds {arg:?}"))?)
+        }
         "quit" | "exit" => SimCommand::Quit,
         other => return Err(format!("unknown command {other:?}")),
     }))

@@ -47,7 +47,8 @@ impl DirWatch {
         }
         // SAFETY: `raw` is a fresh fd owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ATTRIB | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF;
+        let mask =
+            libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ATTRIB | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF;
         for d in dirs {
             let c = std::ffi::CString::new(d.as_os_str().as_encoded_bytes())
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
@@ -104,7 +105,10 @@ pub async fn wait_present(path: &Path) {
                 }
             }
             Err(e) => {
-                log::debug!("modem: cannot watch for {} ({e}); checking again in {backoff:?}", path.display());
+                log::debug!(
+                    "modem: cannot watch for {} ({e}); checking again in {backoff:?}",
+                    path.display()
+                );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
             }
@@ -118,7 +122,8 @@ pub fn find_usb_device(sysfs: &Path, ids: &[String]) -> Option<String> {
         return None;
     }
     for e in std::fs::read_dir(sysfs).ok()?.flatten() {
-        let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok().map(|s| s.trim().to_ascii_lowercase());
+        let read =
+            |f: &str| std::fs::read_to_string(e.path().join(f)).ok().map(|s| s.trim().to_ascii_lowercase());
         if let (Some(v), Some(p)) = (read("idVendor"), read("idProduct")) {
             let id = format!("{v}:{p}");
             if ids.contains(&id) {

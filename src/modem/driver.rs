@@ -92,7 +92,10 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-fn poll_durable(pending: &mut Vec<(u64, oneshot::Receiver<Result<(), String>>)>, cx: &mut Context<'_>) -> Poll<Durable> {
+fn poll_durable(
+    pending: &mut Vec<(u64, oneshot::Receiver<Result<(), String>>)>,
+    cx: &mut Context<'_>,
+) -> Poll<Durable> {
     for i in 0..pending.len() {
         if let Poll::Ready(r) = Pin::new(&mut pending[i].1).poll(cx) {
             let (token, _) = pending.swap_remove(i);

@@ -279,7 +279,11 @@ impl Intake {
             match self.phase {
                 Phase::Failed => self.start_init(now, false),
                 Phase::Init(Step::AwaitReady) => {
-                    log::warn!("modem: no {:?} within {:?}; going on", self.profile.init.ready_urc, self.profile.ready_timeout());
+                    log::warn!(
+                        "modem: no {:?} within {:?}; going on",
+                        self.profile.init.ready_urc,
+                        self.profile.ready_timeout()
+                    );
                     self.phase = Phase::Init(Step::Csms);
                 }
                 _ => {}
@@ -335,7 +339,10 @@ impl Intake {
                     }
                 } else {
                     let wait = (DURABLE_RETRY_BASE * 2u32.pow(h.attempts - 1)).min(MAX_BACKOFF);
-                    log::warn!("modem: could not make an SMS durable ({e}); retry {} in {wait:?}", h.attempts);
+                    log::warn!(
+                        "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
+                        h.attempts
+                    );
                     let token = self.next_token;
                     self.next_token += 1;
                     self.in_hand.insert(token, h);
@@ -633,7 +640,8 @@ impl Intake {
         let Some(line) = r.line("+CPMS:") else { return };
         match parse_cpms_usage(line) {
             Ok(u) => {
-                let text: Vec<String> = u.iter().map(|s| format!("{} {}/{}", s.mem, s.used, s.total)).collect();
+                let text: Vec<String> =
+                    u.iter().map(|s| format!("{} {}/{}", s.mem, s.used, s.total)).collect();
                 log::info!("modem: SMS storage {}", text.join(", "));
                 if u.iter().any(|s| s.is_full()) {
                     log::warn!("modem: SMS storage full; draining");
@@ -700,7 +708,13 @@ impl Intake {
                         log::warn!("modem: {}/{} is empty", loc.0, loc.1)
                     }
                     None => {
-                        log::warn!("modem: reading {}/{} failed ({}); listing {} instead", loc.0, loc.1, r.result, loc.0);
+                        log::warn!(
+                            "modem: reading {}/{} failed ({}); listing {} instead",
+                            loc.0,
+                            loc.1,
+                            r.result,
+                            loc.0
+                        );
                         if !self.drains.contains(&loc.0) {
                             self.drains.push_back(loc.0);
                         }
@@ -718,7 +732,11 @@ impl Intake {
                     if same == Some(true) {
                         self.deletes.push_front(Delete { verify: false, ..d });
                     } else {
-                        log::info!("modem: {}/{} no longer holds the stored PDU; not deleting", d.loc.0, d.loc.1);
+                        log::info!(
+                            "modem: {}/{} no longer holds the stored PDU; not deleting",
+                            d.loc.0,
+                            d.loc.1
+                        );
                     }
                 } else if r.result.is_ok() {
                     log::debug!("modem: deleted {}/{}", d.loc.0, d.loc.1);
@@ -744,11 +762,7 @@ impl Intake {
     fn advance(&mut self, now: Instant) {
         while self.awaiting.is_none() && self.pause.is_none() {
             match self.phase.clone() {
-                Phase::Init(step) => {
-                    if !self.init_command(step, now) {
-                        continue;
-                    }
-                }
+                Phase::Init(step) if !self.init_command(step, now) => continue,
                 Phase::Ready => self.ready_command(),
                 _ => {}
             }
@@ -882,5 +896,285 @@ impl Intake {
         }
         self.send(Command::cpms_set(&[mem]), Purpose::SwitchMem(mem.to_string()));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modem::at::ResponseLine;
+
+    fn resp(cmd: &Command, lines: &[(&str, Option<&str>)], result: FinalResult) -> Response {
+        Response {
+            id: 0,
+            command: cmd.text.clone(),
+            lines: lines
+                .iter()
+                .map(|(t, p)| ResponseLine { text: t.to_string(), pdu: p.map(String::from) })
+                .collect(),
+            result,
+        }
+    }
+
+    /// Drains actions; returns the commands sent, the hand-overs and the states.
+    fn drain(i: &mut Intake) -> (Vec<Command>, Vec<(u64, Vec<u8>, Option<Location>)>, Vec<ModemState>) {
+        let (mut c, mut h, mut s) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(a) = i.poll_action() {
+            match a {
+                Action::Send(x) => c.push(x),
+                Action::HandOver { token, pdu, location } => h.push((token, pdu, location)),
+                Action::State(x) => s.push(x),
+            }
+        }
+        (c, h, s)
+    }
+
+    /// A modem that answers the init sequence like the simulator does.
+    fn answer(cmd: &Command) -> Response {
+        let l: &[(&str, Option<&str>)] = match cmd.text.as_str() {
+            "AT+CPIN?" => &[("+CPIN: READY", None)],
+            "AT+CPMS=?" => &[("+CPMS: (\"SM\",\"ME\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")", None)],
+            "AT+CNMI=?" => &[("+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)", None)],
+            "AT+CPMS?" => &[("+CPMS: \"ME\",0,20,\"ME\",0,20,\"ME\",0,20", None)],
+            _ => &[],
+        };
+        resp(cmd, l, FinalResult::Ok)
+    }
+
+    /// Runs the init to ready; returns every command sent.
+    fn to_ready(i: &mut Intake, t: Instant) -> Vec<Command> {
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            if i.is_ready() {
+                return sent;
+            }
+            let (cmds, _, _) = drain(i);
+            let cmd = cmds.into_iter().next().expect("a command during init");
+            let r = answer(&cmd);
+            sent.push(cmd);
+            i.on_response(r, t);
+        }
+        panic!("init did not finish: {sent:?}");
+    }
+
+    /// The next command, answering storage switches on the way.
+    fn next_cmd(i: &mut Intake, t: Instant) -> Command {
+        loop {
+            let c = drain(i).0.into_iter().next().expect("a command");
+            if !c.text.starts_with("AT+CPMS=\"") {
+                return c;
+            }
+            i.on_response(answer(&c), t);
+        }
+    }
+
+    fn ready(profile: Profile) -> (Intake, Instant) {
+        let t = Instant::now();
+        let mut i = Intake::new(profile);
+        i.on_connected(t);
+        to_ready(&mut i, t);
+        drain(&mut i);
+        (i, t)
+    }
+
+    #[test]
+    fn cmti_read_hand_over_then_delete_only_after_durable() {
+        let (mut i, t) = ready(Profile::default());
+        assert_eq!(i.next_deadline(), None, "idle: no timer");
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+        let c = next_cmd(&mut i, t);
+        assert_eq!(c.text, "AT+CMGR=3");
+        // `<length>` 3 and 3 octets printed: no SMSC part, `00` is prepended.
+        i.on_response(resp(&c, &[("+CMGR: 0,,3", Some("000401"))], FinalResult::Ok), t);
+        let (c, h, _) = drain(&mut i);
+        assert!(c.is_empty(), "nothing deleted before the durable answer: {c:?}");
+        assert_eq!(h[0].1, vec![0, 0, 4, 1]);
+        assert_eq!(h[0].2, Some(("ME".into(), 3)));
+        i.on_durable(h[0].0, Ok(()), t);
+        let (c, _, _) = drain(&mut i);
+        assert_eq!(c[0].text, "AT+CMGD=3");
+        i.on_response(answer(&c[0]), t);
+        let (c, _, _) = drain(&mut i);
+        assert_eq!(c[0].text, "AT+CPMS?", "usage logged after the delete");
+    }
+
+    #[test]
+    fn storage_named_in_cmti_is_selected_first() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
+        let (c, _, _) = drain(&mut i);
+        // The last init step listed SM, so ME is selected again before reading.
+        assert_eq!(c[0].text, "AT+CPMS=\"ME\"");
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CMGR=1");
+        i.on_urc(Urc::MessageStored { mem: "SM".into(), index: 2 }, t);
+        i.on_response(resp(&Command::cmgr(1), &[], FinalResult::CmsError(Some(321))), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CPMS=\"SM\"");
+    }
+
+    #[test]
+    fn two_timeouts_in_a_row_reinit() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = vec![next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
+        let c = drain(&mut i).0;
+        assert_eq!(c[0].text, "AT+CMGR=0", "retried once");
+        i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Initializing]);
+        assert_eq!(c[0].text, "AT");
+    }
+
+    #[test]
+    fn boot_urc_reinits_and_drops_the_stale_response() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let cmgr = next_cmd(&mut i, t);
+        i.on_urc(Urc::Line("RDY".into()), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Resetting]);
+        assert_eq!(c[0].text, "AT");
+        // The engine still answers the CMGR sent before the reset: ignored, not taken for AT.
+        i.on_response(resp(&cmgr, &[], FinalResult::Error), t);
+        assert!(drain(&mut i).0.is_empty());
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(drain(&mut i).0[0].text, "ATE0");
+    }
+
+    #[test]
+    fn delete_after_reinit_verifies_the_slot_first() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = vec![next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let token = drain(&mut i).1[0].0;
+        i.on_disconnected();
+        i.on_connected(t);
+        to_ready(&mut i, t);
+        i.on_durable(token, Ok(()), t);
+        let c = vec![next_cmd(&mut i, t)];
+        assert_eq!(c[0].text, "AT+CMGR=0", "read again before deleting");
+        // Another message now sits there: not deleted.
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000402"))], FinalResult::Ok), t);
+        let c = drain(&mut i).0;
+        assert!(c.iter().all(|c| !c.text.starts_with("AT+CMGD")), "{c:?}");
+    }
+
+    #[test]
+    fn routed_cmt_is_acked_only_after_durable() {
+        let mut p = Profile::default();
+        p.init.route = Route::Route;
+        p.init.cnmi_candidates = vec![[2, 2, 0, 0, 0]];
+        p.init.cnma = "AT+CNMA=1".into();
+        let t = Instant::now();
+        let mut i = Intake::new(p);
+        i.on_connected(t);
+        let sent = to_ready(&mut i, t);
+        assert!(sent.iter().any(|c| c.text == "AT+CSMS=1"));
+        drain(&mut i);
+        let header = parse_pdu_header("+CMT: ,2", "+CMT:").unwrap();
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header: header.clone(), hex: "000401".into() }, t);
+        let (c, h, _) = drain(&mut i);
+        assert!(c.is_empty());
+        assert_eq!(h[0].2, None);
+        i.on_durable(h[0].0, Ok(()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CNMA=1");
+        // Not durable: no ack, retried later from memory.
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header, hex: "000402".into() }, t);
+        let h = drain(&mut i).1;
+        i.on_durable(h[0].0, Err("disk".into()), t);
+        assert!(drain(&mut i).0.is_empty());
+        let d = i.next_deadline().expect("retry timer");
+        i.on_timeout(d);
+        assert_eq!(drain(&mut i).1[0].1, vec![0, 4, 2]);
+    }
+
+    #[test]
+    fn durable_retries_are_bounded() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = vec![next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let mut token = drain(&mut i).1[0].0;
+        for n in 1..MAX_DURABLE_ATTEMPTS {
+            i.on_durable(token, Err("disk".into()), t);
+            let d = i.next_deadline().expect("retry timer");
+            i.on_timeout(d);
+            let (c, h, _) = drain(&mut i);
+            assert!(c.is_empty(), "never deleted: {c:?}");
+            assert_eq!(h.len(), 1, "attempt {n}");
+            token = h[0].0;
+        }
+        i.on_durable(token, Err("disk".into()), t);
+        assert_eq!(i.next_deadline(), None, "given up: no more timers");
+        assert_eq!(i.in_hand(), 0);
+    }
+
+    #[test]
+    fn pin_locked_is_a_state_without_timers() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            if c.text == "AT+CPIN?" {
+                i.on_response(resp(&c, &[("+CPIN: SIM PIN", None)], FinalResult::Ok), t);
+                break;
+            }
+            i.on_response(answer(&c), t);
+        }
+        let (c, _, s) = drain(&mut i);
+        assert!(c.is_empty());
+        assert_eq!(s, vec![ModemState::SimLocked]);
+        assert_eq!(i.next_deadline(), None);
+        i.on_urc(Urc::Line("+CPIN: READY".into()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT");
+    }
+
+    #[test]
+    fn sim_busy_is_retried_after_a_pause() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            if c.text == "AT+CPIN?" {
+                i.on_response(resp(&c, &[], FinalResult::CmeError(Some(14))), t);
+                break;
+            }
+            i.on_response(answer(&c), t);
+        }
+        assert!(drain(&mut i).0.is_empty(), "no busy loop");
+        let d = i.next_deadline().unwrap();
+        assert_eq!(d, t + SIM_RETRY_PAUSE);
+        i.on_timeout(d);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CPIN?");
+    }
+
+    #[test]
+    fn cmgl_leftovers_and_321() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        let mut handed = Vec::new();
+        while !i.is_ready() {
+            let (c, h, _) = drain(&mut i);
+            handed.extend(h);
+            let c = c.into_iter().next().unwrap();
+            let r = match (c.text.as_str(), i.mem1.as_deref()) {
+                ("AT+CMGL=4", Some("ME")) => resp(
+                    &c,
+                    &[("+CMGL: 0,1,,2", Some("000401")), ("+CMGL: 4,1,,2", Some("000402"))],
+                    FinalResult::Ok,
+                ),
+                ("AT+CMGL=4", _) => resp(&c, &[], FinalResult::CmsError(Some(321))),
+                _ => answer(&c),
+            };
+            i.on_response(r, t);
+        }
+        handed.extend(drain(&mut i).1);
+        let locs: Vec<_> = handed.iter().map(|h| h.2.clone().unwrap()).collect();
+        assert_eq!(locs, vec![("ME".to_string(), 0), ("ME".to_string(), 4)]);
     }
 }

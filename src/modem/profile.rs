@@ -172,14 +172,17 @@ impl Profile {
         if i.cnmi_candidates.is_empty() {
             return bad("no cnmi_candidates".into());
         }
-        if let Some(c) = i.cnmi_candidates.iter().find(|c| c[0] > 3 || c[1] > 3 || c[2] > 3 || c[3] > 2 || c[4] > 1)
+        if let Some(c) =
+            i.cnmi_candidates.iter().find(|c| c[0] > 3 || c[1] > 3 || c[2] > 3 || c[3] > 2 || c[4] > 1)
         {
             return bad(format!("cnmi candidate {c:?} out of TS 27.005 ranges"));
         }
         if i.cnma != "none" && !i.cnma.starts_with("AT+CNMA") {
             return bad(format!("cnma {:?} must be \"none\" or an AT+CNMA form", i.cnma));
         }
-        if i.storage.is_empty() || i.storage.iter().any(|s| s.len() != 2 || !s.bytes().all(|c| c.is_ascii_uppercase())) {
+        if i.storage.is_empty()
+            || i.storage.iter().any(|s| s.len() != 2 || !s.bytes().all(|c| c.is_ascii_uppercase()))
+        {
             return bad(format!("storage {:?} must list two-letter names like \"SM\"", i.storage));
         }
         if i.route == Route::Route && i.cnmi_candidates.iter().any(|c| c[1] != 2 && c[1] != 3) {

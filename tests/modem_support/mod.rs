@@ -94,9 +94,10 @@ impl Rig {
             profile: self.profile.name.clone(),
             profile_dir: None,
         };
-        let fut = run_modem(cfg, self.profile.clone(), Transport::Serial(self.link.clone()), tx, stx, async {
-            let _ = sd_rx.await;
-        });
+        let fut =
+            run_modem(cfg, self.profile.clone(), Transport::Serial(self.link.clone()), tx, stx, async {
+                let _ = sd_rx.await;
+            });
         self.driver = Some((tokio::spawn(fut), sd_tx));
         self.rx = rx;
         self.state = srx;

@@ -258,11 +258,13 @@ pub fn parse_cpms_usage(line: &str) -> Result<Vec<StorageUsage>, AtParseError> {
 /// (TS 27.007 §8.9), if listed.
 pub fn parse_cind_smsfull(line: &str) -> Option<u32> {
     let rest = line.strip_prefix("+CIND:")?;
-    split_fields(rest).iter().position(|g| {
-        let name = split_fields(unwrap(g)).first().map(|n| unwrap(n).to_ascii_lowercase());
-        name.as_deref() == Some("smsfull")
-    })
-    .and_then(|p| u32::try_from(p + 1).ok())
+    split_fields(rest)
+        .iter()
+        .position(|g| {
+            let name = split_fields(unwrap(g)).first().map(|n| unwrap(n).to_ascii_lowercase());
+            name.as_deref() == Some("smsfull")
+        })
+        .and_then(|p| u32::try_from(p + 1).ok())
 }
 
 #[cfg(test)]

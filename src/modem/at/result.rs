@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(FinalResult::parse("+CMS ERROR: 321"), Some(FinalResult::CmsError(Some(321))));
         assert_eq!(FinalResult::parse("+CME ERROR: SIM busy"), Some(FinalResult::CmeError(None)));
         assert_eq!(FinalResult::parse("CONNECT 115200"), Some(FinalResult::Other("CONNECT 115200".into())));
-        assert_eq!(FinalResult::parse("COMMAND NOT SUPPORT"), Some(FinalResult::Other("COMMAND NOT SUPPORT".into())));
+        assert_eq!(
+            FinalResult::parse("COMMAND NOT SUPPORT"),
+            Some(FinalResult::Other("COMMAND NOT SUPPORT".into()))
+        );
         assert_eq!(FinalResult::parse("+CMTI: \"SM\",1"), None);
         assert_eq!(FinalResult::parse("OKAY"), None);
     }

@@ -520,7 +520,8 @@ impl SimCore {
         for (d, s) in v.iter_mut().zip(vals.iter()) {
             *d = *s;
         }
-        let ranges = parse_int_ranges(&format!("+CNMI: {}", self.opts.cnmi_ranges), "+CNMI:").unwrap_or_default();
+        let ranges =
+            parse_int_ranges(&format!("+CNMI: {}", self.opts.cnmi_ranges), "+CNMI:").unwrap_or_default();
         let fits = vals.len() <= 5
             && vals.iter().zip(ranges.iter()).all(|(x, r)| r.iter().any(|r| r.contains(&i32::from(*x))));
         if !fits || self.opts.quirks.reject_cnmi.contains(&v) {
