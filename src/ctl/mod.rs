@@ -5,3 +5,4 @@ pub mod decode_sms;
 pub mod decode_wsp;
 
 pub mod decode_sse;
+pub mod sim;
