@@ -327,7 +327,7 @@ impl LinkTable {
             .links
             .iter()
             .filter(|(index, link)| {
-                self.interfaces.iter().any(|n| *n == link.name)
+                self.interfaces.contains(&link.name)
                     && link.flags & IFF_UP != 0
                     && link.flags & (IFF_RUNNING | IFF_LOWER_UP) != 0
                     && self.addrs.get(index).is_some_and(|s| !s.is_empty())
