@@ -121,10 +121,23 @@ enum Dump {
 /// down).
 pub async fn watch_links(
     sock: NetlinkSocket,
-    mut table: LinkTable,
+    table: LinkTable,
     up: watch::Sender<bool>,
     via: watch::Sender<Vec<String>>,
 ) {
+    if let Err(e) = follow(&sock, table, &up, &via).await {
+        log::error!("bearer: netlink: {e}; the bearer stays down");
+        up.send_if_modified(|v| std::mem::replace(v, false));
+        via.send_if_modified(|v| !std::mem::take(v).is_empty());
+    }
+}
+
+async fn follow(
+    sock: &NetlinkSocket,
+    mut table: LinkTable,
+    up: &watch::Sender<bool>,
+    via: &watch::Sender<Vec<String>>,
+) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut seq = 0u32;
     let mut dump = Dump::Done;
@@ -141,13 +154,7 @@ pub async fn watch_links(
             }
             redump = false;
             table.clear();
-            seq = seq.wrapping_add(1);
-            if let Err(e) = sock.send(&dump_request(RTM_GETLINK, seq)) {
-                log::error!("bearer: netlink link dump: {e}");
-                publish_down(&up, &via);
-                return;
-            }
-            dump = Dump::Links(seq);
+            dump = Dump::Links(request_dump(sock, RTM_GETLINK, &mut seq)?);
         }
         let n = match sock.recv(&mut buf).await {
             Ok(n) => n,
@@ -156,11 +163,7 @@ pub async fn watch_links(
                 redump = true;
                 continue;
             }
-            Err(e) => {
-                log::error!("bearer: netlink: {e}");
-                publish_down(&up, &via);
-                return;
-            }
+            Err(e) => return Err(e),
         };
         for parsed in Messages::new(buf.get(..n).unwrap_or_default()) {
             let p = match parsed {
@@ -175,13 +178,7 @@ pub async fn watch_links(
             }
             match (&p.msg, dump) {
                 (Message::Done, Dump::Links(s)) if s == p.seq => {
-                    seq = seq.wrapping_add(1);
-                    if let Err(e) = sock.send(&dump_request(RTM_GETADDR, seq)) {
-                        log::error!("bearer: netlink address dump: {e}");
-                        publish_down(&up, &via);
-                        return;
-                    }
-                    dump = Dump::Addrs(seq);
+                    dump = Dump::Addrs(request_dump(sock, RTM_GETADDR, &mut seq)?);
                 }
                 (Message::Done, Dump::Addrs(s)) if s == p.seq => dump = Dump::Done,
                 (Message::Error { errno }, Dump::Links(s) | Dump::Addrs(s)) if *errno != 0 && s == p.seq => {
@@ -212,7 +209,9 @@ pub async fn watch_links(
     }
 }
 
-fn publish_down(up: &watch::Sender<bool>, via: &watch::Sender<Vec<String>>) {
-    up.send_if_modified(|v| std::mem::replace(v, false));
-    via.send_if_modified(|v| !std::mem::take(v).is_empty());
+/// Sends a dump request with the next sequence number, which it returns.
+fn request_dump(sock: &NetlinkSocket, kind: u16, seq: &mut u32) -> io::Result<u32> {
+    *seq = seq.wrapping_add(1);
+    sock.send(&dump_request(kind, *seq))?;
+    Ok(*seq)
 }
