@@ -222,15 +222,9 @@ impl Task {
                 Action::Connect => {
                     self.set_state(StreamState::Connecting);
                     self.status.send_modify(|s| s.attempts += 1);
-                    let outcome = {
-                        let session = self.session(&client, &mut policy);
-                        tokio::pin!(session);
-                        loop {
-                            tokio::select! {
-                                r = &mut session => break Ok(r),
-                                up = next_bearer(&mut bearer, &mut bearer_open) => break Err(up),
-                            }
-                        }
+                    let outcome = tokio::select! {
+                        r = self.session(&client, &mut policy) => Ok(r),
+                        up = next_bearer(&mut bearer, &mut bearer_open) => Err(up),
                     };
                     match outcome {
                         Err(up) => {
