@@ -1,1 +1,3 @@
 //! The commands of `otapushctl`, as library functions the binary and tests call.
+
+pub mod bus;
