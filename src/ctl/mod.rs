@@ -1,8 +1,8 @@
 //! The commands of `otapushctl`, as library functions the binary and tests call.
-pub mod private_bus;
+
+pub mod bus;
 pub mod decode_sms;
-
-pub mod decode_wsp;
-
 pub mod decode_sse;
+pub mod decode_wsp;
+pub mod private_bus;
 pub mod sim;
