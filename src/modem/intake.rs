@@ -1179,4 +1179,24 @@ mod tests {
         let locs: Vec<_> = handed.iter().map(|h| h.2.clone().unwrap()).collect();
         assert_eq!(locs, vec![("ME".to_string(), 0), ("ME".to_string(), 4)]);
     }
+
+    #[test]
+    fn after_a_boot_urc_sms_waits_for_the_ready_urc() {
+        let p = Profile::load("quectel-eg25", None).unwrap();
+        let (mut i, t) = ready(p);
+        i.on_urc(Urc::Line("RDY".into()), t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            let cpin = c.text == "AT+CPIN?";
+            i.on_response(answer(&c), t);
+            if cpin {
+                break;
+            }
+        }
+        assert!(drain(&mut i).0.is_empty(), "SMS commands wait for +QIND: SMS DONE");
+        assert_eq!(i.next_deadline(), Some(t + Duration::from_secs(30)));
+        i.on_urc(Urc::Line("+QIND: SMS DONE".into()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CSMS=0");
+        assert_eq!(i.next_deadline(), None);
+    }
 }
