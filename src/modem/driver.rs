@@ -151,11 +151,13 @@ impl Driver {
                         if device::present(path) {
                             log::warn!("modem: cannot open {}: {e}; retrying in {backoff:?}", path.display());
                             self.publish(ModemState::error(format!("cannot open {}: {e}", path.display())));
+                            self.idle_until(tokio::time::sleep(backoff), shutdown).await?;
+                            backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
                         } else {
                             self.report_absent(path);
                             self.idle_until(device::wait_present(path), shutdown).await?;
-                            continue;
                         }
+                        continue;
                     }
                 },
             }

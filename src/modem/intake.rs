@@ -916,8 +916,10 @@ mod tests {
         }
     }
 
+    type HandOvers = Vec<(u64, Vec<u8>, Option<Location>)>;
+
     /// Drains actions; returns the commands sent, the hand-overs and the states.
-    fn drain(i: &mut Intake) -> (Vec<Command>, Vec<(u64, Vec<u8>, Option<Location>)>, Vec<ModemState>) {
+    fn drain(i: &mut Intake) -> (Vec<Command>, HandOvers, Vec<ModemState>) {
         let (mut c, mut h, mut s) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(a) = i.poll_action() {
             match a {
@@ -1016,7 +1018,7 @@ mod tests {
     fn two_timeouts_in_a_row_reinit() {
         let (mut i, t) = ready(Profile::default());
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
-        let c = vec![next_cmd(&mut i, t)];
+        let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
         let c = drain(&mut i).0;
         assert_eq!(c[0].text, "AT+CMGR=0", "retried once");
@@ -1046,14 +1048,14 @@ mod tests {
     fn delete_after_reinit_verifies_the_slot_first() {
         let (mut i, t) = ready(Profile::default());
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
-        let c = vec![next_cmd(&mut i, t)];
+        let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
         let token = drain(&mut i).1[0].0;
         i.on_disconnected();
         i.on_connected(t);
         to_ready(&mut i, t);
         i.on_durable(token, Ok(()), t);
-        let c = vec![next_cmd(&mut i, t)];
+        let c = [next_cmd(&mut i, t)];
         assert_eq!(c[0].text, "AT+CMGR=0", "read again before deleting");
         // Another message now sits there: not deleted.
         i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000402"))], FinalResult::Ok), t);
@@ -1094,7 +1096,7 @@ mod tests {
     fn durable_retries_are_bounded() {
         let (mut i, t) = ready(Profile::default());
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
-        let c = vec![next_cmd(&mut i, t)];
+        let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
         let mut token = drain(&mut i).1[0].0;
         for n in 1..MAX_DURABLE_ATTEMPTS {
@@ -1176,5 +1178,25 @@ mod tests {
         handed.extend(drain(&mut i).1);
         let locs: Vec<_> = handed.iter().map(|h| h.2.clone().unwrap()).collect();
         assert_eq!(locs, vec![("ME".to_string(), 0), ("ME".to_string(), 4)]);
+    }
+
+    #[test]
+    fn after_a_boot_urc_sms_waits_for_the_ready_urc() {
+        let p = Profile::load("quectel-eg25", None).unwrap();
+        let (mut i, t) = ready(p);
+        i.on_urc(Urc::Line("RDY".into()), t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            let cpin = c.text == "AT+CPIN?";
+            i.on_response(answer(&c), t);
+            if cpin {
+                break;
+            }
+        }
+        assert!(drain(&mut i).0.is_empty(), "SMS commands wait for +QIND: SMS DONE");
+        assert_eq!(i.next_deadline(), Some(t + Duration::from_secs(30)));
+        i.on_urc(Urc::Line("+QIND: SMS DONE".into()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CSMS=0");
+        assert_eq!(i.next_deadline(), None);
     }
 }

@@ -419,4 +419,42 @@ mod tests {
         assert_eq!(events(&mut e), vec![Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 5 })]);
         assert_eq!(e.junk_lines(), 1);
     }
+
+    proptest::proptest! {
+        /// Whatever the modem sends, in whatever chunks, the engine neither panics nor grows
+        /// without bound, and a command in flight still ends (by result or timeout).
+        #[test]
+        fn arbitrary_input_is_survived(
+            chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 0..20),
+            seeds in proptest::collection::vec("(\\+CMGR: 0,,3|\\+CMT: ,2|\\+CMTI: \"SM\",1|OK|\\+CPIN: READY|0A0B0C|AT)\r\n", 0..10),
+        ) {
+            let t = Instant::now();
+            let mut e = AtEngine::new(64, DEFAULT_GRACE);
+            e.submit(Command::cmgr(1), t);
+            for s in &seeds {
+                e.feed(s.as_bytes(), t);
+            }
+            for c in &chunks {
+                e.feed(c, t);
+                proptest::prop_assert!(e.framer.partial().len() <= 64);
+            }
+            e.handle_timeout(t + Duration::from_secs(60));
+            proptest::prop_assert!(!e.busy());
+            let _ = events(&mut e);
+        }
+
+        #[test]
+        fn response_grammars_never_panic(line in "\\PC{0,80}") {
+            use crate::modem::at::response::*;
+            let _ = parse_stored_indication(&line, "+CMTI:");
+            let _ = parse_ciev(&line);
+            let _ = parse_pdu_header(&line, "+CMGR:");
+            let _ = parse_int_ranges(&line, "+CNMI:");
+            let _ = parse_cpms_test(&line);
+            let _ = parse_cpms_usage(&line);
+            let _ = parse_cind_smsfull(&line);
+            let _ = pdu_hex(&line);
+            let _ = Urc::classify(&line);
+        }
+    }
 }
