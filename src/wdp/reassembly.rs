@@ -191,7 +191,7 @@ impl Reassembler {
         let mut evicted = self.expire(now_ms);
         if seg.total == 1 {
             let datagram = Datagram {
-                originator: seg.originator.to_owned(),
+                originator: seg.originator.trim_ascii().to_owned(),
                 reference: seg.reference,
                 ref_bits: seg.ref_bits,
                 ports: seg.ports,

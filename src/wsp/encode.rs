@@ -58,6 +58,24 @@ pub fn encode(p: &PushSpec) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
+/// Splits an HTTP-style content type such as `application/vnd.wap.connectivity-wbxml;
+/// SEC=USERPIN; MAC="ab"` into the media type and its parameters (surrounding white space and
+/// one pair of double quotes around a value removed), for command-line input.
+pub fn split_content_type(s: &str) -> (String, Vec<(String, String)>) {
+    let mut parts = s.split(';');
+    let media = parts.next().unwrap_or("").trim().to_owned();
+    let params = parts
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
+            (n.trim().to_owned(), v.to_owned())
+        })
+        .collect();
+    (media, params)
+}
+
 /// Uintvar-integer (§8.1.2).
 pub fn uintvar(out: &mut Vec<u8>, v: u32) {
     let mut groups = [0u8; 5];
@@ -438,6 +456,15 @@ mod tests {
         let mut s = spec();
         s.app_id = Some(String::new());
         assert_eq!(encode(&s), Err(EncodeError::Empty { what: "application id" }));
+    }
+
+    #[test]
+    fn content_type_arguments() {
+        let (m, p) = split_content_type(" application/vnd.wap.connectivity-wbxml; SEC=USERPIN;MAC=\"AB\"; ");
+        assert_eq!(m, "application/vnd.wap.connectivity-wbxml");
+        assert_eq!(p, vec![("SEC".to_owned(), "USERPIN".to_owned()), ("MAC".to_owned(), "AB".to_owned())]);
+        assert_eq!(split_content_type("text/plain"), ("text/plain".to_owned(), vec![]));
+        assert_eq!(split_content_type("a/b; secure").1, vec![("secure".to_owned(), String::new())]);
     }
 
     #[test]
