@@ -26,9 +26,9 @@ pub fn insert_push_fields(p: &PushPdu<'_>, obj: &mut Map<String, Value>) {
     };
     obj.insert("tid".into(), p.tid.into());
     obj.insert("pdu_type".into(), p.pdu_type.as_str().into());
-    obj.insert("content_type".into(), p.content_type.clone().into());
+    obj.insert("content_type".into(), p.content_type.to_string().into());
     obj.insert("content_type_params".into(), map(p.content_type_params_map()));
-    obj.insert("app_id".into(), p.app_id.clone().map_or(Value::Null, Value::String));
+    obj.insert("app_id".into(), p.app_id.as_ref().map_or(Value::Null, |a| Value::String(a.to_string())));
     obj.insert("headers".into(), map(p.headers_map()));
     obj.insert("body_hex".into(), crate::hex::encode_lower(p.body).into());
 }

@@ -58,7 +58,7 @@ impl<'a> Segment<'a> {
 /// A completed message: the payloads of all its segments in sequence order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Datagram {
-    /// The originator as the first segment gave it.
+    /// The originator as the first segment gave it (surrounding white space removed).
     pub originator: String,
     pub reference: u16,
     pub ref_bits: u8,

@@ -1,7 +1,7 @@
 //! The reassembly state machine (WAP-259 §6.5.2 segmentation and reassembly over SMS).
 //!
-//! A partial message is keyed by originator (compared ignoring surrounding white space and
-//! ASCII case), reference, reference width and total; ports are checked, not keyed. Partial
+//! A partial message is keyed by originator (compared ignoring surrounding ASCII white space
+//! and ASCII case), reference, reference width and total; ports are checked, not keyed. Partial
 //! messages are kept in arrival order of their first segment, so the oldest is evicted first.
 //! Retired partial messages and segment buffers are recycled, so a warm reassembler
 //! allocates nothing for a pending segment and, for a completed message, only the
@@ -105,10 +105,10 @@ impl Partial {
     }
 
     fn matches(&self, s: &Segment<'_>) -> bool {
-        self.reference == s.reference
-            && self.ref_bits == s.ref_bits
-            && self.total == s.total
-            && self.originator.trim().eq_ignore_ascii_case(s.originator.trim())
+        self.reference == s.reference && self.ref_bits == s.ref_bits && self.total == s.total && {
+            let o = s.originator.trim_ascii();
+            self.originator == o || self.originator.eq_ignore_ascii_case(o)
+        }
     }
 
     fn tags(&self) -> Vec<u64> {
@@ -191,7 +191,7 @@ impl Reassembler {
         let mut evicted = self.expire(now_ms);
         if seg.total == 1 {
             let datagram = Datagram {
-                originator: seg.originator.to_owned(),
+                originator: seg.originator.trim_ascii().to_owned(),
                 reference: seg.reference,
                 ref_bits: seg.ref_bits,
                 ports: seg.ports,
@@ -216,12 +216,15 @@ impl Reassembler {
         if len > self.limits.max_bytes {
             return Err(ReassemblyError::TooLarge { len, max: self.limits.max_bytes });
         }
+        let before = evicted.len();
         while self.bytes + len > self.limits.max_bytes && !self.partials.is_empty() {
             evicted.push(self.evict(0, EvictReason::MaxBytes));
         }
-        // Evicting may have removed the segment's own partial message (only when it alone
-        // was too large to keep); then the segment starts a new one.
-        let i = match self.partials.iter().position(|p| p.matches(seg)) {
+        // Evicting moved the partial messages, and may have removed the segment's own (only
+        // when it alone was too large to keep); then the segment starts a new one.
+        let found =
+            if evicted.len() == before { found } else { self.partials.iter().position(|p| p.matches(seg)) };
+        let i = match found {
             Some(i) => i,
             None => {
                 while self.partials.len() >= self.limits.max_partials {
@@ -314,7 +317,7 @@ impl Reassembler {
     fn start_partial(&mut self, seg: &Segment<'_>, now_ms: u64) -> usize {
         let mut p = self.spare.pop().unwrap_or_default();
         p.originator.clear();
-        p.originator.push_str(seg.originator);
+        p.originator.push_str(seg.originator.trim_ascii());
         p.reference = seg.reference;
         p.ref_bits = seg.ref_bits;
         p.total = seg.total;

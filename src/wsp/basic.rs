@@ -2,6 +2,7 @@
 //! length): a bounds-checked cursor whose errors carry absolute PDU offsets.
 
 use super::error::WspError;
+use std::borrow::Cow;
 
 /// Octet 31: a uintvar length follows (§8.4.2.2).
 pub const LENGTH_QUOTE: u8 = 31;
@@ -161,7 +162,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Text-string: an optional Quote (127) then NUL-terminated text. Invalid UTF-8 → U+FFFD.
-    pub fn text_string(&mut self, what: &'static str) -> Result<String, WspError> {
+    pub fn text_string(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
         if self.peek() == Some(QUOTE) {
             self.pos += 1;
         }
@@ -169,7 +170,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Text-value: No-value (a lone NUL), Token-text, or Quoted-string (its `"` dropped).
-    pub fn text_value(&mut self, what: &'static str) -> Result<String, WspError> {
+    pub fn text_value(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
         if self.peek() == Some(QUOTED_STRING) {
             self.pos += 1;
             return Ok(lossy(self.raw_text(what)?));
@@ -198,9 +199,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Text bytes as a string; invalid UTF-8 becomes U+FFFD.
-pub fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Text bytes as a string, borrowed when valid UTF-8; invalid UTF-8 becomes U+FFFD.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 #[cfg(test)]
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(r(b"abc\0d").text_string("x"), Ok("abc".into()));
         assert_eq!(r(b"\x7f\xc3\xa9\0").text_string("x"), Ok("é".into()));
         assert_eq!(r(b"\"quoted\0").text_value("x"), Ok("quoted".into()));
-        assert_eq!(r(b"\0").text_value("x"), Ok(String::new()));
+        assert_eq!(r(b"\0").text_value("x"), Ok("".into()));
         assert_eq!(r(b"abc").text_string("x"), Err(WspError::Unterminated { what: "x", offset: 10 }));
         assert_eq!(r(b"\xff\xfe\0").raw_text("x"), Ok(&b"\xff\xfe"[..]));
         assert_eq!(r(b"a\xff\0").text_string("x"), Ok("a\u{fffd}".into()));

@@ -3,19 +3,21 @@
 use super::basic::{lossy, Reader, ValueForm};
 use super::error::WspError;
 use super::tables::{self, param};
-use super::{http_date, values};
+use super::{http_date, values, Pair};
+use std::borrow::Cow;
 
-/// A decoded content type: the media type and its parameters, in wire order.
+/// A decoded content type: the media type and its parameters, in wire order. Text is
+/// borrowed from the PDU where it can be.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ContentType {
-    pub media: String,
-    pub params: Vec<(String, String)>,
+pub struct ContentType<'a> {
+    pub media: Cow<'a, str>,
+    pub params: Vec<Pair<'a>>,
 }
 
-impl ContentType {
+impl ContentType<'_> {
     /// `media; name=value; …`, the HTTP header form.
     pub fn to_header_value(&self) -> String {
-        let mut s = self.media.clone();
+        let mut s = self.media.to_string();
         for (n, v) in &self.params {
             s.push_str("; ");
             s.push_str(n);
@@ -47,13 +49,13 @@ pub fn unknown_media_code(name: &str) -> Option<u64> {
     (unknown_media_name(code) == name).then_some(code)
 }
 
-fn media_name(code: u64) -> String {
-    tables::content_type_name(code).map_or_else(|| unknown_media_name(code), str::to_owned)
+fn media_name(code: u64) -> Cow<'static, str> {
+    tables::content_type_name(code).map_or_else(|| unknown_media_name(code).into(), Cow::Borrowed)
 }
 
 /// Content-type-value: Constrained-media (Short-integer or Extension-media text) or
 /// Content-general-form (Value-length, media, parameters).
-pub fn decode(r: &mut Reader<'_>) -> Result<ContentType, WspError> {
+pub fn decode<'a>(r: &mut Reader<'a>) -> Result<ContentType<'a>, WspError> {
     const WHAT: &str = "Content-Type";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     match ValueForm::of(first) {
@@ -71,7 +73,7 @@ pub fn decode(r: &mut Reader<'_>) -> Result<ContentType, WspError> {
 }
 
 /// Well-known-media (Integer-value) or Extension-media (text), inside a general form.
-pub fn media(r: &mut Reader<'_>) -> Result<String, WspError> {
+pub fn media<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "media type";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     match ValueForm::of(first) {
@@ -81,7 +83,7 @@ pub fn media(r: &mut Reader<'_>) -> Result<String, WspError> {
 }
 
 /// Parameters until the end of `r`.
-pub fn parameters(r: &mut Reader<'_>) -> Result<Vec<(String, String)>, WspError> {
+pub fn parameters<'a>(r: &mut Reader<'a>) -> Result<Vec<Pair<'a>>, WspError> {
     let mut params = Vec::new();
     while !r.is_empty() {
         params.push(parameter(r)?);
@@ -91,7 +93,7 @@ pub fn parameters(r: &mut Reader<'_>) -> Result<Vec<(String, String)>, WspError>
 
 /// One Parameter: Typed-parameter (well-known token, typed value) or Untyped-parameter
 /// (Token-text, Integer-value or Text-value).
-pub fn parameter(r: &mut Reader<'_>) -> Result<(String, String), WspError> {
+pub fn parameter<'a>(r: &mut Reader<'a>) -> Result<Pair<'a>, WspError> {
     const WHAT: &str = "parameter";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     if ValueForm::of(first) == ValueForm::Text {
@@ -101,41 +103,38 @@ pub fn parameter(r: &mut Reader<'_>) -> Result<(String, String), WspError> {
     }
     let code = r.integer_value("parameter token")?;
     let Some(name) = u8::try_from(code).ok().and_then(tables::param_name) else {
-        return Ok((format!("x-wsp-param-0x{code:02x}"), values::generic(r, "parameter value")?));
+        return Ok((format!("x-wsp-param-0x{code:02x}").into(), values::generic(r, "parameter value")?));
     };
     let value = typed_value(r, code as u8)?;
-    Ok((name.to_owned(), value))
+    Ok((Cow::Borrowed(name), value))
 }
 
 /// The Typed-value of a well-known parameter (§8.4.2.4, Table 38). A value in another form
 /// than the table says (e.g. a text charset) is printed generically rather than refused.
-fn typed_value(r: &mut Reader<'_>, code: u8) -> Result<String, WspError> {
+fn typed_value<'a>(r: &mut Reader<'a>, code: u8) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "parameter value";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     let form = ValueForm::of(first);
     // Integer-value: a Short-integer, or a Long-integer whose Short-length is 1–30.
     let integer = matches!(first, 1..=30 | 0x80..=0xFF);
     Ok(match code {
-        param::Q => values::q_value(r.uintvar("q-value")?),
+        param::Q => values::q_value(r.uintvar("q-value")?).into(),
         param::CHARSET if integer => {
             let mib = r.integer_value(WHAT)?;
-            tables::charset_name(mib).map_or_else(|| mib.to_string(), str::to_owned)
+            tables::charset_name(mib).map_or_else(|| mib.to_string().into(), Cow::Borrowed)
         }
         param::LEVEL => values::version(r)?,
         param::TYPE_MULTIPART if form != ValueForm::Length => match form {
             ValueForm::Short => media_name(u64::from(r.short_integer(WHAT)?)),
             _ => r.text_string(WHAT)?,
         },
-        param::DIFFERENCES if form == ValueForm::Short => {
-            let c = r.short_integer(WHAT)?;
-            values::header_field_name(c)
-        }
+        param::DIFFERENCES if form == ValueForm::Short => values::header_field_name(r.short_integer(WHAT)?),
         param::SEC if form == ValueForm::Short => {
             let c = r.short_integer(WHAT)?;
-            tables::sec_name(c).map_or_else(|| c.to_string(), str::to_owned)
+            tables::sec_name(c).map_or_else(|| c.to_string().into(), Cow::Borrowed)
         }
         param::CREATION_DATE | param::MODIFICATION_DATE | param::READ_DATE if integer => {
-            http_date::format(r.integer_value(WHAT)?)
+            http_date::format(r.integer_value(WHAT)?).into()
         }
         _ => values::generic(r, WHAT)?,
     })
@@ -145,12 +144,12 @@ fn typed_value(r: &mut Reader<'_>, code: u8) -> Result<String, WspError> {
 mod tests {
     use super::*;
 
-    fn ct(b: &[u8]) -> Result<ContentType, WspError> {
+    fn ct(b: &[u8]) -> Result<ContentType<'_>, WspError> {
         decode(&mut Reader::new(b, 0))
     }
 
-    fn p(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    fn p(v: &[(&'static str, &'static str)]) -> Vec<Pair<'static>> {
+        v.iter().map(|&(a, b)| (Cow::Borrowed(a), Cow::Borrowed(b))).collect()
     }
 
     #[test]

@@ -58,6 +58,24 @@ pub fn encode(p: &PushSpec) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
+/// Splits an HTTP-style content type such as `application/vnd.wap.connectivity-wbxml;
+/// SEC=USERPIN; MAC="ab"` into the media type and its parameters (surrounding white space and
+/// one pair of double quotes around a value removed), for command-line input.
+pub fn split_content_type(s: &str) -> (String, Vec<(String, String)>) {
+    let mut parts = s.split(';');
+    let media = parts.next().unwrap_or("").trim().to_owned();
+    let params = parts
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
+            (n.trim().to_owned(), v.to_owned())
+        })
+        .collect();
+    (media, params)
+}
+
 /// Uintvar-integer (§8.1.2).
 pub fn uintvar(out: &mut Vec<u8>, v: u32) {
     let mut groups = [0u8; 5];
@@ -441,6 +459,15 @@ mod tests {
     }
 
     #[test]
+    fn content_type_arguments() {
+        let (m, p) = split_content_type(" application/vnd.wap.connectivity-wbxml; SEC=USERPIN;MAC=\"AB\"; ");
+        assert_eq!(m, "application/vnd.wap.connectivity-wbxml");
+        assert_eq!(p, vec![("SEC".to_owned(), "USERPIN".to_owned()), ("MAC".to_owned(), "AB".to_owned())]);
+        assert_eq!(split_content_type("text/plain"), ("text/plain".to_owned(), vec![]));
+        assert_eq!(split_content_type("a/b; secure").1, vec![("secure".to_owned(), String::new())]);
+    }
+
+    #[test]
     fn uintvar_encoding() {
         for (v, octets) in [
             (0u32, vec![0x00]),
@@ -562,14 +589,17 @@ mod tests {
             prop_assert_eq!(p.tid, s.tid);
             prop_assert_eq!(p.pdu_type, s.pdu_type);
             prop_assert_eq!(&p.content_type, &s.content_type);
-            prop_assert_eq!(&p.content_type_params, &s.content_type_params);
-            prop_assert_eq!(&p.app_id, &s.app_id);
+            let own = |v: &[super::super::Pair<'_>]| -> Vec<(String, String)> {
+                v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            };
+            prop_assert_eq!(own(&p.content_type_params), s.content_type_params.clone());
+            prop_assert_eq!(p.app_id.as_deref(), s.app_id.as_deref());
             let mut headers = Vec::new();
             if let Some(a) = &s.app_id {
                 headers.push(("X-Wap-Application-Id".to_owned(), a.clone()));
             }
             headers.extend(s.headers.iter().cloned());
-            prop_assert_eq!(&p.headers, &headers);
+            prop_assert_eq!(own(&p.headers), headers);
             prop_assert_eq!(p.body, &s.body[..]);
         }
 

@@ -10,25 +10,18 @@ use super::basic::{lossy, Reader, ValueForm};
 use super::content_type;
 use super::error::WspError;
 use super::tables::{self, header as h};
-use super::{http_date, values};
-
-/// One decoded header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// Canonical name for well-known headers, the sender's text for application headers,
-    /// `x-wsp-header-0xNN` for unknown codes (`x-wsp-page-P-header-0xNN` on code page P ≠ 1).
-    pub name: String,
-    pub value: String,
-    /// The Table 39 code, for well-known headers of the default code page.
-    pub code: Option<u8>,
-}
+use super::{http_date, values, Pair};
+use std::borrow::Cow;
 
 /// Octet 127: a Page-identity octet follows (§8.4.2.70).
 const SHIFT_DELIMITER: u8 = 127;
 
-/// Decodes headers until the end of `r`.
-pub fn decode(r: &mut Reader<'_>) -> Result<Vec<Header>, WspError> {
-    let mut out = Vec::new();
+/// Decodes headers until the end of `r` into `out`, in wire order, and returns the index in
+/// `out` of the first X-Wap-Application-Id. Names are canonical for well-known headers, the
+/// sender's text for application headers, and `x-wsp-header-0xNN` for unknown codes
+/// (`x-wsp-page-P-header-0xNN` on a code page P ≠ 1).
+pub fn decode<'a>(r: &mut Reader<'a>, out: &mut Vec<Pair<'a>>) -> Result<Option<usize>, WspError> {
+    let mut app_id_at = None;
     let mut page: u8 = 1;
     while let Some(first) = r.peek() {
         let at = r.offset();
@@ -49,62 +42,65 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Vec<Header>, WspError> {
             32..=126 => {
                 let name = lossy(r.raw_text("header field name")?);
                 let value = application_value(r)?;
-                out.push(Header { name, value, code: None });
+                out.push((name, value));
             }
             _ => {
                 let code = first & 0x7F;
                 r.u8("header field name")?;
                 let vat = r.offset();
                 let raw = r.skip_value("header value")?;
+                let hex = || Cow::Owned(crate::hex::encode_lower(raw));
                 if page != 1 {
-                    let name = format!("x-wsp-page-{page}-header-0x{code:02x}");
-                    out.push(Header { name, value: crate::hex::encode_lower(raw), code: None });
+                    out.push((format!("x-wsp-page-{page}-header-0x{code:02x}").into(), hex()));
                     continue;
                 }
                 let Some(name) = tables::header_name(code) else {
-                    let name = format!("x-wsp-header-0x{code:02x}");
-                    out.push(Header { name, value: crate::hex::encode_lower(raw), code: None });
+                    out.push((format!("x-wsp-header-0x{code:02x}").into(), hex()));
                     continue;
                 };
                 let mut vr = Reader::new(raw, vat);
                 let value = if code == h::X_WAP_APPLICATION_ID {
+                    if app_id_at.is_none() {
+                        app_id_at = Some(out.len());
+                    }
                     app_id(&mut vr)?
                 } else {
                     match well_known_value(code, &mut vr) {
                         Ok(v) if vr.is_empty() => v,
-                        _ => crate::hex::encode_lower(raw),
+                        _ => hex(),
                     }
                 };
-                out.push(Header { name: name.to_owned(), value, code: Some(code) });
+                out.push((Cow::Borrowed(name), value));
             }
         }
     }
-    Ok(out)
+    Ok(app_id_at)
 }
 
 /// Application-specific-value: a Text-string, or leniently any self-delimiting value.
-fn application_value(r: &mut Reader<'_>) -> Result<String, WspError> {
+fn application_value<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "header value";
     match r.peek() {
         Some(0) => {
             r.u8(WHAT)?;
-            Ok(String::new())
+            Ok(Cow::Borrowed(""))
         }
         Some(32..=127) => r.text_string(WHAT),
         _ => values::generic(r, WHAT),
     }
 }
 
-/// X-Wap-Application-Id (§8.4.2.54 of WAP-230 as amended by WAP-251): App-assigned-code
-/// (Integer-value, mapped through the OMNA table; unknown codes become
-/// `x-wap-application:<decimal>`) or Absolute-uri (text, kept as sent).
-pub fn app_id(r: &mut Reader<'_>) -> Result<String, WspError> {
+/// X-Wap-Application-Id (WAP-230 §8.4.2.54 as amended): App-assigned-code (Integer-value,
+/// mapped through the OMNA table; unknown codes become `x-wap-application:<decimal>`) or
+/// Absolute-uri (text, kept as sent).
+pub fn app_id<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "X-Wap-Application-Id";
     match r.peek() {
         Some(32..=127) => r.text_string(WHAT),
         _ => {
             let code = r.integer_value(WHAT)?;
-            Ok(tables::app_id_name(code).map_or_else(|| format!("x-wap-application:{code}"), str::to_owned))
+            Ok(tables::app_id_name(code)
+                .map_or_else(|| format!("x-wap-application:{code}").into(), Cow::Borrowed))
         }
     }
 }
@@ -115,54 +111,54 @@ fn first(r: &Reader<'_>, what: &'static str) -> Result<u8, WspError> {
 }
 
 /// A Short-integer token looked up in `table`, or Token-text.
-fn token_or_text(
-    r: &mut Reader<'_>,
+fn token_or_text<'a>(
+    r: &mut Reader<'a>,
     what: &'static str,
     table: fn(u8) -> Option<&'static str>,
-) -> Result<String, WspError> {
+) -> Result<Cow<'a, str>, WspError> {
     if first(r, what)? & 0x80 != 0 {
         let c = r.short_integer(what)?;
-        Ok(table(c).map_or_else(|| c.to_string(), str::to_owned))
+        Ok(table(c).map_or_else(|| c.to_string().into(), Cow::Borrowed))
     } else {
         r.text_value(what)
     }
 }
 
 /// Text or Quoted-string values (URIs, host names, entity tags, …).
-fn text(r: &mut Reader<'_>) -> Result<String, WspError> {
+fn text<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     r.text_value("header value")
 }
 
-fn integer(r: &mut Reader<'_>) -> Result<String, WspError> {
-    Ok(r.integer_value("header value")?.to_string())
+fn integer<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
+    Ok(r.integer_value("header value")?.to_string().into())
 }
 
-fn date(r: &mut Reader<'_>) -> Result<String, WspError> {
-    Ok(http_date::format(r.integer_value("Date-value")?))
+fn date<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
+    Ok(http_date::format(r.integer_value("Date-value")?).into())
 }
 
-/// Optional Q-value after a value in a general form: `; q=…`.
-fn q_suffix(r: &mut Reader<'_>) -> Result<String, WspError> {
+/// `value` followed by the optional Q-value that ends a general form: `value; q=…`.
+fn with_q<'a>(value: Cow<'a, str>, r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     if r.is_empty() {
-        return Ok(String::new());
+        return Ok(value);
     }
-    Ok(format!("; q={}", values::q_value(r.uintvar("q-value")?)))
+    Ok(format!("{value}; q={}", values::q_value(r.uintvar("q-value")?)).into())
 }
 
-fn charset(c: u64) -> String {
-    tables::charset_name(c).map_or_else(|| c.to_string(), str::to_owned)
+fn charset(c: u64) -> Cow<'static, str> {
+    tables::charset_name(c).map_or_else(|| c.to_string().into(), Cow::Borrowed)
 }
 
-fn language(c: u64) -> String {
-    tables::language_name(c).map_or_else(|| c.to_string(), str::to_owned)
+fn language(c: u64) -> Cow<'static, str> {
+    tables::language_name(c).map_or_else(|| c.to_string().into(), Cow::Borrowed)
 }
 
 /// Decodes the value of a well-known header (page 1) by its grammar in §8.4.2.
-fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
+fn well_known_value<'a>(code: u8, r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "header value";
     let form = ValueForm::of(first(r, WHAT)?);
     match code {
-        h::ACCEPT | h::CONTENT_TYPE => Ok(content_type::decode(r)?.to_header_value()),
+        h::ACCEPT | h::CONTENT_TYPE => Ok(content_type::decode(r)?.to_header_value().into()),
         h::ACCEPT_CHARSET_1_1 | h::ACCEPT_CHARSET => match form {
             ValueForm::Length => {
                 let mut b = r.length_block(WHAT)?;
@@ -170,7 +166,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                     32..=127 => b.text_string(WHAT)?,
                     _ => charset(b.integer_value(WHAT)?),
                 };
-                Ok(cs + &q_suffix(&mut b)?)
+                with_q(cs, &mut b)
             }
             ValueForm::Short => Ok(charset(u64::from(r.short_integer(WHAT)?))),
             ValueForm::Text => r.text_string(WHAT),
@@ -179,7 +175,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
             ValueForm::Length => {
                 let mut b = r.length_block(WHAT)?;
                 let enc = token_or_text(&mut b, WHAT, tables::encoding_name)?;
-                Ok(enc + &q_suffix(&mut b)?)
+                with_q(enc, &mut b)
             }
             _ => token_or_text(r, WHAT, tables::encoding_name),
         },
@@ -190,7 +186,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                     32..=127 => b.text_string(WHAT)?,
                     _ => language(b.integer_value(WHAT)?),
                 };
-                Ok(lang + &q_suffix(&mut b)?)
+                with_q(lang, &mut b)
             }
             ValueForm::Short => Ok(language(u64::from(r.short_integer(WHAT)?))),
             ValueForm::Text => r.text_string(WHAT),
@@ -202,16 +198,16 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
         h::ACCEPT_RANGES => token_or_text(r, WHAT, |c| ["none", "bytes"].get(c as usize).copied()),
         h::AGE | h::CONTENT_LENGTH | h::MAX_FORWARDS | h::BEARER_INDICATION | h::PUSH_FLAG => integer(r),
         h::ALLOW | h::PUBLIC => token_or_text(r, WHAT, tables::method_name),
-        h::AUTHORIZATION | h::PROXY_AUTHORIZATION => credentials(&mut r.length_block(WHAT)?),
-        h::PROXY_AUTHENTICATE | h::WWW_AUTHENTICATE => challenge(&mut r.length_block(WHAT)?),
+        h::AUTHORIZATION | h::PROXY_AUTHORIZATION => credentials(&mut r.length_block(WHAT)?).map(Cow::Owned),
+        h::PROXY_AUTHENTICATE | h::WWW_AUTHENTICATE => challenge(&mut r.length_block(WHAT)?).map(Cow::Owned),
         h::CACHE_CONTROL_1_1 | h::CACHE_CONTROL_1_3 | h::CACHE_CONTROL => match form {
-            ValueForm::Length => cache_directive(&mut r.length_block(WHAT)?),
+            ValueForm::Length => cache_directive(&mut r.length_block(WHAT)?).map(Cow::Owned),
             _ => token_or_text(r, WHAT, tables::cache_directive_name),
         },
         h::CONNECTION => token_or_text(r, WHAT, |c| (c == 0).then_some("close")),
         h::CONTENT_ENCODING => token_or_text(r, WHAT, tables::encoding_name),
         h::TRANSFER_ENCODING => token_or_text(r, WHAT, |c| (c == 0).then_some("chunked")),
-        h::CONTENT_MD5 => Ok(values::base64(r.length_block(WHAT)?.rest())),
+        h::CONTENT_MD5 => Ok(values::base64(r.length_block(WHAT)?.rest()).into()),
         h::CONTENT_RANGE_1_1 | h::CONTENT_RANGE => {
             let mut b = r.length_block(WHAT)?;
             let first_byte = b.uintvar("First-byte-pos")?;
@@ -221,7 +217,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
             } else {
                 b.uintvar("Entity-length")?.to_string()
             };
-            Ok(format!("bytes {first_byte}-*/{len}"))
+            Ok(format!("bytes {first_byte}-*/{len}").into())
         }
         h::DATE
         | h::EXPIRES
@@ -251,10 +247,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
         | h::PROFILE
         | h::CONTENT_ID => text(r),
         h::PRAGMA => match form {
-            ValueForm::Length => {
-                let (n, v) = content_type::parameter(&mut r.length_block(WHAT)?)?;
-                Ok(if v.is_empty() { n } else { format!("{n}={v}") })
-            }
+            ValueForm::Length => Ok(param_text(content_type::parameter(&mut r.length_block(WHAT)?)?)),
             _ => token_or_text(r, WHAT, |c| (c == 0).then_some("no-cache")),
         },
         h::RANGE => {
@@ -264,9 +257,9 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                     let from = b.uintvar("First-byte-pos")?;
                     let to =
                         if b.is_empty() { String::new() } else { b.uintvar("Last-byte-pos")?.to_string() };
-                    Ok(format!("bytes={from}-{to}"))
+                    Ok(format!("bytes={from}-{to}").into())
                 }
-                0x81 => Ok(format!("bytes=-{}", b.uintvar("Suffix-length")?)),
+                0x81 => Ok(format!("bytes=-{}", b.uintvar("Suffix-length")?).into()),
                 _ => Err(WspError::Invalid { what: "Range", offset: b.offset() }),
             }
         }
@@ -283,23 +276,20 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
             _ => text(r),
         },
         h::WARNING => match form {
-            ValueForm::Length => values::generic_items(&mut r.length_block(WHAT)?, WHAT),
+            ValueForm::Length => values::generic_items(&mut r.length_block(WHAT)?, WHAT).map(Cow::Owned),
             _ => integer(r),
         },
         h::CONTENT_DISPOSITION_1_1 | h::CONTENT_DISPOSITION => {
             let mut b = r.length_block(WHAT)?;
             let disp = token_or_text(&mut b, WHAT, tables::disposition_name)?;
             let params = content_type::parameters(&mut b)?;
-            Ok(content_type::ContentType { media: disp, params }.to_header_value())
+            Ok(content_type::ContentType { media: disp, params }.to_header_value().into())
         }
         h::ACCEPT_APPLICATION => match form {
             ValueForm::Text => text(r),
-            _ => {
-                let c = r.integer_value(WHAT)?;
-                Ok(tables::app_id_name(c).map_or_else(|| format!("x-wap-application:{c}"), str::to_owned))
-            }
+            _ => app_id(r),
         },
-        h::PROFILE_DIFF => Ok(crate::hex::encode_lower(r.length_block(WHAT)?.rest())),
+        h::PROFILE_DIFF => Ok(crate::hex::encode_lower(r.length_block(WHAT)?.rest()).into()),
         h::PROFILE_WARNING_1_2 | h::PROFILE_WARNING => {
             let warn_code = |c: u8| u32::from(c >> 4) * 100 + u32::from(c & 0x0F);
             match form {
@@ -308,9 +298,9 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                     let code = warn_code(b.short_integer(WHAT)?);
                     let target = b.text_value(WHAT)?;
                     let date = if b.is_empty() { String::new() } else { format!(" {}", date(&mut b)?) };
-                    Ok(format!("{code} {target}{date}"))
+                    Ok(format!("{code} {target}{date}").into())
                 }
-                _ => Ok(warn_code(r.short_integer(WHAT)?).to_string()),
+                _ => Ok(warn_code(r.short_integer(WHAT)?).to_string().into()),
             }
         }
         h::EXPECT => match form {
@@ -319,7 +309,8 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                 let var = b.text_value(WHAT)?;
                 let val = b.text_value(WHAT)?;
                 let params = content_type::parameters(&mut b)?;
-                Ok(content_type::ContentType { media: format!("{var}={val}"), params }.to_header_value())
+                let media = format!("{var}={val}").into();
+                Ok(content_type::ContentType { media, params }.to_header_value().into())
             }
             _ => token_or_text(r, WHAT, |c| (c == 0).then_some("100-continue")),
         },
@@ -327,7 +318,7 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
             ValueForm::Length => {
                 let mut b = r.length_block(WHAT)?;
                 let te = token_or_text(&mut b, WHAT, tables::te_name)?;
-                Ok(te + &q_suffix(&mut b)?)
+                with_q(te, &mut b)
             }
             _ => token_or_text(r, WHAT, tables::te_name),
         },
@@ -337,16 +328,25 @@ fn well_known_value(code: u8, r: &mut Reader<'_>) -> Result<String, WspError> {
                 let page = b.short_integer("Code-page")?;
                 let version =
                     if b.is_empty() { String::new() } else { format!(" {}", values::version(&mut b)?) };
-                Ok(format!("page {page}{version}"))
+                Ok(format!("page {page}{version}").into())
             }
             _ => values::version(r),
         },
         h::X_WAP_SECURITY => token_or_text(r, WHAT, |c| (c == 0).then_some("close-subordinate")),
         // Set-Cookie, Cookie and anything else: every item of the value, readably.
         _ => match form {
-            ValueForm::Length => values::generic_items(&mut r.length_block(WHAT)?, WHAT),
+            ValueForm::Length => values::generic_items(&mut r.length_block(WHAT)?, WHAT).map(Cow::Owned),
             _ => values::generic(r, WHAT),
         },
+    }
+}
+
+/// A parameter as `name` or `name=value`.
+fn param_text<'a>((n, v): Pair<'a>) -> Cow<'a, str> {
+    if v.is_empty() {
+        n
+    } else {
+        format!("{n}={v}").into()
     }
 }
 
@@ -360,7 +360,7 @@ fn credentials(b: &mut Reader<'_>) -> Result<String, WspError> {
         let password = b.text_string("Password")?;
         return Ok(format!("Basic {}", values::base64(format!("{user}:{password}").as_bytes())));
     }
-    let scheme = b.text_string("Authentication-scheme")?;
+    let scheme = b.text_string("Authentication-scheme")?.into_owned();
     auth_params(scheme, b)
 }
 
@@ -368,7 +368,7 @@ fn credentials(b: &mut Reader<'_>) -> Result<String, WspError> {
 fn challenge(b: &mut Reader<'_>) -> Result<String, WspError> {
     let scheme = if b.peek() == Some(0x80) {
         b.u8("Challenge")?;
-        "Basic".to_owned()
+        Cow::Borrowed("Basic")
     } else {
         b.text_string("Authentication-scheme")?
     };
@@ -393,8 +393,7 @@ fn cache_directive(b: &mut Reader<'_>) -> Result<String, WspError> {
     const WHAT: &str = "Cache-directive";
     if first(b, WHAT)? & 0x80 == 0 {
         // Cache-extension: a parameter.
-        let (n, v) = content_type::parameter(b)?;
-        return Ok(if v.is_empty() { n } else { format!("{n}={v}") });
+        return Ok(param_text(content_type::parameter(b)?).into_owned());
     }
     let c = b.short_integer(WHAT)?;
     let name = tables::cache_directive_name(c).ok_or(WspError::Invalid { what: WHAT, offset: b.offset() })?;
@@ -421,7 +420,9 @@ mod tests {
     use super::*;
 
     fn hs(b: &[u8]) -> Vec<(String, String)> {
-        decode(&mut Reader::new(b, 0)).unwrap().into_iter().map(|h| (h.name, h.value)).collect()
+        let mut out = Vec::new();
+        decode(&mut Reader::new(b, 0), &mut out).unwrap();
+        out.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect()
     }
 
     fn one(b: &[u8]) -> (String, String) {
@@ -448,7 +449,7 @@ mod tests {
         );
         // A malformed Long-integer (length 0) inside the app id is an error, not hex.
         assert_eq!(
-            decode(&mut Reader::new(&[0xAF, 0x00], 5)),
+            decode(&mut Reader::new(&[0xAF, 0x00], 5), &mut Vec::new()),
             Err(WspError::Invalid { what: "X-Wap-Application-Id", offset: 6 })
         );
     }
@@ -547,7 +548,7 @@ mod tests {
 
     #[test]
     fn truncation_errors() {
-        let e = |b: &[u8]| decode(&mut Reader::new(b, 100)).unwrap_err();
+        let e = |b: &[u8]| decode(&mut Reader::new(b, 100), &mut Vec::new()).unwrap_err();
         assert_eq!(e(&[0x8D]), WspError::Truncated { what: "header value", offset: 101 });
         assert_eq!(e(&[0x92, 0x04, 0x2E]), WspError::Truncated { what: "header value", offset: 102 });
         assert_eq!(e(b"\xb1http://"), WspError::Unterminated { what: "header value", offset: 101 });

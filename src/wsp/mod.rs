@@ -24,11 +24,15 @@ pub mod tables;
 mod values;
 
 pub use error::WspError;
-pub use headers::Header;
 
 use basic::Reader;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// A `(name, value)` pair of a header or parameter: borrowed from the PDU or a table where
+/// possible, owned where the value had to be rendered (numbers, dates, hex).
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// PDU type of a connectionless Push (WAP-230 Table 34).
 pub const PDU_TYPE_PUSH: u8 = 0x06;
@@ -69,19 +73,20 @@ impl PduType {
     }
 }
 
-/// A decoded Push or ConfirmedPush PDU. Strings are owned; the body is borrowed.
+/// A decoded Push or ConfirmedPush PDU. Text is borrowed from the PDU or the tables where it
+/// can be (`Cow`), so decoding a typical push allocates once (the header list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushPdu<'a> {
     /// Transaction id.
     pub tid: u8,
     pub pdu_type: PduType,
     /// The media type, without parameters.
-    pub content_type: String,
-    pub content_type_params: Vec<(String, String)>,
+    pub content_type: Cow<'a, str>,
+    pub content_type_params: Vec<Pair<'a>>,
     /// X-Wap-Application-Id (the first one) as a URN or URI; `None` when absent.
-    pub app_id: Option<String>,
+    pub app_id: Option<Cow<'a, str>>,
     /// Every header in wire order, including X-Wap-Application-Id.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Pair<'a>>,
     pub body: &'a [u8],
     /// The octets HeadersLen covers: the content type and the headers.
     pub headers_raw: &'a [u8],
@@ -96,7 +101,7 @@ impl PushPdu<'_> {
 
     /// The first header of that name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
 
     /// Headers as a map; values of repeated names are joined with `, ` (RFC 9110 §5.3).
@@ -110,15 +115,15 @@ impl PushPdu<'_> {
     }
 }
 
-fn join_pairs(pairs: &[(String, String)]) -> BTreeMap<String, String> {
+fn join_pairs(pairs: &[Pair<'_>]) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in pairs {
-        m.entry(k.clone())
+        m.entry(k.to_string())
             .and_modify(|e| {
                 e.push_str(", ");
                 e.push_str(v);
             })
-            .or_insert_with(|| v.clone());
+            .or_insert_with(|| v.to_string());
     }
     m
 }
@@ -145,18 +150,16 @@ pub fn parse(pdu: &[u8]) -> Result<PushPdu<'_>, WspError> {
     })?;
     let headers_raw = region.rest();
     let ct = content_type::decode(&mut region)?;
-    let decoded = headers::decode(&mut region)?;
-    let app_id = decoded
-        .iter()
-        .find(|h| h.code == Some(tables::header::X_WAP_APPLICATION_ID))
-        .map(|h| h.value.clone());
+    let mut headers = Vec::new();
+    let app_id_at = headers::decode(&mut region, &mut headers)?;
+    let app_id = app_id_at.and_then(|i| headers.get(i)).map(|(_, v)| v.clone());
     Ok(PushPdu {
         tid,
         pdu_type,
         content_type: ct.media,
         content_type_params: ct.params,
         app_id,
-        headers: decoded.into_iter().map(|h| (h.name, h.value)).collect(),
+        headers,
         body: r.rest(),
         headers_raw,
     })

@@ -4,6 +4,7 @@
 use super::basic::{Reader, QUOTED_STRING};
 use super::error::WspError;
 use super::tables;
+use std::borrow::Cow;
 
 /// Q-value (§8.4.2.1): uintvar 1–100 is (n−1)/100, 101–1099 is (n−100)/1000. Printed as a
 /// decimal fraction without trailing zeros (`0.5`, `0.333`); other numbers print as they are.
@@ -43,11 +44,11 @@ pub fn q_code(s: &str) -> Option<u32> {
 
 /// Version-value (§8.4.2.3): a Short-integer (major in bits 6–4, minor in bits 3–0, minor 15
 /// meaning none) printed `major.minor`, or a Text-string.
-pub fn version(r: &mut Reader<'_>) -> Result<String, WspError> {
+pub fn version<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     match r.peek() {
         Some(b) if b & 0x80 != 0 => {
             let v = r.short_integer("Version-value")?;
-            Ok(version_name(v))
+            Ok(version_name(v).into())
         }
         _ => r.text_string("Version-value"),
     }
@@ -75,31 +76,31 @@ pub fn version_code(s: &str) -> Option<u8> {
 
 /// A well-known header field name (Field-name, §8.4.2.6) by code; unknown codes print as
 /// `x-wsp-header-0xNN`.
-pub fn header_field_name(code: u8) -> String {
-    tables::header_name(code).map_or_else(|| format!("x-wsp-header-0x{code:02x}"), str::to_owned)
+pub fn header_field_name(code: u8) -> Cow<'static, str> {
+    tables::header_name(code).map_or_else(|| format!("x-wsp-header-0x{code:02x}").into(), Cow::Borrowed)
 }
 
 /// Any self-delimiting value, printed as readably as its form allows: No-value (a lone
 /// NUL) as empty, a Short-integer or Long-integer (up to 8 octets) as decimal, text as text
 /// (Quote or Quoted-string mark dropped), any other length-prefixed value as hex.
-pub fn generic(r: &mut Reader<'_>, what: &'static str) -> Result<String, WspError> {
+pub fn generic<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<Cow<'a, str>, WspError> {
     let first = r.peek().ok_or(WspError::Truncated { what, offset: r.offset() })?;
     match first {
         0 => {
             r.u8(what)?;
-            Ok(String::new())
+            Ok(Cow::Borrowed(""))
         }
         1..=31 => {
             let block = r.length_block(what)?.rest();
             if first <= 8 {
-                Ok(block.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)).to_string())
+                Ok(block.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)).to_string().into())
             } else {
-                Ok(crate::hex::encode_lower(block))
+                Ok(crate::hex::encode_lower(block).into())
             }
         }
         QUOTED_STRING => r.text_value(what),
         32..=127 => r.text_string(what),
-        _ => Ok(r.short_integer(what)?.to_string()),
+        _ => Ok(r.short_integer(what)?.to_string().into()),
     }
 }
 

@@ -8,8 +8,8 @@ fn hex(s: &str) -> Vec<u8> {
     crate::hex::decode(&compact).unwrap()
 }
 
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+fn pairs(v: &[(&'static str, &'static str)]) -> Vec<Pair<'static>> {
+    v.iter().map(|&(a, b)| (Cow::Borrowed(a), Cow::Borrowed(b))).collect()
 }
 
 /// mmsd `unit/test-wsputil.c` `push1` (NeoSMatrix/oFono copy of mmsd): MMS notification,
@@ -61,14 +61,14 @@ fn mmsd_drm_and_dm_pushes() {
         030E6A00C505850686078701464703312E30000101494A4648036369643A32303035406772616E6A652E636F6D00
         01014B4CC310F1F77C3795D33965841E4A27A6C271DB0101014D4F52530332000101010101 01");
     let p = parse(&drm).unwrap();
-    assert_eq!((p.tid, p.content_type.as_str()), (0x4C, "application/vnd.oma.drm.rights+wbxml"));
+    assert_eq!((p.tid, p.content_type.as_ref()), (0x4C, "application/vnd.oma.drm.rights+wbxml"));
     assert_eq!(p.app_id.as_deref(), Some("x-wap-application:drm.ua"));
     // mmsd's test prints "Body Length: 84".
     assert_eq!(p.body.len(), 84);
 
     let dm = hex("B7 06 03 C4 AF87 00EFC4297546CAD6C55108F160BDB80003380000000048 0866756E616D626F6C");
     let p = parse(&dm).unwrap();
-    assert_eq!((p.tid, p.content_type.as_str()), (0xB7, "application/vnd.syncml.notification"));
+    assert_eq!((p.tid, p.content_type.as_ref()), (0xB7, "application/vnd.syncml.notification"));
     assert_eq!(p.app_id.as_deref(), Some("x-wap-application:syncml.dm"));
     assert_eq!(p.body.len(), 32);
 }
@@ -144,7 +144,7 @@ fn dsv_si_general_form_length_one() {
 fn commzgate_si_without_app_id() {
     let pdu = hex("DC 06 01 AE 02056A0045C60C03 7777772e636f6d6d7a676174652e636f6d2f6b6f6e672f6b6f6e672e676966 0001034b6f6e67000101");
     let p = parse(&pdu).unwrap();
-    assert_eq!((p.tid, p.content_type.as_str()), (0xDC, "application/vnd.wap.sic"));
+    assert_eq!((p.tid, p.content_type.as_ref()), (0xDC, "application/vnd.wap.sic"));
     assert_eq!(p.app_id, None);
     assert_eq!(p.app_id_or_default(), "x-wap-application:wml.ua");
     assert!(p.headers.is_empty());
