@@ -101,6 +101,22 @@ impl Address {
         Address::new(TypeOfNumber::Alphanumeric, 0, name)
     }
 
+    /// The address a user means by `text` (e.g. `otapushctl encode --from`): `+` and digits
+    /// is international, digits (and `* # a b c`) alone a number of unknown type with the
+    /// E.164 plan (TOA 0x81), anything else an alphanumeric name.
+    pub fn from_text(text: &str) -> Result<Address, EncodeError> {
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| BCD_DIGITS.contains(&b)) {
+            if text.starts_with('+') {
+                Address::international(text)
+            } else {
+                Address::new(TypeOfNumber::Unknown, 1, text)
+            }
+        } else {
+            Address::alphanumeric(text)
+        }
+    }
+
     pub fn ton(&self) -> TypeOfNumber {
         self.ton
     }
@@ -352,5 +368,13 @@ mod tests {
         assert!(Address::alphanumeric("Ωmega").is_ok());
         assert!(Address::alphanumeric("日本").is_err());
         assert_eq!(Address::alphanumeric("€€€€€").unwrap().as_str(), "€€€€€");
+        let a = Address::from_text("+4912345").unwrap();
+        assert_eq!((a.as_str(), a.toa()), ("+4912345", 0x91));
+        let a = Address::from_text("0800*1#").unwrap();
+        assert_eq!((a.as_str(), a.toa()), ("0800*1#", 0x81));
+        let a = Address::from_text("Operator").unwrap();
+        assert_eq!((a.as_str(), a.kind_str(), a.toa()), ("Operator", "alphanumeric", 0xD0));
+        assert!(Address::from_text("+").unwrap().kind_str() == "alphanumeric");
+        assert!(Address::from_text("far too long a name").is_err());
     }
 }

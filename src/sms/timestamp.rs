@@ -53,6 +53,18 @@ impl Timestamp {
         Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters })
     }
 
+    /// The time stamp of an instant (seconds since the Unix epoch) as seen in a zone
+    /// `tz_quarters` quarter hours east of UTC (e.g. for an encoder's "now").
+    pub fn from_unix_seconds(secs: i64, tz_quarters: i8) -> Result<Timestamp, EncodeError> {
+        let local = secs + i64::from(tz_quarters) * 15 * 60;
+        let (year, month, day) = crate::time::civil_from_days(local.div_euclid(86400));
+        let rem = local.rem_euclid(86400);
+        let year =
+            u16::try_from(year).map_err(|_| EncodeError::InvalidTimestamp("year outside 1990-2089"))?;
+        let (h, m, s) = ((rem / 3600) as u8, (rem / 60 % 60) as u8, (rem % 60) as u8);
+        Timestamp::new((year, month as u8, day as u8), (h, m, s), tz_quarters)
+    }
+
     /// Offset from UTC in minutes.
     pub fn offset_minutes(&self) -> i32 {
         i32::from(self.tz_quarters) * 15
@@ -191,6 +203,22 @@ mod tests {
             Err(SmsError::InvalidTimestamp { part: "second", .. })
         ));
         assert_eq!(parse(&[0x42, 0x10]), Err(SmsError::Truncated { field: "TP-SCTS", offset: 0 }));
+    }
+
+    #[test]
+    fn from_unix_seconds_round_trips() {
+        // 2024-03-09T17:35:00Z seen at -03:30 is 14:05 local (Python datetime: 1710005700).
+        let t = Timestamp::from_unix_seconds(1_710_005_700, -14).unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-03-09T14:05:00-03:30");
+        assert_eq!(t.unix_seconds(), 1_710_005_700);
+        for secs in [631_152_000, 951_782_400, 1_709_251_199, 3_786_911_999] {
+            for tz in [-79, -1, 0, 1, 79] {
+                if let Ok(t) = Timestamp::from_unix_seconds(secs, tz) {
+                    assert_eq!(t.unix_seconds(), secs);
+                }
+            }
+        }
+        assert!(Timestamp::from_unix_seconds(0, 0).is_err());
     }
 
     #[test]

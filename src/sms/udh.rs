@@ -64,6 +64,12 @@ impl UserDataHeader {
         Self::default()
     }
 
+    /// Parses the header octets after UDHL (e.g. for a fuzz target); error offsets count
+    /// from `raw[0]`.
+    pub fn from_bytes(raw: &[u8]) -> Result<UserDataHeader, SmsError> {
+        UserDataHeader::parse(raw, 0)
+    }
+
     /// Parses the octets after UDHL. `base` is the absolute offset of `raw[0]`, for errors.
     /// An element whose length runs past the header is an error; an element with a length
     /// or value its IEI does not allow (e.g. concatenation with sequence 0) is kept raw and
