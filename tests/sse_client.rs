@@ -518,7 +518,7 @@ async fn a_slow_consumer_slows_the_stream_down() {
     assert_eq!(c.event().await.event.id, "0");
     // Not reading for a while: the channel (8 events) fills, the client stops reading the body,
     // and the server's writes block once the socket buffers are full.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let sent = written.load(Ordering::SeqCst);
     assert!(sent < 16 << 20, "the server got {sent} bytes out of {} into the client", EVENTS * 64 * 1024);
     for i in 1..EVENTS {
