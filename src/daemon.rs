@@ -404,8 +404,10 @@ impl Daemon {
             let (status_tx, status) = watch::channel(StreamStatus::default());
             #[cfg(feature = "sse-http")]
             let handle = {
-                let mut opts = crate::sse::client::StreamOptions::default();
-                opts.retry_ms = self.store.reconnect_time(&cfg.name).ok().flatten();
+                let opts = crate::sse::client::StreamOptions {
+                    retry_ms: self.store.reconnect_time(&cfg.name).ok().flatten(),
+                    ..Default::default()
+                };
                 crate::sse::client::spawn_stream_with(
                     cfg.clone(),
                     opts,

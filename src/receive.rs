@@ -288,7 +288,7 @@ impl Receiver {
             message.kind = Kind::WspPush;
             let app_id = push.app_id_or_default().to_string();
             message.application_id = Some(app_id.clone());
-            message.content_type = push.content_type.clone();
+            message.content_type = push.content_type.to_string();
             message.content_type_params = push.content_type_params_map();
             message.headers = push.headers_map();
             message.transaction_id = Some(push.tid);

@@ -99,7 +99,8 @@ fn unit_passes_systemd_analyze_verify_without_a_word() {
 
 /// The overall exposure printed by `systemd-analyze security --offline=yes`.
 fn exposure(tool: &Path, unit_path: &Path) -> f64 {
-    let (_, out, err) = run(Command::new(tool).args(["security", "--offline=yes", "--no-pager"]).arg(unit_path));
+    let (_, out, err) =
+        run(Command::new(tool).args(["security", "--offline=yes", "--no-pager"]).arg(unit_path));
     let line = out
         .lines()
         .find(|l| l.contains("Overall exposure level"))
@@ -181,7 +182,8 @@ fn sysusers_creates_the_daemon_user_and_groups() {
     assert!(user[2].parse::<u32>().unwrap() < 1000, "not a system uid: {user:?}");
     assert_eq!(user[5], "/var/lib/otapush");
     let members = |g: &str| -> String {
-        let line = group.lines().find(|l| l.starts_with(&format!("{g}:"))).unwrap_or_else(|| panic!("no {g}"));
+        let line =
+            group.lines().find(|l| l.starts_with(&format!("{g}:"))).unwrap_or_else(|| panic!("no {g}"));
         line.rsplit(':').next().unwrap_or_default().to_string()
     };
     assert!(members("dialout").split(',').any(|m| m == "otapush"), "otapush not in dialout:\n{group}");
