@@ -135,7 +135,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let store = Store::open_config(&cfg)?;
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
 
-    let (inject_tx, mut inject_rx) = mpsc::channel::<Vec<u8>>(64);
+    let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
     let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
     let cai = cai::start(
         &cfg.dbus.bus,
@@ -196,8 +196,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
             }
         };
         tokio::select! {
-            Some(p) = pdu_rx.recv() => d.modem_pdu(p).await,
-            Some(pdu) = inject_rx.recv() => d.injected_pdu(pdu).await,
+            Some(p) = pdu_rx.recv() => d.intake(drain(p, &mut pdu_rx)).await,
+            Some(p) = inject_rx.recv() => d.intake(drain(p, &mut inject_rx)).await,
             Some(ev) = events_rx.recv() => d.stream_event(ev).await,
             Some(up) = bearer_set_rx.recv() => d.set_external_bearer(up),
             Some(()) = changed_rx.recv() => d.publish_streams(),
@@ -228,6 +228,18 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     Ok(())
 }
 
+/// The first PDU and whatever else is already waiting, up to a batch.
+fn drain(first: ReceivedPdu, rx: &mut mpsc::Receiver<ReceivedPdu>) -> Vec<ReceivedPdu> {
+    let mut batch = vec![first];
+    while batch.len() < 64 {
+        match rx.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
 fn profile_dir(cfg: &Config) -> Option<PathBuf> {
     if let Some(d) = &cfg.modem.profile_dir {
         return Some(d.clone());
@@ -236,31 +248,27 @@ fn profile_dir(cfg: &Config) -> Option<PathBuf> {
 }
 
 impl Daemon {
-    /// A PDU from the modem: durable first, then the modem may delete it.
-    async fn modem_pdu(&mut self, p: ReceivedPdu) {
+    /// PDUs from the modem or `InjectPdu`: spooled durably in one transaction, acknowledged
+    /// (the modem may delete them now), then run through the receive path.
+    async fn intake(&mut self, batch: Vec<ReceivedPdu>) {
         let now = crate::time::now_ms();
-        match self.store.spool_pdu(&p.pdu, now) {
-            Ok(id) => {
-                let _ = p.durable.send(Ok(()));
-                let outcomes = self.receiver.process(id as u64, &p.pdu, now);
-                self.settle(outcomes).await;
-            }
+        let rows: Vec<(&[u8], u64)> = batch.iter().map(|p| (p.pdu.as_slice(), now)).collect();
+        let ids = match self.store.spool_pdus(&rows) {
+            Ok(ids) => ids,
             Err(e) => {
-                log::error!("cannot spool a PDU (it stays on the modem): {e}");
-                let _ = p.durable.send(Err(e.to_string()));
+                log::error!("cannot spool {} PDUs (they stay with the sender): {e}", batch.len());
+                for p in batch {
+                    let _ = p.durable.send(Err(e.to_string()));
+                }
+                return;
             }
+        };
+        let mut outcomes = Vec::new();
+        for (p, id) in batch.into_iter().zip(ids) {
+            let _ = p.durable.send(Ok(()));
+            outcomes.extend(self.receiver.process(id as u64, &p.pdu, now));
         }
-    }
-
-    async fn injected_pdu(&mut self, pdu: Vec<u8>) {
-        let now = crate::time::now_ms();
-        match self.store.spool_pdu(&pdu, now) {
-            Ok(id) => {
-                let outcomes = self.receiver.process(id as u64, &pdu, now);
-                self.settle(outcomes).await;
-            }
-            Err(e) => log::error!("cannot spool an injected PDU: {e}"),
-        }
+        self.settle(outcomes).await;
     }
 
     /// Rebuilds the reassembly state from the spool after a restart, completing what can be.
@@ -283,24 +291,16 @@ impl Daemon {
         self.settle(outcomes).await;
     }
 
-    /// Commits what the receive path produced; spooled PDUs go only once their message is in.
+    /// Commits what the receive path produced, in one transaction; spooled PDUs go only once
+    /// their message is in.
     async fn settle(&mut self, outcomes: Vec<Outcome>) {
+        let mut messages = Vec::new();
+        let mut consumed = Vec::new();
         for o in outcomes {
             match o {
                 Outcome::Complete(c) => {
-                    let tags: Vec<i64> = c.tags.iter().map(|t| *t as i64).collect();
-                    match self.cai.submit(&c.messages, &tags).await {
-                        Ok(results) => {
-                            for (m, (_, outcome)) in c.messages.iter().zip(&results) {
-                                log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
-                                self.note_event(m);
-                            }
-                        }
-                        Err(e) => log::error!(
-                            "cannot commit message from {} (kept in the spool): {e}",
-                            c.originator
-                        ),
-                    }
+                    consumed.extend(c.tags.iter().map(|t| *t as i64));
+                    messages.extend(c.messages);
                 }
                 Outcome::Pending { tag, have, total } => log::debug!("segment {tag}: {have} of {total}"),
                 Outcome::Duplicate { tag } => {
@@ -318,6 +318,22 @@ impl Daemon {
                 }
             }
         }
+        if messages.is_empty() && consumed.is_empty() {
+            return;
+        }
+        match self.cai.submit(&messages, &consumed).await {
+            Ok(results) => {
+                for (m, (_, outcome)) in messages.iter().zip(&results) {
+                    log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
+                    if *outcome == crate::store::Outcome::New {
+                        self.note_event(m);
+                    }
+                }
+            }
+            Err(e) => {
+                log::error!("cannot commit {} messages (their PDUs stay in the spool): {e}", messages.len())
+            }
+        }
     }
 
     /// An event from either path moves its stream's Last-Event-ID.
@@ -331,12 +347,14 @@ impl Daemon {
         else {
             return;
         };
-        if *stream.last_id.borrow() != ev.event_id {
-            stream.last_id.send_replace(ev.event_id.clone());
-            if let Err(e) = self.store.set_last_event_id(&stream.cfg.name, &ev.event_id) {
-                log::warn!("stream {}: cannot persist Last-Event-ID: {e}", stream.cfg.name);
+        // The store persisted it with the commit; the stream sends it on its next connect.
+        stream.last_id.send_if_modified(|id| {
+            let changed = *id != ev.event_id;
+            if changed {
+                id.clone_from(&ev.event_id);
             }
-        }
+            changed
+        });
     }
 
     /// An event from a connection-oriented stream becomes a message like an SMS event.
@@ -373,7 +391,14 @@ impl Daemon {
         };
         stream.previous.1 = ev.event.id;
         match self.cai.submit(std::slice::from_ref(&message), &[]).await {
-            Ok(_) => self.note_event(&message),
+            Ok(r) if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) => {
+                self.note_event(&message)
+            }
+            Ok(_) => log::info!(
+                "stream {}: event {:?} already delivered",
+                ev.stream,
+                message.event.as_ref().map(|e| &e.event_id)
+            ),
             Err(e) => log::error!("stream {}: cannot commit event: {e}", ev.stream),
         }
     }

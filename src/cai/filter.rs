@@ -8,7 +8,7 @@ use thiserror::Error;
 use zbus::zvariant::{OwnedValue, Str, Value};
 
 /// The application id of a WAP Push without `X-Wap-Application-Id` (WAP-235: the WML user agent).
-pub const DEFAULT_APP_ID: &str = "x-wap-application:wml.ua";
+pub const DEFAULT_APP_ID: &str = crate::wsp::tables::DEFAULT_APP_ID;
 /// OMNA code 0x00: the wildcard application id; as a filter it matches any application id.
 pub const WILDCARD_APP_ID: &str = "x-wap-application:*";
 /// `QueueTtl` when a filter gives none (seconds).
@@ -226,35 +226,11 @@ pub fn normalize_app_id(s: &str) -> String {
 
 /// The URN of an OMNA Push Application ID code (`reference/wsp-tables.md` §6); an unknown
 /// code becomes `x-wap-application:<decimal>` (contract).
-// Kept here until `crate::wsp::tables` provides the same table; then call that instead.
 pub fn app_id_urn(code: u32) -> String {
-    let known = match code {
-        0x00 => WILDCARD_APP_ID,
-        0x01 => "x-wap-application:push.sia",
-        0x02 => DEFAULT_APP_ID,
-        0x03 => "x-wap-application:wta.ua",
-        0x04 => "x-wap-application:mms.ua",
-        0x05 => "x-wap-application:push.syncml",
-        0x06 => "x-wap-application:loc.ua",
-        0x07 => "x-wap-application:syncml.dm",
-        0x08 => "x-wap-application:drm.ua",
-        0x09 => "x-wap-application:emn.ua",
-        0x0A => "x-wap-application:wv.ua",
-        0x8000 => "x-wap-microsoft:localcontent.ua",
-        0x8001 => "x-wap-microsoft:IMclient.ua",
-        0x8002 => "x-wap-docomo:imode.mail.ua",
-        0x8003 => "x-wap-docomo:imode.mr.ua",
-        0x8004 => "x-wap-docomo:imode.mf.ua",
-        0x8005 => "x-motorola:location.ua",
-        0x8006 => "x-motorola:now.ua",
-        0x8007 => "x-motorola:otaprov.ua",
-        0x8008 => "x-motorola:browser.ua",
-        0x8009 => "x-motorola:splash.ua",
-        0x800B => "x-wap-nai:mvsw.command",
-        0x8010 => "x-wap-openwave:iota.ua",
-        other => return format!("x-wap-application:{other}"),
-    };
-    known.to_string()
+    match crate::wsp::tables::app_id_name(u64::from(code)) {
+        Some(urn) => urn.to_string(),
+        None => format!("x-wap-application:{code}"),
+    }
 }
 
 /// The media type without parameters, trimmed and lower case (RFC 9110 §8.3.1: case-insensitive).

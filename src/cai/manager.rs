@@ -146,11 +146,19 @@ impl Manager {
                 pdu.len()
             )));
         }
+        // Like the modem, the caller learns of success only once the PDU is durable.
+        let (durable, answer) = tokio::sync::oneshot::channel();
+        let gone = || PushError::Failed("the receive path is not running".into());
         self.hooks
             .inject
-            .send(pdu)
+            .send(crate::modem::ReceivedPdu { pdu, location: None, durable })
             .await
-            .map_err(|_| PushError::Failed("the receive path is not running".into()))
+            .map_err(|_| gone())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(PushError::Failed(format!("the PDU could not be stored: {why}"))),
+            Err(_) => Err(gone()),
+        }
     }
 
     /// `up` or `down`, for `[bearer] mode = "external"`. Privileged.

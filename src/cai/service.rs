@@ -24,8 +24,9 @@ use zbus::zvariant::OwnedValue;
 /// Where the Manager's privileged methods lead: the daemon reads these channels.
 #[derive(Debug, Clone)]
 pub struct ServiceHooks {
-    /// `InjectPdu`: one PDU (with SMSC prefix) for the receive path.
-    pub inject: mpsc::Sender<Vec<u8>>,
+    /// `InjectPdu`: one PDU (with SMSC prefix) for the receive path, like a PDU from the
+    /// modem; the call returns once the daemon answers `durable`.
+    pub inject: mpsc::Sender<crate::modem::ReceivedPdu>,
     /// `SetBearerState`: true for `up`.
     pub bearer: mpsc::Sender<bool>,
 }

@@ -93,7 +93,15 @@ pub struct Service {
 
 pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
     let store = Store::open_config(cfg).unwrap();
-    let (inject, injected) = mpsc::channel(16);
+    let (inject, mut received) = mpsc::channel::<otapush::modem::ReceivedPdu>(16);
+    let (injected_tx, injected) = mpsc::channel(16);
+    // Stands in for the daemon's receive path: takes each PDU and answers "durable".
+    tokio::spawn(async move {
+        while let Some(p) = received.recv().await {
+            let _ = injected_tx.send(p.pdu).await;
+            let _ = p.durable.send(Ok(()));
+        }
+    });
     let (bearer_tx, bearer) = mpsc::channel(16);
     let handle = start(&bus.address, store, cfg, ServiceHooks { inject, bearer: bearer_tx }).await.unwrap();
     Service { handle, injected, bearer }
