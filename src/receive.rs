@@ -360,3 +360,190 @@ pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
     .to_string()
     .into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctl::encode::{encode_push, PushRequest};
+    use crate::sms::{Address, DeliverTemplate, Timestamp};
+
+    fn receiver() -> Receiver {
+        Receiver::new(wdp::Limits { max_partials: 8, max_bytes: 4096, timeout_ms: 60_000 })
+    }
+
+    fn scts() -> Timestamp {
+        // 2026-11-21 09:30:00 at UTC-03:00: the zone is -12 quarter hours.
+        Timestamp { year: 2026, month: 11, day: 21, hour: 9, minute: 30, second: 0, tz_quarters: -12 }
+    }
+
+    fn push(app_id: &str, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
+        encode_push(&PushRequest {
+            app_id: Some(app_id.into()),
+            content_type: content_type.into(),
+            body: body.to_vec(),
+            from: "+4912345".into(),
+            reference,
+            scts: Some(scts()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn complete(outcomes: Vec<Outcome>) -> Completed {
+        match outcomes.into_iter().find(|o| matches!(o, Outcome::Complete(_))) {
+            Some(Outcome::Complete(c)) => *c,
+            other => panic!("no complete message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_segment_push_out_of_order() {
+        let body: Vec<u8> = (0..200u8).collect();
+        let pdus = push("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body, 7);
+        assert_eq!(pdus.len(), 2);
+        let mut r = receiver();
+        assert!(matches!(
+            r.process(11, &pdus[1], 1000)[..],
+            [Outcome::Pending { tag: 11, have: 1, total: 2 }]
+        ));
+        assert_eq!(r.partials(), 1);
+        let c = complete(r.process(10, &pdus[0], 2000));
+        assert_eq!(r.partials(), 0);
+        assert_eq!(c.kind, Kind::WspPush);
+        assert_eq!(c.tags, vec![10, 11]);
+        assert_eq!(c.reference, Some(7));
+        let m = &c.messages[0];
+        assert_eq!(m.body, body);
+        assert_eq!(m.application_id.as_deref(), Some("x-wap-application:mms.ua"));
+        assert_eq!(m.content_type, "application/vnd.wap.mms-message");
+        assert_eq!(m.originator, "+4912345");
+        assert_eq!(m.sent_time.as_deref(), Some("2026-11-21T09:30:00-03:00"));
+        assert_eq!(m.port, Some(2948));
+        assert_eq!(m.pdu_type.as_deref(), Some("push"));
+        // The same segments again (a network resend) give the same id.
+        let mut r2 = receiver();
+        r2.process(1, &pdus[0], 5000);
+        let again = complete(r2.process(2, &pdus[1], 5000));
+        assert_eq!(again.messages[0].id, m.id);
+        // A repeated segment while the message is partial is a duplicate.
+        let mut r3 = receiver();
+        r3.process(1, &pdus[0], 0);
+        assert_eq!(r3.process(2, &pdus[0], 0), vec![Outcome::Duplicate { tag: 2 }]);
+    }
+
+    #[test]
+    fn push_without_app_id_gets_the_wap_default() {
+        let pdus = encode_push(&PushRequest {
+            content_type: "application/vnd.wap.sic".into(),
+            body: vec![0x02, 0x05, 0x6A, 0x00],
+            ..Default::default()
+        })
+        .unwrap();
+        let c = complete(receiver().process(1, &pdus[0], 0));
+        assert_eq!(c.messages[0].application_id.as_deref(), Some("x-wap-application:wml.ua"));
+    }
+
+    #[test]
+    fn text_and_datagram_and_bad_wsp() {
+        let t = DeliverTemplate {
+            smsc: None,
+            originator: Address::from_text("ACME").unwrap(),
+            scts: scts(),
+            pid: 0,
+        };
+        let text = crate::sms::segment_text(&t, "Grüße 😀", 1, 8).unwrap();
+        let c = complete(receiver().process(1, &text[0], 0));
+        assert_eq!(c.kind, Kind::Text);
+        assert_eq!(c.text.as_deref(), Some("Grüße 😀"));
+        assert_eq!(c.messages[0].content_type, "text/plain; charset=utf-8");
+        assert_eq!(c.messages[0].body, "Grüße 😀".as_bytes());
+        assert_eq!(c.messages[0].originator, "ACME");
+
+        let ports = Some(sms::Ports { src: 9204, dst: 9204, bits: 16 });
+        let vcard = crate::sms::segment_binary(&t, ports, b"BEGIN:VCARD", 1, 8).unwrap();
+        let c = complete(receiver().process(1, &vcard[0], 0));
+        assert_eq!(c.kind, Kind::Datagram);
+        assert_eq!(c.messages[0].content_type, "application/octet-stream");
+        assert_eq!(c.messages[0].port, Some(9204));
+
+        let ports = Some(sms::Ports { src: 9200, dst: 2948, bits: 16 });
+        let bad = crate::sms::segment_binary(&t, ports, &[0x01, 0x06, 0x7f], 1, 8).unwrap();
+        match &receiver().process(5, &bad[0], 0)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[5]);
+                assert!(reason.starts_with("WSP push:"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &receiver().process(6, &[0x00, 0x01], 0)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[6]);
+                assert!(reason.starts_with("SMS PDU:"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_stream_push_becomes_one_message_per_event() {
+        let body = b"id: 4\nevent: quote\ndata: a\n\ndata: b\n\nid: 5\ndata: c\ndata: d\n\ndata: unfinished";
+        let pdus = push("x-oma-application:sse.ticker", "text/event-stream", body, 3);
+        let mut r = receiver();
+        r.set_streams([("X-OMA-Application:sse.ticker", "ticker")]);
+        let c = complete(r.process(1, &pdus[0], 0));
+        assert_eq!(c.events.len(), 3);
+        let ids: Vec<&str> = c.messages.iter().map(|m| m.event.as_ref().unwrap().event_id.as_str()).collect();
+        assert_eq!(ids, ["4", "4", "5"]);
+        assert_eq!(c.messages[2].body, b"c\nd");
+        assert_eq!(c.messages[0].event.as_ref().unwrap().stream, "ticker");
+        assert_eq!(c.messages[0].event.as_ref().unwrap().event_type, "quote");
+        // Ids follow the event id, so the same event over HTTP gets the same message id.
+        assert_eq!(c.messages[0].id, event_message_id("x-oma-application:sse.ticker", "4", "x"));
+        assert_eq!(c.messages[2].id, event_message_id("x-oma-application:sse.ticker", "5", "x"));
+        // The second event only inherited id 4: it gets an id of its own.
+        assert_ne!(c.messages[1].id, c.messages[0].id);
+    }
+
+    #[test]
+    fn status_report() {
+        let report = sms::StatusReport {
+            message_reference: 9,
+            recipient: Address::from_text("+4912345").unwrap(),
+            scts: scts(),
+            discharge_time: scts(),
+            status: 0,
+            more_messages: false,
+            loop_prevention: false,
+            command_qualifier: false,
+            pid: None,
+            dcs: None,
+            udh: None,
+            user_data: None,
+        };
+        let pdu = sms::encode(&SmsPdu { smsc: None, tpdu: Tpdu::StatusReport(report) }, true).unwrap();
+        let c = complete(receiver().process(1, &pdu, 0));
+        assert_eq!(c.kind, Kind::StatusReport);
+        let v: serde_json::Value = serde_json::from_slice(&c.messages[0].body).unwrap();
+        assert_eq!(v["mr"], 9);
+        assert_eq!(v["recipient"], "+4912345");
+        assert_eq!(c.messages[0].content_type, STATUS_REPORT_JSON);
+    }
+
+    #[test]
+    fn expiry_rejects_the_partial_with_its_tags() {
+        let body: Vec<u8> = (0..200u8).collect();
+        let pdus = push("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body, 9);
+        let mut r = receiver();
+        r.process(42, &pdus[0], 1000);
+        assert_eq!(r.next_deadline(), Some(61_000));
+        assert!(r.expire(60_999).is_empty());
+        match &r.expire(61_000)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[42]);
+                assert!(reason.contains("expired"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.next_deadline(), None);
+    }
+}

@@ -55,6 +55,19 @@ pub fn parse_address(from: &str) -> Result<Address, String> {
     r.map_err(|e| format!("originator {from:?}: {e}"))
 }
 
+/// An application id as the CLI takes it: a URN, or an OMNA code (`4`, `0x8002`) mapped to its
+/// URN (unknown codes become `x-wap-application:<decimal>`), which the encoder sends as a code.
+pub fn app_id_urn(arg: &str) -> String {
+    let code = match arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => arg.parse::<u32>().ok(),
+    };
+    match code {
+        Some(c) => crate::cai::filter::app_id_urn(c),
+        None => arg.to_string(),
+    }
+}
+
 /// The current time as a service-centre time stamp in UTC.
 pub fn now_timestamp() -> Timestamp {
     let secs = (crate::time::now_ms() / 1000) as i64;
@@ -87,7 +100,7 @@ pub fn encode_push(req: &PushRequest) -> Result<Vec<Vec<u8>>, String> {
         pdu_type: if req.confirmed { PduType::ConfirmedPush } else { PduType::Push },
         content_type,
         content_type_params,
-        app_id: req.app_id.clone(),
+        app_id: req.app_id.as_deref().map(app_id_urn),
         headers: req.headers.clone(),
         body: req.body.clone(),
     };
