@@ -1,0 +1,89 @@
+//! The Yocto recipe and the Buildroot package: the crate list is what Cargo.lock says, the
+//! license checksum is that of Cargo.toml's license line, and every repository file they
+//! install exists.
+
+mod packaging_support;
+
+use packaging_support::{read_repo_file, repo_file, run};
+use std::process::Command;
+
+#[test]
+fn crates_inc_is_generated_from_cargo_lock() {
+    let (ok, out, err) = run(Command::new("python3").arg(repo_file("scripts/yocto-crates")).arg("--check"));
+    assert!(ok, "{out}{err}");
+
+    let lock: toml::Table = toml::from_str(&read_repo_file("Cargo.lock")).unwrap();
+    let registry: Vec<String> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p.get("source").and_then(|s| s.as_str()).is_some_and(|s| s.starts_with("registry+")))
+        .map(|p| {
+            format!("crate://crates.io/{}/{}", p["name"].as_str().unwrap(), p["version"].as_str().unwrap())
+        })
+        .collect();
+    let inc = read_repo_file("board/yocto/otapush-crates.inc");
+    let listed: Vec<&str> = inc.lines().map(str::trim).filter(|l| l.starts_with("crate://")).collect();
+    assert_eq!(listed.len(), registry.len());
+    for c in &registry {
+        assert!(listed.iter().any(|l| l.trim_end_matches(" \\") == c), "{c} missing");
+    }
+    assert_eq!(inc.matches(".sha256sum] = \"").count(), registry.len());
+}
+
+#[test]
+fn license_checksum_matches_cargo_toml() {
+    let recipe = read_repo_file("board/yocto/otapush_0.1.0.bb");
+    let chk = recipe
+        .lines()
+        .find_map(|l| l.strip_prefix("LIC_FILES_CHKSUM = \"file://Cargo.toml;"))
+        .expect("LIC_FILES_CHKSUM on Cargo.toml");
+    let field = |k: &str| {
+        chk.split(';').find_map(|p| p.strip_prefix(&format!("{k}="))).unwrap().trim_end_matches('"')
+    };
+    let (begin, end): (usize, usize) =
+        (field("beginline").parse().unwrap(), field("endline").parse().unwrap());
+    let lines: String = read_repo_file("Cargo.toml")
+        .lines()
+        .skip(begin - 1)
+        .take(end - begin + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        lines.starts_with("license = "),
+        "lines {begin}-{end} of Cargo.toml are not the license: {lines}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lines");
+    std::fs::write(&f, &lines).unwrap();
+    let (ok, out, _) = run(Command::new("md5sum").arg(&f));
+    assert!(ok);
+    assert_eq!(out.split_whitespace().next(), Some(field("md5")));
+}
+
+/// Repository paths after `prefix` in `text` (up to whitespace), globs left out.
+fn installed_sources(text: &str, prefix: &str) -> Vec<String> {
+    text.split(prefix)
+        .skip(1)
+        .map(|rest| rest.split(|c: char| c.is_whitespace()).next().unwrap_or_default().to_string())
+        .filter(|p| !p.contains('*') && !p.is_empty())
+        .collect()
+}
+
+#[test]
+fn recipe_and_buildroot_package_install_existing_files() {
+    for (file, prefix) in
+        [("board/yocto/otapush_0.1.0.bb", "${S}/"), ("board/buildroot/otapush/otapush.mk", "$(@D)/")]
+    {
+        let sources = installed_sources(&read_repo_file(file), prefix);
+        assert!(sources.len() >= 6, "{file}: too few files installed: {sources:?}");
+        for s in sources {
+            assert!(repo_file(&s).is_file(), "{file} installs {s}, which does not exist");
+        }
+    }
+    let mk = read_repo_file("board/buildroot/otapush/otapush.mk");
+    assert!(mk.trim_end().ends_with("$(eval $(cargo-package))"));
+    assert!(repo_file("board/buildroot/otapush/S97otapushd").is_file());
+    let config_in = read_repo_file("board/buildroot/otapush/Config.in");
+    assert!(config_in.contains("select BR2_PACKAGE_HOST_RUSTC"));
+}
