@@ -5,7 +5,7 @@
 //! [`Receiver`], and what completes is committed and delivered by the Push-CAI service. Nothing
 //! ticks while idle: the only timer is the next reassembly expiry.
 
-use crate::cai::{self, CaiHandle, ServiceHooks};
+use crate::cai::{self, CaiHandle, InjectedPdu, ServiceHooks};
 use crate::config::{Config, ConfigError, SseConfig};
 use crate::message::{event_message_id, EventInfo, Kind, Message, Source};
 use crate::modem::{self, ModemState, Profile, ReceivedPdu, SimHandle, Transport};
@@ -135,7 +135,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let store = Store::open_config(&cfg)?;
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
 
-    let (inject_tx, mut inject_rx) = mpsc::channel::<Vec<u8>>(64);
+    let (inject_tx, mut inject_rx) = mpsc::channel::<InjectedPdu>(64);
     let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
     let cai = cai::start(
         &cfg.dbus.bus,
@@ -197,7 +197,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         };
         tokio::select! {
             Some(p) = pdu_rx.recv() => d.modem_pdu(p).await,
-            Some(pdu) = inject_rx.recv() => d.injected_pdu(pdu).await,
+            Some(p) = inject_rx.recv() => d.injected_pdu(p).await,
             Some(ev) = events_rx.recv() => d.stream_event(ev).await,
             Some(up) = bearer_set_rx.recv() => d.set_external_bearer(up),
             Some(()) = changed_rx.recv() => d.publish_streams(),
@@ -252,14 +252,19 @@ impl Daemon {
         }
     }
 
-    async fn injected_pdu(&mut self, pdu: Vec<u8>) {
+    /// An `InjectPdu` call: durable first, then the caller's call returns.
+    async fn injected_pdu(&mut self, p: InjectedPdu) {
         let now = crate::time::now_ms();
-        match self.store.spool_pdu(&pdu, now) {
+        match self.store.spool_pdu(&p.pdu, now) {
             Ok(id) => {
-                let outcomes = self.receiver.process(id as u64, &pdu, now);
+                let _ = p.durable.send(Ok(()));
+                let outcomes = self.receiver.process(id as u64, &p.pdu, now);
                 self.settle(outcomes).await;
             }
-            Err(e) => log::error!("cannot spool an injected PDU: {e}"),
+            Err(e) => {
+                log::error!("cannot spool an injected PDU: {e}");
+                let _ = p.durable.send(Err(e.to_string()));
+            }
         }
     }
 

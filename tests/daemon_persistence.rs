@@ -46,9 +46,10 @@ async fn persistent_queue_is_delivered_after_restart_and_reregistration() {
     let mut watcher = Agent::new(rig.address(), "watcher").await;
     watcher.register(&[]).await;
     eventually("the crashed client to be seen as gone", || async {
-        registrations(&rig).await.iter().any(|(_, d)| {
-            field::<&str>(d, "Name") == "mms" && !field::<bool>(d, "Connected")
-        })
+        registrations(&rig)
+            .await
+            .iter()
+            .any(|(_, d)| field::<&str>(d, "Name") == "mms" && !field::<bool>(d, "Connected"))
     })
     .await;
 
@@ -164,4 +165,28 @@ async fn undecodable_push_becomes_a_visible_dead_letter() {
         assert_eq!(spooled(&rig.state), 0, "a dead letter leaves the spool");
     }
     all.quiet(Duration::from_millis(300)).await;
+}
+
+/// `InjectPdu` returns only once the PDU is in the spool: a caller that saw it succeed may
+/// crash the daemon the next instant and the PDU still comes back (here: segment 1 of 2 is
+/// durable the moment the call returns, and completes its message after a SIGKILL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inject_pdu_returns_once_the_pdu_is_durable() {
+    let rig = Rig::new().await;
+    let mut daemon = rig.daemon("sim", 25, "").await;
+    let mut agent = Agent::new(rig.address(), "inject").await;
+    agent.register(&persistent("inject")).await;
+    let mut body = b"injected: ".to_vec();
+    body.extend((0..200).map(|i| b'A' + (i % 26) as u8));
+    let pdus = push_pdus(Some(MMS_APP), MMS, &body, 0x99);
+    rig.manager().await.inject_pdu(&pdus[0]).await.unwrap();
+    assert_eq!(spooled(&rig.state), 1, "InjectPdu returned before the PDU was spooled");
+    daemon.kill();
+    daemon.spawn();
+    daemon.ready(&rig.conn, true).await;
+    agent.register(&persistent("inject")).await;
+    rig.manager().await.inject_pdu(&pdus[1]).await.unwrap();
+    let d = agent.next().await;
+    assert_eq!(d.body, body);
+    d.ack();
 }

@@ -4,12 +4,13 @@ use super::access::{caller_credentials, Caller};
 use super::error::PushError;
 use super::filter::{Filter, WILDCARD_APP_ID};
 use super::registry::{registration_path, AgentRef, Registry};
-use super::service::{Props, ServiceHooks};
+use super::service::{InjectedPdu, Props, ServiceHooks};
 use super::AGENT_INTERFACE;
 use crate::time::format_unix_ms;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use zbus::message::Header;
 use zbus::names::OwnedUniqueName;
 use zbus::object_server::SignalEmitter;
@@ -132,7 +133,8 @@ impl Manager {
         Ok(out)
     }
 
-    /// Feeds one SMS PDU (with SMSC prefix) to the receive path. Privileged.
+    /// Feeds one SMS PDU (with SMSC prefix) to the receive path; returns once it is spooled.
+    /// Privileged.
     async fn inject_pdu(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -146,11 +148,18 @@ impl Manager {
                 pdu.len()
             )));
         }
+        // Return only once the PDU is durable: a caller that saw success must never lose it.
+        let (durable, answer) = oneshot::channel();
         self.hooks
             .inject
-            .send(pdu)
+            .send(InjectedPdu { pdu, durable })
             .await
-            .map_err(|_| PushError::Failed("the receive path is not running".into()))
+            .map_err(|_| PushError::Failed("the receive path is not running".into()))?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(PushError::Failed(format!("the PDU could not be stored: {e}"))),
+            Err(_) => Err(PushError::Failed("the receive path stopped before storing the PDU".into())),
+        }
     }
 
     /// `up` or `down`, for `[bearer] mode = "external"`. Privileged.

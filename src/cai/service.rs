@@ -16,16 +16,26 @@ use futures_lite::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
 
+/// One `InjectPdu` call for the receive path. The call returns only once `durable` answers:
+/// `Ok` when the PDU is in the spool (it survives a crash from then on, as a PDU the modem
+/// handed over), `Err` (the reason) when it could not be stored; the caller may then retry.
+#[derive(Debug)]
+pub struct InjectedPdu {
+    /// The PDU, SMSC prefix included.
+    pub pdu: Vec<u8>,
+    pub durable: oneshot::Sender<Result<(), String>>,
+}
+
 /// Where the Manager's privileged methods lead: the daemon reads these channels.
 #[derive(Debug, Clone)]
 pub struct ServiceHooks {
-    /// `InjectPdu`: one PDU (with SMSC prefix) for the receive path.
-    pub inject: mpsc::Sender<Vec<u8>>,
+    /// `InjectPdu`: one PDU for the receive path, answered once durable.
+    pub inject: mpsc::Sender<InjectedPdu>,
     /// `SetBearerState`: true for `up`.
     pub bearer: mpsc::Sender<bool>,
 }

@@ -93,7 +93,15 @@ pub struct Service {
 
 pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
     let store = Store::open_config(cfg).unwrap();
-    let (inject, injected) = mpsc::channel(16);
+    // Plays the daemon's receive path for InjectPdu: takes each PDU, answers "durable".
+    let (inject, mut calls) = mpsc::channel::<otapush::cai::InjectedPdu>(16);
+    let (forward, injected) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(call) = calls.recv().await {
+            let _ = forward.send(call.pdu).await;
+            let _ = call.durable.send(Ok(()));
+        }
+    });
     let (bearer_tx, bearer) = mpsc::channel(16);
     let handle = start(&bus.address, store, cfg, ServiceHooks { inject, bearer: bearer_tx }).await.unwrap();
     Service { handle, injected, bearer }
