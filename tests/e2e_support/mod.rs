@@ -682,6 +682,15 @@ pub fn report(scenario: &str, t: &Tally, peak_kib: u64) {
     );
 }
 
+/// The tags of `0..sent` never delivered (the first 20).
+pub fn missing(sent: usize, got: &[Got]) -> Vec<usize> {
+    let have: std::collections::BTreeSet<usize> = got
+        .iter()
+        .filter_map(|g| std::str::from_utf8(&g.body).ok()?.get(..10).and_then(|s| tag_of(s.as_bytes())))
+        .collect();
+    (0..sent).filter(|n| !have.contains(n)).take(20).collect()
+}
+
 /// Waits until `rec` has every message of `0..sent` (or fails with the tally and the log).
 pub async fn all_delivered(what: &str, got: &Arc<Mutex<Vec<Got>>>, sent: usize, daemon: &Daemon) -> Tally {
     let deadline = tokio::time::Instant::now() + GUARD;
@@ -691,7 +700,8 @@ pub async fn all_delivered(what: &str, got: &Arc<Mutex<Vec<Got>>>, sent: usize, 
             return t;
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("{what}: not everything delivered: {t:?}\n{}", daemon.log_tail(60));
+            let missing = missing(sent, &got.lock().unwrap());
+            panic!("{what}: not everything delivered: {t:?}, missing {missing:?}\n{}", daemon.log_tail(30));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
