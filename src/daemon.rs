@@ -341,6 +341,9 @@ impl Daemon {
             if let Err(e) = self.store.set_last_event_id(&stream.cfg.name, &ev.event_id) {
                 log::warn!("stream {}: cannot persist Last-Event-ID: {e}", stream.cfg.name);
             }
+            // An event by SMS changes no stream status, so nothing else would republish
+            // `Streams` with the new LastEventId.
+            self.publish_streams();
         }
     }
 
