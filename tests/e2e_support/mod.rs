@@ -267,6 +267,9 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- otapushd log (last 60 lines) ---\n{}", self.log_tail(60));
+        }
         let Some(mut child) = self.child.take() else { return };
         send_signal(child.id(), libc::SIGTERM);
         for _ in 0..50 {
