@@ -348,13 +348,18 @@ impl Daemon {
             return;
         };
         // The store persisted it with the commit; the stream sends it on its next connect.
-        stream.last_id.send_if_modified(|id| {
+        let changed = stream.last_id.send_if_modified(|id| {
             let changed = *id != ev.event_id;
             if changed {
                 id.clone_from(&ev.event_id);
             }
             changed
         });
+        // An event by SMS changes no stream status, so nothing else would republish `Streams`
+        // with the new LastEventId.
+        if changed {
+            self.publish_streams();
+        }
     }
 
     /// An event from a connection-oriented stream becomes a message like an SMS event.

@@ -132,7 +132,8 @@ impl Manager {
         Ok(out)
     }
 
-    /// Feeds one SMS PDU (with SMSC prefix) to the receive path. Privileged.
+    /// Feeds one SMS PDU (with SMSC prefix) to the receive path; returns once it is spooled.
+    /// Privileged.
     async fn inject_pdu(
         &self,
         #[zbus(header)] hdr: Header<'_>,
