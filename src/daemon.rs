@@ -1,1 +1,555 @@
 //! `otapushd`: wires the modem, the receive path, the store, the streams and the D-Bus service.
+//!
+//! One task owns the receive path and reacts to events (mini-redis style): a PDU from the modem
+//! is spooled durably, acknowledged to the modem (which then deletes it), run through the
+//! [`Receiver`], and what completes is committed and delivered by the Push-CAI service. Nothing
+//! ticks while idle: the only timer is the next reassembly expiry.
+
+use crate::cai::{self, CaiHandle, ServiceHooks};
+use crate::config::{Config, ConfigError, SseConfig};
+use crate::message::{event_message_id, EventInfo, Kind, Message, Source};
+use crate::modem::{self, ModemState, Profile, ReceivedPdu, SimHandle, Transport};
+use crate::receive::{Outcome, Receiver, EVENT_STREAM};
+use crate::sse::client::{StreamEvent, StreamStatus};
+use crate::store::Store;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use thiserror::Error;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot, watch};
+use zbus::zvariant::{OwnedValue, Value};
+
+/// Command-line values that override the configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub device: Option<String>,
+    pub bus: Option<String>,
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("modem profile: {0}")]
+    Profile(#[from] crate::modem::ProfileError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("D-Bus service: {0}")]
+    Service(#[from] crate::cai::Error),
+    #[error("D-Bus: {0}")]
+    Bus(#[from] zbus::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Loads the configuration (or the laptop defaults) and applies the overrides.
+pub fn load_config(path: Option<&std::path::Path>, ov: &Overrides) -> Result<Config, ConfigError> {
+    let mut cfg = match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(d) = &ov.device {
+        cfg.modem.device.clone_from(d);
+    }
+    if let Some(b) = &ov.bus {
+        cfg.dbus.bus.clone_from(b);
+    }
+    if let Some(s) = &ov.state_dir {
+        cfg.store.dir.clone_from(s);
+    }
+    Ok(cfg)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT, on a current-thread runtime.
+pub fn main(config_path: Option<PathBuf>, ov: Overrides) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(run(config_path, ov))
+}
+
+/// `org.otapush.Push1.Simulator`, served only with `device = "sim"`: the simulated network.
+struct SimulatorIface {
+    sim: SimHandle,
+}
+
+#[zbus::interface(name = "org.otapush.Push1.Simulator")]
+impl SimulatorIface {
+    /// The network delivers this SMS PDU (SMSC prefix included): the simulated modem stores it
+    /// and signals `+CMTI` (or `+CMT`), and the real AT engine reads it.
+    fn deliver(&self, pdu: Vec<u8>) {
+        self.sim.deliver(&pdu);
+    }
+    /// The modem resets (prints its boot URCs and forgets volatile settings).
+    fn reset(&self) {
+        self.sim.reset();
+    }
+    /// The modem is unplugged (`true`) or plugged back in (`false`).
+    fn unplug(&self, gone: bool) {
+        if gone {
+            self.sim.unplug()
+        } else {
+            self.sim.replug()
+        }
+    }
+    /// The modem's SMS storage fills up.
+    fn fill_storage(&self) {
+        self.sim.fill_storage();
+    }
+}
+
+/// One configured event stream and what the daemon keeps of it.
+struct Stream {
+    cfg: SseConfig,
+    last_id: watch::Sender<String>,
+    status: watch::Receiver<StreamStatus>,
+    /// The previous event's id and the connection it came on: an event repeating the id it
+    /// inherited (HTML §9.2.6) does not carry an id of its own.
+    previous: (u64, String),
+    #[cfg(feature = "sse-http")]
+    _handle: crate::sse::client::StreamHandle,
+}
+
+/// The daemon's state, owned by its one task.
+struct Daemon {
+    cfg: Config,
+    config_path: Option<PathBuf>,
+    overrides: Overrides,
+    store: Store,
+    cai: CaiHandle,
+    receiver: Receiver,
+    streams: BTreeMap<String, Stream>,
+    stream_events: mpsc::Sender<StreamEvent>,
+    stream_changed: mpsc::Sender<()>,
+    bearer: crate::bearer::BearerHandle,
+}
+
+async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
+    let cfg = load_config(config_path.as_deref(), &overrides)?;
+    log::info!(
+        "otapushd {} starting: modem {}, bus {}, state {}",
+        env!("CARGO_PKG_VERSION"),
+        cfg.modem.device,
+        cfg.dbus.bus,
+        cfg.store.dir.display()
+    );
+    let store = Store::open_config(&cfg)?;
+    let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
+
+    let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
+    let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
+    let cai = cai::start(
+        &cfg.dbus.bus,
+        store.clone(),
+        &cfg,
+        ServiceHooks { inject: inject_tx, bearer: bearer_set_tx },
+    )
+    .await?;
+    log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
+
+    let (transport, sim) = Transport::from_config(&cfg.modem);
+    if let Some(sim) = sim {
+        cai.connection().object_server().at("/org/otapush/Push1/Simulator", SimulatorIface { sim }).await?;
+        log::info!(
+            "simulated modem: the network is org.otapush.Push1.Simulator on /org/otapush/Push1/Simulator"
+        );
+    }
+    let (pdu_tx, mut pdu_rx) = mpsc::channel::<ReceivedPdu>(16);
+    let (state_tx, mut state_rx) = watch::channel(ModemState::NoDevice);
+    let (modem_stop, modem_stopped) = oneshot::channel::<()>();
+    let modem_task =
+        tokio::spawn(modem::run_modem(cfg.modem.clone(), profile, transport, pdu_tx, state_tx, async {
+            let _ = modem_stopped.await;
+        }));
+
+    let (bearer, mut bearer_rx) = crate::bearer::spawn_bearer(&cfg.bearer);
+    let (stream_events, mut events_rx) = mpsc::channel::<StreamEvent>(32);
+    let (stream_changed, mut changed_rx) = mpsc::channel::<()>(1);
+    let mut d = Daemon {
+        receiver: Receiver::new(crate::wdp::Limits::from(&cfg.wdp)),
+        cfg,
+        config_path,
+        overrides,
+        store,
+        cai,
+        streams: BTreeMap::new(),
+        stream_events,
+        stream_changed,
+        bearer,
+    };
+    d.apply_stream_config();
+    d.replay_spool().await;
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    d.cai.set_modem_state(state_rx.borrow().as_str());
+    d.cai.set_bearer_state(if *bearer_rx.borrow() { "up" } else { "down" });
+    loop {
+        let deadline = d.receiver.next_deadline();
+        let sleep = async {
+            match deadline {
+                Some(ms) => {
+                    let wait = ms.saturating_sub(crate::time::now_ms());
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(p) = pdu_rx.recv() => d.intake(drain(p, &mut pdu_rx)).await,
+            Some(p) = inject_rx.recv() => d.intake(drain(p, &mut inject_rx)).await,
+            Some(ev) = events_rx.recv() => d.stream_event(ev).await,
+            Some(up) = bearer_set_rx.recv() => d.set_external_bearer(up),
+            Some(()) = changed_rx.recv() => d.publish_streams(),
+            Ok(()) = state_rx.changed() => {
+                let s = state_rx.borrow_and_update().clone();
+                log::info!("modem: {}", s.as_str());
+                d.cai.set_modem_state(s.as_str());
+            }
+            Ok(()) = bearer_rx.changed() => {
+                let up = *bearer_rx.borrow_and_update();
+                log::info!("data bearer {}", if up { "up" } else { "down" });
+                d.cai.set_bearer_state(if up { "up" } else { "down" });
+            }
+            () = sleep => {
+                let outcomes = d.receiver.expire(crate::time::now_ms());
+                d.settle(outcomes).await;
+            }
+            _ = sighup.recv() => d.reload().await,
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    log::info!("shutting down");
+    let _ = modem_stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), modem_task).await;
+    d.streams.clear();
+    d.cai.shutdown().await;
+    Ok(())
+}
+
+/// The first PDU and whatever else is already waiting, up to a batch.
+fn drain(first: ReceivedPdu, rx: &mut mpsc::Receiver<ReceivedPdu>) -> Vec<ReceivedPdu> {
+    let mut batch = vec![first];
+    while batch.len() < 64 {
+        match rx.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+fn profile_dir(cfg: &Config) -> Option<PathBuf> {
+    if let Some(d) = &cfg.modem.profile_dir {
+        return Some(d.clone());
+    }
+    ["/usr/share/otapush/board", "/etc/otapush/board"].iter().map(PathBuf::from).find(|p| p.is_dir())
+}
+
+impl Daemon {
+    /// PDUs from the modem or `InjectPdu`: spooled durably in one transaction, acknowledged
+    /// (the modem may delete them now), then run through the receive path.
+    async fn intake(&mut self, batch: Vec<ReceivedPdu>) {
+        let now = crate::time::now_ms();
+        let rows: Vec<(&[u8], u64)> = batch.iter().map(|p| (p.pdu.as_slice(), now)).collect();
+        let ids = match self.store.spool_pdus(&rows) {
+            Ok(ids) => ids,
+            Err(e) => {
+                log::error!("cannot spool {} PDUs (they stay with the sender): {e}", batch.len());
+                for p in batch {
+                    let _ = p.durable.send(Err(e.to_string()));
+                }
+                return;
+            }
+        };
+        let mut outcomes = Vec::new();
+        for (p, id) in batch.into_iter().zip(ids) {
+            let _ = p.durable.send(Ok(()));
+            outcomes.extend(self.receiver.process(id as u64, &p.pdu, now));
+        }
+        self.settle(outcomes).await;
+    }
+
+    /// Rebuilds the reassembly state from the spool after a restart, completing what can be.
+    async fn replay_spool(&mut self) {
+        let spooled = match self.store.spooled_pdus() {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("cannot read the PDU spool: {e}");
+                return;
+            }
+        };
+        if !spooled.is_empty() {
+            log::info!("replaying {} spooled PDUs", spooled.len());
+        }
+        for p in spooled {
+            let outcomes = self.receiver.process(p.id as u64, &p.pdu, p.received_ms);
+            self.settle(outcomes).await;
+        }
+        let outcomes = self.receiver.expire(crate::time::now_ms());
+        self.settle(outcomes).await;
+    }
+
+    /// Commits what the receive path produced, in one transaction; spooled PDUs go only once
+    /// their message is in.
+    async fn settle(&mut self, outcomes: Vec<Outcome>) {
+        let mut messages = Vec::new();
+        let mut consumed = Vec::new();
+        for o in outcomes {
+            match o {
+                Outcome::Complete(c) => {
+                    consumed.extend(c.tags.iter().map(|t| *t as i64));
+                    messages.extend(c.messages);
+                }
+                Outcome::Pending { tag, have, total } => log::debug!("segment {tag}: {have} of {total}"),
+                Outcome::Duplicate { tag } => {
+                    log::info!("duplicate segment {tag} dropped");
+                    if let Err(e) = self.store.discard_spooled(&[tag as i64]) {
+                        log::warn!("spool: {e}");
+                    }
+                }
+                Outcome::Rejected { tags, reason } => {
+                    log::warn!("dead letter: {reason}");
+                    let ids: Vec<i64> = tags.iter().map(|t| *t as i64).collect();
+                    if let Err(e) = self.store.dead_letter(&ids, &reason, crate::time::now_ms()) {
+                        log::error!("cannot dead-letter PDUs {ids:?}: {e}");
+                    }
+                }
+            }
+        }
+        if messages.is_empty() && consumed.is_empty() {
+            return;
+        }
+        match self.cai.submit(&messages, &consumed).await {
+            Ok(results) => {
+                for (m, (_, outcome)) in messages.iter().zip(&results) {
+                    log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
+                    if *outcome == crate::store::Outcome::New {
+                        self.note_event(m);
+                    }
+                }
+            }
+            Err(e) => {
+                log::error!("cannot commit {} messages (their PDUs stay in the spool): {e}", messages.len())
+            }
+        }
+    }
+
+    /// An event from either path moves its stream's Last-Event-ID.
+    fn note_event(&mut self, m: &Message) {
+        let Some(ev) = &m.event else { return };
+        if ev.event_id.is_empty() {
+            return;
+        }
+        let app = m.application_id.as_deref().unwrap_or("");
+        let Some(stream) = self.streams.values_mut().find(|s| s.cfg.application_id.eq_ignore_ascii_case(app))
+        else {
+            return;
+        };
+        // The store persisted it with the commit; the stream sends it on its next connect.
+        let changed = stream.last_id.send_if_modified(|id| {
+            let changed = *id != ev.event_id;
+            if changed {
+                id.clone_from(&ev.event_id);
+            }
+            changed
+        });
+        // An event by SMS changes no stream status, so nothing else would republish `Streams`
+        // with the new LastEventId.
+        if changed {
+            self.publish_streams();
+        }
+    }
+
+    /// An event from a connection-oriented stream becomes a message like an SMS event.
+    async fn stream_event(&mut self, ev: StreamEvent) {
+        let Some(stream) = self.streams.get_mut(&ev.stream) else { return };
+        let connection = stream.status.borrow().connects;
+        if stream.previous.0 != connection {
+            stream.previous = (connection, String::new());
+        }
+        let own_id = if ev.event.id == stream.previous.1 { "" } else { ev.event.id.as_str() };
+        let app_id = stream.cfg.application_id.clone();
+        let now = crate::time::now_ms();
+        let fallback = format!("{}#{now}#{}", ev.stream, stream.status.borrow().events);
+        let message = Message {
+            id: event_message_id(&app_id, own_id, &fallback),
+            kind: Kind::WspPush,
+            source: Source::Sse,
+            originator: stream.cfg.url.clone(),
+            sent_time: None,
+            received_time: crate::time::format_unix_ms(now),
+            application_id: Some(app_id),
+            content_type: EVENT_STREAM.into(),
+            content_type_params: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            transaction_id: None,
+            pdu_type: None,
+            port: None,
+            event: Some(EventInfo {
+                stream: ev.stream.clone(),
+                event_type: ev.event.event_type.clone(),
+                event_id: ev.event.id.clone(),
+            }),
+            body: ev.event.data.into_bytes(),
+        };
+        stream.previous.1 = ev.event.id;
+        match self.cai.submit(std::slice::from_ref(&message), &[]).await {
+            Ok(r) if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) => {
+                self.note_event(&message)
+            }
+            Ok(_) => log::info!(
+                "stream {}: event {:?} already delivered",
+                ev.stream,
+                message.event.as_ref().map(|e| &e.event_id)
+            ),
+            Err(e) => log::error!("stream {}: cannot commit event: {e}", ev.stream),
+        }
+    }
+
+    fn set_external_bearer(&mut self, up: bool) {
+        if !self.bearer.set_external(up) {
+            log::warn!("SetBearerState ignored: [bearer] mode is not \"external\"");
+        }
+    }
+
+    /// (Re)applies `[[sse]]`: streams added start, removed stop, changed restart.
+    fn apply_stream_config(&mut self) {
+        self.receiver.set_streams(self.cfg.sse.iter().map(|s| (s.application_id.as_str(), s.name.as_str())));
+        let wanted: HashMap<&str, &SseConfig> = self.cfg.sse.iter().map(|s| (s.name.as_str(), s)).collect();
+        self.streams.retain(|name, s| {
+            let keep = wanted.get(name.as_str()).is_some_and(|c| **c == s.cfg);
+            if !keep {
+                log::info!("stream {name}: stopped (configuration changed)");
+            }
+            keep
+        });
+        for cfg in self.cfg.sse.clone() {
+            if self.streams.contains_key(&cfg.name) {
+                continue;
+            }
+            let stored = self.store.last_event_id(&cfg.name).ok().flatten().unwrap_or_default();
+            let (last_id, last_id_rx) = watch::channel(stored);
+            let (status_tx, status) = watch::channel(StreamStatus::default());
+            #[cfg(feature = "sse-http")]
+            let handle = {
+                let opts = crate::sse::client::StreamOptions {
+                    retry_ms: self.store.reconnect_time(&cfg.name).ok().flatten(),
+                    ..Default::default()
+                };
+                crate::sse::client::spawn_stream_with(
+                    cfg.clone(),
+                    opts,
+                    last_id_rx,
+                    self.bearer.subscribe(),
+                    self.stream_events.clone(),
+                    status_tx,
+                )
+            };
+            #[cfg(not(feature = "sse-http"))]
+            {
+                drop(last_id_rx);
+                status_tx.send_modify(|s| {
+                    s.state = crate::sse::client::StreamState::Stopped {
+                        reason: "built without the sse-http feature: events arrive by SMS only".into(),
+                    }
+                });
+            }
+            let mut watch_status = status.clone();
+            let changed = self.stream_changed.clone();
+            tokio::spawn(async move {
+                while watch_status.changed().await.is_ok() {
+                    let _ = changed.try_send(());
+                }
+            });
+            log::info!("stream {}: {} for {}", cfg.name, cfg.url, cfg.application_id);
+            self.streams.insert(
+                cfg.name.clone(),
+                Stream {
+                    cfg,
+                    last_id,
+                    status,
+                    previous: (0, String::new()),
+                    #[cfg(feature = "sse-http")]
+                    _handle: handle,
+                },
+            );
+        }
+        self.publish_streams();
+    }
+
+    /// The `Streams` property: name → a{sv} of the stream's state and counters.
+    fn publish_streams(&mut self) {
+        let mut all = HashMap::new();
+        for (name, s) in &self.streams {
+            let st = s.status.borrow().clone();
+            if let Some(ms) = st.retry_ms {
+                let _ = self.store.set_reconnect_time(name, ms);
+            }
+            let mut d: HashMap<&str, Value<'_>> = HashMap::new();
+            d.insert("State", Value::from(st.state.as_str()));
+            match &st.state {
+                crate::sse::client::StreamState::BackingOff { until_ms, attempt } => {
+                    d.insert("Until", Value::from(crate::time::format_unix_ms(*until_ms)));
+                    d.insert("Attempt", Value::from(*attempt));
+                }
+                crate::sse::client::StreamState::Stopped { reason } => {
+                    d.insert("Reason", Value::from(reason.clone()));
+                }
+                _ => {}
+            }
+            d.insert("Url", Value::from(s.cfg.url.clone()));
+            d.insert("ApplicationId", Value::from(s.cfg.application_id.clone()));
+            d.insert("LastEventId", Value::from(s.last_id.borrow().clone()));
+            d.insert("Events", Value::from(st.events));
+            d.insert("Connects", Value::from(st.connects));
+            d.insert("Errors", Value::from(st.errors));
+            if let Some(e) = &st.last_error {
+                d.insert("LastError", Value::from(e.clone()));
+            }
+            if let Ok(v) = OwnedValue::try_from(Value::from(d)) {
+                all.insert(name.clone(), v);
+            }
+        }
+        self.cai.set_streams(all);
+    }
+
+    /// SIGHUP: reads the configuration again; `[bearer]`, `[[sse]]` and `[wdp]` apply at once.
+    async fn reload(&mut self) {
+        let cfg = match load_config(self.config_path.as_deref(), &self.overrides) {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("reload failed, keeping the running configuration: {e}");
+                return;
+            }
+        };
+        log::info!("configuration reloaded");
+        if cfg.modem != self.cfg.modem || cfg.dbus != self.cfg.dbus || cfg.store != self.cfg.store {
+            log::warn!("[modem], [dbus] and [store] changes take effect at the next start");
+        }
+        let bearer_changed = cfg.bearer != self.cfg.bearer;
+        let wdp_changed = cfg.wdp != self.cfg.wdp;
+        // Streams stopped by 4xx or a wrong content type restart on reload.
+        let stopped: Vec<String> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| {
+                matches!(s.status.borrow().state, crate::sse::client::StreamState::Stopped { .. })
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in stopped {
+            self.streams.remove(&n);
+        }
+        self.cfg = cfg;
+        if bearer_changed {
+            self.bearer.reconfigure(&self.cfg.bearer);
+        }
+        if wdp_changed {
+            let outcomes = self.receiver.set_limits(crate::wdp::Limits::from(&self.cfg.wdp));
+            self.settle(outcomes).await;
+        }
+        self.apply_stream_config();
+    }
+}

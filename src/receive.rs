@@ -1,1 +1,549 @@
-//! The receive path: raw SMS PDUs → decoded SMS → reassembled WDP datagrams → messages.
+//! The receive path, pure: raw SMS PDUs → decoded SMS (TS 23.040) → reassembled WDP datagrams
+//! (WAP-259) → WSP pushes (WAP-230), text and datagrams → [`Message`]s.
+//!
+//! Every PDU comes with a caller's `tag` (the spool row id in the daemon). A completed message
+//! returns the tags it consumed, so the caller deletes spooled PDUs only once the message is
+//! committed; a rejected PDU returns its tags with the reason, for the dead-letter table.
+
+use crate::message::{event_message_id, sms_message_id, EventInfo, Kind, Message, Source};
+use crate::sms::{self, SmsPdu, Tpdu, UserData};
+use crate::sse;
+use crate::wdp::{self, Reassembler, Segment};
+use crate::wsp;
+use std::collections::{BTreeMap, HashMap};
+
+/// The content type of a WAP Push body that is an event stream.
+pub const EVENT_STREAM: &str = "text/event-stream";
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+const OCTET_STREAM: &str = "application/octet-stream";
+/// The content type of a status report's body (a JSON object, see [`status_report_body`]).
+pub const STATUS_REPORT_JSON: &str = "application/json";
+
+/// A message completed from one or more PDUs, with the decoded layers `otapushctl decode push`
+/// shows, and the [`Message`]s it becomes (several for an event stream, one per event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    pub kind: Kind,
+    pub originator: String,
+    pub sent_time: Option<String>,
+    pub ports: Option<wdp::Ports>,
+    /// The concatenation reference, for a message of several segments.
+    pub reference: Option<u16>,
+    /// The reassembled user data without headers.
+    pub payload: Vec<u8>,
+    /// The text of a text message.
+    pub text: Option<String>,
+    /// The events of a push whose body is an event stream.
+    pub events: Vec<sse::Event>,
+    pub messages: Vec<Message>,
+    /// The tags of the PDUs this message consumed.
+    pub tags: Vec<u64>,
+}
+
+/// What became of a PDU, or of the partial messages it displaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Complete(Box<Completed>),
+    /// The segment is held until its siblings arrive.
+    Pending {
+        tag: u64,
+        have: u8,
+        total: u8,
+    },
+    /// The same segment is already held: the PDU can be dropped.
+    Duplicate {
+        tag: u64,
+    },
+    /// These PDUs cannot become a message; `reason` says why.
+    Rejected {
+        tags: Vec<u64>,
+        reason: String,
+    },
+}
+
+/// Segment facts kept beside the reassembler until the message completes.
+#[derive(Debug, Clone)]
+struct SegmentMeta {
+    seq: u8,
+    sent_time: String,
+    text: bool,
+}
+
+/// The receive path's state: the reassembler and the event-stream routes.
+pub struct Receiver {
+    reassembler: Reassembler,
+    segments: HashMap<u64, SegmentMeta>,
+    /// Lower-case application id → `[[sse]]` stream name.
+    streams: HashMap<String, String>,
+}
+
+impl Receiver {
+    pub fn new(limits: wdp::Limits) -> Receiver {
+        Receiver { reassembler: Reassembler::new(limits), segments: HashMap::new(), streams: HashMap::new() }
+    }
+
+    /// Sets which stream an application id's events belong to (`[[sse]] application_id`).
+    pub fn set_streams<'a>(&mut self, routes: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        self.streams =
+            routes.into_iter().map(|(app, name)| (app.to_ascii_lowercase(), name.to_string())).collect();
+    }
+
+    /// Changes the reassembly bounds; partial messages that no longer fit are returned rejected.
+    pub fn set_limits(&mut self, limits: wdp::Limits) -> Vec<Outcome> {
+        let evicted = self.reassembler.set_limits(limits);
+        evicted.into_iter().map(|e| self.evicted(e)).collect()
+    }
+
+    /// When the oldest partial message expires (ms since the epoch), if any is held.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.reassembler.next_deadline()
+    }
+
+    /// Partial messages held now.
+    pub fn partials(&self) -> usize {
+        self.reassembler.partial_count()
+    }
+
+    /// Gives up partial messages older than the reassembly timeout.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<Outcome> {
+        let evicted = self.reassembler.expire(now_ms);
+        evicted.into_iter().map(|e| self.evicted(e)).collect()
+    }
+
+    /// Processes one PDU (with the SMSC prefix, as modems print it).
+    pub fn process(&mut self, tag: u64, pdu: &[u8], now_ms: u64) -> Vec<Outcome> {
+        let received_time = crate::time::format_unix_ms(now_ms);
+        let decoded = match sms::decode(pdu, true) {
+            Ok(d) => d,
+            Err(e) => return vec![Outcome::Rejected { tags: vec![tag], reason: format!("SMS PDU: {e}") }],
+        };
+        match &decoded.tpdu {
+            Tpdu::StatusReport(report) => vec![self.status_report(tag, report, &received_time)],
+            Tpdu::Deliver(_) => self.deliver(tag, &decoded, now_ms, &received_time),
+        }
+    }
+
+    fn status_report(&self, tag: u64, r: &sms::StatusReport, received_time: &str) -> Outcome {
+        let originator = r.recipient.as_str().to_string();
+        let sent_time = r.scts.to_rfc3339();
+        let body = status_report_body(r);
+        let id = sms_message_id(&originator, Some(&sent_time), Some(r.message_reference as u16), &body);
+        let message = Message {
+            id,
+            kind: Kind::StatusReport,
+            source: Source::Sms,
+            originator: originator.clone(),
+            sent_time: Some(sent_time.clone()),
+            received_time: received_time.to_string(),
+            application_id: None,
+            content_type: STATUS_REPORT_JSON.into(),
+            content_type_params: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            transaction_id: None,
+            pdu_type: None,
+            port: None,
+            event: None,
+            body: body.clone(),
+        };
+        Outcome::Complete(Box::new(Completed {
+            kind: Kind::StatusReport,
+            originator,
+            sent_time: Some(sent_time),
+            ports: None,
+            reference: None,
+            payload: body,
+            text: None,
+            events: Vec::new(),
+            messages: vec![message],
+            tags: vec![tag],
+        }))
+    }
+
+    fn deliver(&mut self, tag: u64, decoded: &SmsPdu, now_ms: u64, received_time: &str) -> Vec<Outcome> {
+        let Tpdu::Deliver(d) = &decoded.tpdu else { return Vec::new() };
+        let originator = d.originator.as_str();
+        let ports = decoded.ports().map(|p| wdp::Ports { src: p.src, dst: p.dst, bits: p.bits });
+        let (data, is_text): (&[u8], bool) = match &d.user_data {
+            UserData::Text(t) => (t.as_bytes(), true),
+            UserData::Binary(b) => (b.as_slice(), false),
+        };
+        let sent_time = d.scts.to_rfc3339();
+        let segment = match decoded.concat() {
+            Some(c) if c.total > 1 => Segment {
+                originator,
+                reference: c.reference,
+                ref_bits: c.ref_bits,
+                total: c.total,
+                seq: c.seq,
+                ports,
+                data,
+                tag,
+            },
+            _ => Segment::single(originator, ports, data, tag),
+        };
+        let outcome = match self.reassembler.push(&segment, now_ms) {
+            Ok(o) => o,
+            Err(e) => {
+                return vec![Outcome::Rejected { tags: vec![tag], reason: format!("concatenation: {e}") }]
+            }
+        };
+        let seq = segment.seq;
+        let mut out: Vec<Outcome> = outcome.evicted.into_iter().map(|e| self.evicted(e)).collect();
+        match outcome.pushed {
+            wdp::Pushed::Complete(dg) => {
+                let mut first = (seq, sent_time);
+                let mut text = is_text;
+                for t in &dg.tags {
+                    if let Some(m) = self.segments.remove(t) {
+                        text &= m.text;
+                        if m.seq < first.0 {
+                            first = (m.seq, m.sent_time);
+                        }
+                    }
+                }
+                out.push(self.complete(dg, Some(first.1), text, received_time));
+            }
+            wdp::Pushed::Pending { have, total } => {
+                self.segments.insert(tag, SegmentMeta { seq, sent_time, text: is_text });
+                out.push(Outcome::Pending { tag, have, total });
+            }
+            wdp::Pushed::Duplicate { .. } => out.push(Outcome::Duplicate { tag }),
+            wdp::Pushed::Conflict { kind, have, total } => out.push(Outcome::Rejected {
+                tags: vec![tag],
+                reason: format!(
+                    "segment contradicts its siblings ({}; {have} of {total} held)",
+                    match kind {
+                        wdp::ConflictKind::Ports => "different ports",
+                        wdp::ConflictKind::Data => "different data for the same sequence number",
+                    }
+                ),
+            }),
+        }
+        out
+    }
+
+    fn evicted(&mut self, e: wdp::Evicted) -> Outcome {
+        for t in &e.tags {
+            self.segments.remove(t);
+        }
+        Outcome::Rejected {
+            reason: format!(
+                "incomplete message from {} (reference {}, {} of {} segments) given up: {}",
+                e.originator,
+                e.reference,
+                e.have,
+                e.total,
+                e.reason.as_str()
+            ),
+            tags: e.tags,
+        }
+    }
+
+    fn complete(
+        &self,
+        dg: wdp::Datagram,
+        sent_time: Option<String>,
+        text: bool,
+        received_time: &str,
+    ) -> Outcome {
+        let reference = (dg.segments > 1).then_some(dg.reference);
+        let id = sms_message_id(&dg.originator, sent_time.as_deref(), reference, &dg.data);
+        let mut message = Message {
+            id,
+            kind: Kind::Text,
+            source: Source::Sms,
+            originator: dg.originator.clone(),
+            sent_time: sent_time.clone(),
+            received_time: received_time.to_string(),
+            application_id: None,
+            content_type: TEXT_PLAIN.into(),
+            content_type_params: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            transaction_id: None,
+            pdu_type: None,
+            port: dg.ports.map(|p| p.dst),
+            event: None,
+            body: dg.data.clone(),
+        };
+        let mut completed = Completed {
+            kind: Kind::Text,
+            originator: dg.originator.clone(),
+            sent_time,
+            ports: dg.ports,
+            reference,
+            payload: dg.data.clone(),
+            text: None,
+            events: Vec::new(),
+            messages: Vec::new(),
+            tags: dg.tags.clone(),
+        };
+        let is_push_port =
+            dg.ports.is_some_and(|p| p.dst == wdp::PORT_WAP_PUSH || p.dst == wdp::PORT_WAP_PUSH_SECURE);
+        if is_push_port {
+            let push = match wsp::parse(&dg.data) {
+                Ok(p) => p,
+                Err(e) => return Outcome::Rejected { tags: dg.tags, reason: format!("WSP push: {e}") },
+            };
+            completed.kind = Kind::WspPush;
+            message.kind = Kind::WspPush;
+            let app_id = push.app_id_or_default().to_string();
+            message.application_id = Some(app_id.clone());
+            message.content_type = push.content_type.to_string();
+            message.content_type_params = push.content_type_params_map();
+            message.headers = push.headers_map();
+            message.transaction_id = Some(push.tid);
+            message.pdu_type = Some(push.pdu_type.as_str().to_string());
+            message.body = push.body.to_vec();
+            if essence(&push.content_type) == EVENT_STREAM {
+                let parsed = sse::parse_body(push.body, sse::Limits::WAP_PUSH);
+                completed.messages = self.event_messages(&message, &parsed.events);
+                completed.events = parsed.events;
+            } else {
+                completed.messages.push(message);
+            }
+        } else if dg.ports.is_some() || !text {
+            completed.kind = Kind::Datagram;
+            message.kind = Kind::Datagram;
+            if !text {
+                message.content_type = OCTET_STREAM.into();
+            }
+            completed.messages.push(message);
+        } else {
+            completed.text = Some(String::from_utf8_lossy(&dg.data).into_owned());
+            completed.messages.push(message);
+        }
+        Outcome::Complete(Box::new(completed))
+    }
+
+    /// One message per event of a pushed event stream. An event whose id merely repeats the
+    /// previous event's (the id persists across events, HTML §9.2.6) gets an id of its own.
+    fn event_messages(&self, push: &Message, events: &[sse::Event]) -> Vec<Message> {
+        let app_id = push.application_id.clone().unwrap_or_default();
+        let stream = self.streams.get(&app_id.to_ascii_lowercase()).cloned().unwrap_or_default();
+        let mut previous = String::new();
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, ev)| {
+                let own_id = if ev.id == previous { "" } else { ev.id.as_str() };
+                previous.clone_from(&ev.id);
+                let mut m = push.clone();
+                m.id = event_message_id(&app_id, own_id, &format!("{}#{i}", push.id));
+                m.body = ev.data.as_bytes().to_vec();
+                m.event = Some(EventInfo {
+                    stream: stream.clone(),
+                    event_type: ev.event_type.clone(),
+                    event_id: ev.id.clone(),
+                });
+                m
+            })
+            .collect()
+    }
+}
+
+/// The MIME essence of a content type: `type/subtype`, lower case, without parameters.
+pub fn essence(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// A status report as the JSON object `Deliver` carries as its body.
+pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
+    serde_json::json!({
+        "mr": r.message_reference,
+        "recipient": r.recipient.as_str(),
+        "recipient_type": r.recipient.kind_str(),
+        "timestamp": r.scts.to_rfc3339(),
+        "discharge_time": r.discharge_time.to_rfc3339(),
+        "status": r.status,
+        "status_kind": r.status_kind().as_str(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctl::encode::{encode_push, PushRequest};
+    use crate::sms::{Address, DeliverTemplate, Timestamp};
+
+    fn receiver() -> Receiver {
+        Receiver::new(wdp::Limits { max_partials: 8, max_bytes: 4096, timeout_ms: 60_000 })
+    }
+
+    fn scts() -> Timestamp {
+        // 2026-11-21 09:30:00 at UTC-03:00: the zone is -12 quarter hours.
+        Timestamp { year: 2026, month: 11, day: 21, hour: 9, minute: 30, second: 0, tz_quarters: -12 }
+    }
+
+    fn push(app_id: &str, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
+        encode_push(&PushRequest {
+            app_id: Some(app_id.into()),
+            content_type: content_type.into(),
+            body: body.to_vec(),
+            from: "+4912345".into(),
+            reference,
+            scts: Some(scts()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn complete(outcomes: Vec<Outcome>) -> Completed {
+        match outcomes.into_iter().find(|o| matches!(o, Outcome::Complete(_))) {
+            Some(Outcome::Complete(c)) => *c,
+            other => panic!("no complete message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_segment_push_out_of_order() {
+        let body: Vec<u8> = (0..200u8).collect();
+        let pdus = push("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body, 7);
+        assert_eq!(pdus.len(), 2);
+        let mut r = receiver();
+        assert!(matches!(
+            r.process(11, &pdus[1], 1000)[..],
+            [Outcome::Pending { tag: 11, have: 1, total: 2 }]
+        ));
+        assert_eq!(r.partials(), 1);
+        let c = complete(r.process(10, &pdus[0], 2000));
+        assert_eq!(r.partials(), 0);
+        assert_eq!(c.kind, Kind::WspPush);
+        assert_eq!(c.tags, vec![10, 11]);
+        assert_eq!(c.reference, Some(7));
+        let m = &c.messages[0];
+        assert_eq!(m.body, body);
+        assert_eq!(m.application_id.as_deref(), Some("x-wap-application:mms.ua"));
+        assert_eq!(m.content_type, "application/vnd.wap.mms-message");
+        assert_eq!(m.originator, "+4912345");
+        assert_eq!(m.sent_time.as_deref(), Some("2026-11-21T09:30:00-03:00"));
+        assert_eq!(m.port, Some(2948));
+        assert_eq!(m.pdu_type.as_deref(), Some("push"));
+        // The same segments again (a network resend) give the same id.
+        let mut r2 = receiver();
+        r2.process(1, &pdus[0], 5000);
+        let again = complete(r2.process(2, &pdus[1], 5000));
+        assert_eq!(again.messages[0].id, m.id);
+        // A repeated segment while the message is partial is a duplicate.
+        let mut r3 = receiver();
+        r3.process(1, &pdus[0], 0);
+        assert_eq!(r3.process(2, &pdus[0], 0), vec![Outcome::Duplicate { tag: 2 }]);
+    }
+
+    #[test]
+    fn push_without_app_id_gets_the_wap_default() {
+        let pdus = encode_push(&PushRequest {
+            content_type: "application/vnd.wap.sic".into(),
+            body: vec![0x02, 0x05, 0x6A, 0x00],
+            ..Default::default()
+        })
+        .unwrap();
+        let c = complete(receiver().process(1, &pdus[0], 0));
+        assert_eq!(c.messages[0].application_id.as_deref(), Some("x-wap-application:wml.ua"));
+    }
+
+    #[test]
+    fn text_and_datagram_and_bad_wsp() {
+        let t = DeliverTemplate {
+            smsc: None,
+            originator: Address::from_text("ACME").unwrap(),
+            scts: scts(),
+            pid: 0,
+        };
+        let text = crate::sms::segment_text(&t, "Grüße 😀", 1, 8).unwrap();
+        let c = complete(receiver().process(1, &text[0], 0));
+        assert_eq!(c.kind, Kind::Text);
+        assert_eq!(c.text.as_deref(), Some("Grüße 😀"));
+        assert_eq!(c.messages[0].content_type, "text/plain; charset=utf-8");
+        assert_eq!(c.messages[0].body, "Grüße 😀".as_bytes());
+        assert_eq!(c.messages[0].originator, "ACME");
+
+        let ports = Some(sms::Ports { src: 9204, dst: 9204, bits: 16 });
+        let vcard = crate::sms::segment_binary(&t, ports, b"BEGIN:VCARD", 1, 8).unwrap();
+        let c = complete(receiver().process(1, &vcard[0], 0));
+        assert_eq!(c.kind, Kind::Datagram);
+        assert_eq!(c.messages[0].content_type, "application/octet-stream");
+        assert_eq!(c.messages[0].port, Some(9204));
+
+        let ports = Some(sms::Ports { src: 9200, dst: 2948, bits: 16 });
+        let bad = crate::sms::segment_binary(&t, ports, &[0x01, 0x06, 0x7f], 1, 8).unwrap();
+        match &receiver().process(5, &bad[0], 0)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[5]);
+                assert!(reason.starts_with("WSP push:"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &receiver().process(6, &[0x00, 0x01], 0)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[6]);
+                assert!(reason.starts_with("SMS PDU:"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_stream_push_becomes_one_message_per_event() {
+        let body = b"id: 4\nevent: quote\ndata: a\n\ndata: b\n\nid: 5\ndata: c\ndata: d\n\ndata: unfinished";
+        let pdus = push("x-oma-application:sse.ticker", "text/event-stream", body, 3);
+        let mut r = receiver();
+        r.set_streams([("X-OMA-Application:sse.ticker", "ticker")]);
+        let c = complete(r.process(1, &pdus[0], 0));
+        assert_eq!(c.events.len(), 3);
+        let ids: Vec<&str> = c.messages.iter().map(|m| m.event.as_ref().unwrap().event_id.as_str()).collect();
+        assert_eq!(ids, ["4", "4", "5"]);
+        assert_eq!(c.messages[2].body, b"c\nd");
+        assert_eq!(c.messages[0].event.as_ref().unwrap().stream, "ticker");
+        assert_eq!(c.messages[0].event.as_ref().unwrap().event_type, "quote");
+        // Ids follow the event id, so the same event over HTTP gets the same message id.
+        assert_eq!(c.messages[0].id, event_message_id("x-oma-application:sse.ticker", "4", "x"));
+        assert_eq!(c.messages[2].id, event_message_id("x-oma-application:sse.ticker", "5", "x"));
+        // The second event only inherited id 4: it gets an id of its own.
+        assert_ne!(c.messages[1].id, c.messages[0].id);
+    }
+
+    #[test]
+    fn status_report() {
+        let report = sms::StatusReport {
+            message_reference: 9,
+            recipient: Address::from_text("+4912345").unwrap(),
+            scts: scts(),
+            discharge_time: scts(),
+            status: 0,
+            more_messages: false,
+            loop_prevention: false,
+            command_qualifier: false,
+            pid: None,
+            dcs: None,
+            udh: None,
+            user_data: None,
+        };
+        let pdu = sms::encode(&SmsPdu { smsc: None, tpdu: Tpdu::StatusReport(report) }, true).unwrap();
+        let c = complete(receiver().process(1, &pdu, 0));
+        assert_eq!(c.kind, Kind::StatusReport);
+        let v: serde_json::Value = serde_json::from_slice(&c.messages[0].body).unwrap();
+        assert_eq!(v["mr"], 9);
+        assert_eq!(v["recipient"], "+4912345");
+        assert_eq!(c.messages[0].content_type, STATUS_REPORT_JSON);
+    }
+
+    #[test]
+    fn expiry_rejects_the_partial_with_its_tags() {
+        let body: Vec<u8> = (0..200u8).collect();
+        let pdus = push("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body, 9);
+        let mut r = receiver();
+        r.process(42, &pdus[0], 1000);
+        assert_eq!(r.next_deadline(), Some(61_000));
+        assert!(r.expire(60_999).is_empty());
+        match &r.expire(61_000)[..] {
+            [Outcome::Rejected { tags, reason }] => {
+                assert_eq!(tags, &[42]);
+                assert!(reason.contains("expired"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.next_deadline(), None);
+    }
+}

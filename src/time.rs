@@ -33,18 +33,33 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Formats a local date-time with its offset from UTC, e.g. `2024-03-09T14:05:00-03:30`.
+/// Hand-written (no `format!`): it runs once per received segment.
 pub fn format_rfc3339(
     (year, month, day): (i64, u32, u32),
     (hour, minute, second): (u32, u32, u32),
     offset_minutes: i32,
 ) -> String {
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    fn two(out: &mut [u8], at: usize, v: u32) {
+        out[at] = b'0' + (v / 10 % 10) as u8;
+        out[at + 1] = b'0' + (v % 10) as u8;
+    }
+    let mut b = *b"0000-00-00T00:00:00+00:00";
+    let y = year.clamp(0, 9999) as u32;
+    two(&mut b, 0, y / 100);
+    two(&mut b, 2, y % 100);
+    two(&mut b, 5, month);
+    two(&mut b, 8, day);
+    two(&mut b, 11, hour);
+    two(&mut b, 14, minute);
+    two(&mut b, 17, second);
+    if offset_minutes < 0 {
+        b[19] = b'-';
+    }
     let off = offset_minutes.unsigned_abs();
-    format!(
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{sign}{:02}:{:02}",
-        off / 60,
-        off % 60
-    )
+    two(&mut b, 20, off / 60);
+    two(&mut b, 23, off % 60);
+    // Every byte written above is ASCII.
+    b.iter().map(|&c| c as char).collect()
 }
 
 /// Formats Unix milliseconds as RFC 3339 in UTC (`+00:00`), second precision.

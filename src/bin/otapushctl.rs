@@ -1,4 +1,328 @@
-fn main() {
-    eprintln!("otapushctl: not wired yet");
-    std::process::exit(1);
+//! `otapushctl`: decode and encode PDUs, watch and drive a running `otapushd`, run the
+//! simulated modem on a pty, and play the demo.
+
+use clap::{Args, Parser, Subcommand};
+use otapush::ctl;
+use serde_json::Value;
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "otapushctl", version, about = "Tool for otapush developers, integrators and scripts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decode PDUs and streams to JSON (one object per line).
+    #[command(subcommand)]
+    Decode(Decode),
+    /// Encode a WAP Push into SMS PDUs (hex, one per line).
+    #[command(subcommand)]
+    Encode(Encode),
+    /// Print each push as the daemon dispatches it.
+    Monitor(BusArgs),
+    /// Print the modem, bearer, streams, registrations and dead letters.
+    Status(BusArgs),
+    /// List the registrations.
+    List(BusArgs),
+    /// Feed one SMS PDU (hex, SMSC prefix included) to the daemon as if the modem received it.
+    Inject {
+        hex: String,
+        #[command(flatten)]
+        bus: BusArgs,
+    },
+    /// Run the simulated modem.
+    Sim(SimArgs),
+    /// Run the daemon with the simulated modem on a private bus and play a short story.
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum Decode {
+    /// SMS PDUs (SMS-DELIVER, SMS-STATUS-REPORT); `-` reads one hex PDU per line from stdin.
+    Sms {
+        /// The PDUs have no SMSC address in front.
+        #[arg(long)]
+        no_smsc: bool,
+        #[arg(required = true)]
+        hex: Vec<String>,
+    },
+    /// A WSP Push or ConfirmedPush PDU.
+    Wsp { hex: String },
+    /// The whole receive path over SMS PDUs in order, reassembly included; `-` reads stdin.
+    Push {
+        #[arg(required = true)]
+        hex: Vec<String>,
+    },
+    /// An event stream read from stdin.
+    Sse,
+}
+
+#[derive(Subcommand, Debug)]
+enum Encode {
+    /// A WAP Push carried by SMS: prints the SMS-DELIVER PDUs.
+    Push(EncodePush),
+}
+
+#[derive(Args, Debug)]
+struct EncodePush {
+    /// Application id: a URN (`x-wap-application:mms.ua`) or a number.
+    #[arg(long)]
+    app_id: Option<String>,
+    /// Content type, parameters allowed (`text/plain; charset=utf-8`).
+    #[arg(long)]
+    content_type: String,
+    /// The body (`-` for stdin).
+    #[arg(long)]
+    body_file: PathBuf,
+    /// The originator: `+4912345`, national digits, or an alphanumeric name.
+    #[arg(long, default_value = "+15550100")]
+    from: String,
+    /// Extra header, `Name: value` (repeatable).
+    #[arg(long = "header")]
+    headers: Vec<String>,
+    /// WSP transaction id.
+    #[arg(long, default_value_t = 1)]
+    tid: u8,
+    /// A ConfirmedPush (0x07) instead of a Push (0x06).
+    #[arg(long)]
+    confirmed: bool,
+    /// Concatenation reference.
+    #[arg(long = "ref", default_value_t = 1)]
+    reference: u16,
+    /// Concatenation reference width, 8 or 16.
+    #[arg(long, default_value_t = 8)]
+    ref_bits: u8,
+}
+
+#[derive(Args, Debug)]
+struct BusArgs {
+    /// `system`, `session` or an address; default: $OTAPUSH_BUS, else the session bus.
+    #[arg(long)]
+    bus: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+impl BusArgs {
+    fn bus(&self) -> String {
+        self.bus.clone().or_else(|| std::env::var("OTAPUSH_BUS").ok()).unwrap_or_else(|| "session".into())
+    }
+}
+
+#[derive(Args, Debug)]
+struct SimArgs {
+    /// Serve the simulator on a pseudo-terminal and print its path.
+    #[arg(long)]
+    pty: bool,
+    /// A script of simulator commands to run at start.
+    #[arg(long)]
+    script: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Use this bus instead of starting a private dbus-daemon.
+    #[arg(long)]
+    bus: Option<String>,
+    /// The otapushd binary (default: beside this one).
+    #[arg(long)]
+    daemon: Option<PathBuf>,
+}
+
+/// Hex arguments, or stdin lines when the only argument is `-`.
+fn hex_inputs(args: &[String]) -> Vec<String> {
+    if args.len() == 1 && args[0] == "-" {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        args.to_vec()
+    }
+}
+
+fn print_json(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+}
+
+fn error_json(msg: impl std::fmt::Display) -> Value {
+    serde_json::json!({ "error": msg.to_string() })
+}
+
+fn decode(cmd: Decode) -> ExitCode {
+    let mut failed = false;
+    let mut fail = |v: Value| {
+        print_json(&v);
+        failed = true;
+    };
+    match cmd {
+        Decode::Sms { no_smsc, hex } => {
+            for h in hex_inputs(&hex) {
+                match otapush::hex::decode(&h) {
+                    Err(e) => fail(error_json(e)),
+                    Ok(pdu) => match ctl::decode_sms::decode_sms_json(&pdu, !no_smsc) {
+                        Ok(v) => print_json(&v),
+                        Err(e) => fail(error_json(e)),
+                    },
+                }
+            }
+        }
+        Decode::Wsp { hex } => match otapush::hex::decode(&hex) {
+            Err(e) => fail(error_json(e)),
+            Ok(pdu) => match ctl::decode_wsp::decode_wsp_json(&pdu) {
+                Ok(v) => print_json(&v),
+                Err(e) => fail(error_json(e)),
+            },
+        },
+        Decode::Push { hex } => {
+            let mut pdus = Vec::new();
+            for h in hex_inputs(&hex) {
+                match otapush::hex::decode(&h) {
+                    Ok(p) => pdus.push(p),
+                    Err(e) => fail(error_json(e)),
+                }
+            }
+            for r in ctl::decode_push::decode_push_json(&pdus) {
+                match r {
+                    Ok(v) => print_json(&v),
+                    Err(v) => fail(v),
+                }
+            }
+        }
+        Decode::Sse => {
+            let mut input = Vec::new();
+            if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
+                fail(error_json(e));
+            } else {
+                print_json(&ctl::decode_sse::decode_sse_json(&input));
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn encode(cmd: Encode) -> ExitCode {
+    let Encode::Push(p) = cmd;
+    let body = if p.body_file.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut b).map(|_| b)
+    } else {
+        std::fs::read(&p.body_file)
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("otapushctl: {}: {e}", p.body_file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut headers = Vec::new();
+    for h in &p.headers {
+        match h.split_once(':') {
+            Some((n, v)) => headers.push((n.trim().to_string(), v.trim().to_string())),
+            None => {
+                eprintln!("otapushctl: header {h:?} is not `Name: value`");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let req = ctl::encode::PushRequest {
+        app_id: p.app_id,
+        content_type: p.content_type,
+        headers,
+        body,
+        from: p.from,
+        tid: p.tid,
+        confirmed: p.confirmed,
+        reference: p.reference,
+        ref_bits: p.ref_bits,
+        ..Default::default()
+    };
+    match ctl::encode::encode_push(&req) {
+        Ok(pdus) => {
+            for pdu in pdus {
+                println!("{}", otapush::hex::encode_upper(&pdu));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otapushctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("otapushctl: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otapushctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode(d) => decode(d),
+        Command::Encode(e) => encode(e),
+        Command::Monitor(b) => {
+            let mut out = std::io::stdout();
+            report(
+                runtime()
+                    .block_on(ctl::bus::monitor(&b.bus(), b.json, &mut out, None))
+                    .map_err(|e| e.to_string()),
+            )
+        }
+        Command::Status(b) => {
+            let mut out = std::io::stdout();
+            report(
+                runtime().block_on(ctl::bus::status(&b.bus(), b.json, &mut out)).map_err(|e| e.to_string()),
+            )
+        }
+        Command::List(b) => {
+            let mut out = std::io::stdout();
+            report(runtime().block_on(ctl::bus::list(&b.bus(), b.json, &mut out)).map_err(|e| e.to_string()))
+        }
+        Command::Inject { hex, bus } => report(
+            runtime().block_on(ctl::bus::inject(&bus.bus(), &hex)).map(|_| ()).map_err(|e| e.to_string()),
+        ),
+        Command::Sim(s) => {
+            if !s.pty {
+                eprintln!(
+                    "otapushctl: only `sim --pty` is available (the daemon runs `device = \"sim\"` itself)"
+                );
+                return ExitCode::FAILURE;
+            }
+            let opts = otapush::modem::sim::SimOptions::default();
+            report(runtime().block_on(ctl::sim::run_pty(opts, s.script)).map_err(|e| e.to_string()))
+        }
+        Command::Demo(d) => report(runtime().block_on(ctl::demo::run(d.bus, d.daemon))),
+    }
 }

@@ -58,7 +58,8 @@ impl PrivateBus {
             .arg("--print-address=1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // It warns about fd limits when not root; nothing a user needs to see.
+            .stderr(Stdio::null())
             .spawn()
             .map_err(PrivateBusError::Missing)?;
         let mut line = String::new();

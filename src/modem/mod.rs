@@ -1,5 +1,21 @@
 //! The modem: an AT engine (pure core + tokio-serial shell), the SMS intake flow, board
 //! profiles, and a simulated modem.
+//!
+//! The daemon calls [`run_modem`] with a [`Transport`] (a tty path or the simulator), a
+//! [`Profile`], a channel for [`ReceivedPdu`]s and a watch for [`ModemState`].
+
+pub mod at;
+pub mod device;
+pub mod driver;
+pub mod intake;
+pub mod profile;
+pub mod sim;
+pub mod state;
+
+pub use driver::{run_modem, Transport};
+pub use profile::{Profile, ProfileError};
+pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};
+pub use state::ModemState;
 
 use tokio::sync::oneshot;
 

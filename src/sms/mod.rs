@@ -1,2 +1,175 @@
 //! SMS transfer layer: SMS-DELIVER and SMS-STATUS-REPORT (3GPP TS 23.040) and the alphabets
 //! and data coding scheme (3GPP TS 23.038).
+//!
+//! [`decode`] turns the PDU a modem prints (with or without the service-centre address in
+//! front) into an owned [`SmsPdu`]; [`encode`] builds the same bytes back, and
+//! [`segment_binary`] / [`segment_text`] split long payloads into concatenated SMS-DELIVERs.
+//! Decoding is pure and bounded: every length comes from the PDU, every error says what
+//! and at which octet.
+
+mod address;
+mod alphabet;
+mod dcs;
+mod deliver;
+mod encode;
+mod error;
+mod gsm7;
+mod reader;
+mod status_report;
+mod timestamp;
+mod udh;
+mod user_data;
+
+#[cfg(test)]
+mod tests;
+
+pub use address::{Address, TypeOfNumber, ADDRESS_CAPACITY};
+pub use alphabet::Tables;
+pub use dcs::{Charset, DataCoding, MessageWaiting};
+pub use deliver::Deliver;
+pub use encode::{encode, gsm7_encodable, segment_binary, segment_text, DeliverTemplate};
+pub use error::{EncodeError, SmsError};
+pub use status_report::{StatusKind, StatusReport};
+pub use timestamp::Timestamp;
+pub use udh::{
+    Concat, InformationElement, Ports, UserDataHeader, IEI_CONCAT_16, IEI_CONCAT_8, IEI_LOCKING_SHIFT,
+    IEI_PORTS_16, IEI_PORTS_8, IEI_SINGLE_SHIFT,
+};
+pub use user_data::{UserData, MAX_UD_OCTETS};
+
+use reader::Reader;
+
+// Bits of the first TPDU octet (TS 23.040 §9.2.3): TP-MMS, TP-LP, TP-SRI / TP-SRQ, TP-UDHI,
+// TP-RP. TP-MTI is bits 1-0.
+const TP_MMS: u8 = 0x04;
+const TP_LP: u8 = 0x08;
+const TP_SRI: u8 = 0x20;
+const TP_UDHI: u8 = 0x40;
+const TP_RP: u8 = 0x80;
+
+/// The first octet: TP-MTI with the bits whose flag is set.
+fn first_octet(mti: u8, bits: &[(bool, u8)]) -> u8 {
+    bits.iter().filter(|(on, _)| *on).fold(mti, |acc, (_, bit)| acc | bit)
+}
+
+/// One decoded PDU: the service-centre address (if the PDU carried a non-empty one) and the TPDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsPdu {
+    pub smsc: Option<Address>,
+    pub tpdu: Tpdu,
+}
+
+/// The TPDUs a mobile receives that otapush handles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tpdu {
+    Deliver(Deliver),
+    StatusReport(StatusReport),
+}
+
+/// Which TPDU a PDU holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PduKind {
+    Deliver,
+    StatusReport,
+}
+
+impl PduKind {
+    /// The contract's `type`: `deliver` or `status_report`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PduKind::Deliver => "deliver",
+            PduKind::StatusReport => "status_report",
+        }
+    }
+}
+
+/// Decodes an SMS PDU received by the mobile (TS 23.040 §9.2.2: TP-MTI 00 SMS-DELIVER,
+/// 10 SMS-STATUS-REPORT; anything else is [`SmsError::UnsupportedMessageType`]). With
+/// `with_smsc` the PDU starts with the service-centre address as modems print it in PDU mode
+/// (TS 27.005 §3.3.1). Octets after the TPDU are ignored.
+pub fn decode(pdu: &[u8], with_smsc: bool) -> Result<SmsPdu, SmsError> {
+    let mut r = Reader::new(pdu);
+    let smsc = if with_smsc { Address::parse_smsc(&mut r)? } else { None };
+    let offset = r.offset();
+    let first = r.u8("first octet")?;
+    let tpdu = match first & 0x03 {
+        0b00 => Tpdu::Deliver(Deliver::parse(first, &mut r)?),
+        0b10 => Tpdu::StatusReport(StatusReport::parse(first, &mut r)?),
+        mti => return Err(SmsError::UnsupportedMessageType { mti, offset }),
+    };
+    Ok(SmsPdu { smsc, tpdu })
+}
+
+/// Cheap accessors for the receive path: every value one PDU contributes to a message.
+impl SmsPdu {
+    pub fn kind(&self) -> PduKind {
+        match self.tpdu {
+            Tpdu::Deliver(_) => PduKind::Deliver,
+            Tpdu::StatusReport(_) => PduKind::StatusReport,
+        }
+    }
+
+    pub fn deliver(&self) -> Option<&Deliver> {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => Some(d),
+            Tpdu::StatusReport(_) => None,
+        }
+    }
+
+    pub fn status_report(&self) -> Option<&StatusReport> {
+        match &self.tpdu {
+            Tpdu::StatusReport(s) => Some(s),
+            Tpdu::Deliver(_) => None,
+        }
+    }
+
+    /// The originator (TP-OA) of a deliver; the recipient (TP-RA) a status report is about.
+    pub fn originator(&self) -> &Address {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => &d.originator,
+            Tpdu::StatusReport(s) => &s.recipient,
+        }
+    }
+
+    /// TP-SCTS (for a status report, the time stamp of the reported message).
+    pub fn timestamp(&self) -> &Timestamp {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => &d.scts,
+            Tpdu::StatusReport(s) => &s.scts,
+        }
+    }
+
+    pub fn udh(&self) -> Option<&UserDataHeader> {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => d.udh.as_ref(),
+            Tpdu::StatusReport(s) => s.udh.as_ref(),
+        }
+    }
+
+    pub fn concat(&self) -> Option<Concat> {
+        self.udh().and_then(UserDataHeader::concat)
+    }
+
+    pub fn ports(&self) -> Option<Ports> {
+        self.udh().and_then(UserDataHeader::ports)
+    }
+
+    pub fn user_data(&self) -> Option<&UserData> {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => Some(&d.user_data),
+            Tpdu::StatusReport(s) => s.user_data.as_ref(),
+        }
+    }
+
+    pub fn dcs(&self) -> Option<DataCoding> {
+        match &self.tpdu {
+            Tpdu::Deliver(d) => Some(d.dcs),
+            Tpdu::StatusReport(s) => s.dcs,
+        }
+    }
+
+    /// Message class 0-3 from TP-DCS.
+    pub fn class(&self) -> Option<u8> {
+        self.dcs().and_then(|d| d.class())
+    }
+}

@@ -1,2 +1,15 @@
-//! Server-sent events (WHATWG HTML §9.2): the event-stream parser, the HTTP client and its
-//! reconnect policy.
+//! Server-sent events (WHATWG HTML §9.2): the event-stream parser and encoder (pure, used by the
+//! HTTP stream and by `text/event-stream` bodies that arrive by WAP Push), the reconnect policy
+//! (pure), and the HTTP client shell (feature `sse-http`).
+
+#[cfg(feature = "sse-http")]
+pub mod client;
+pub mod encode;
+pub mod parser;
+pub mod policy;
+
+#[cfg(feature = "sse-http")]
+pub use client::{
+    spawn_stream, spawn_stream_with, StreamEvent, StreamHandle, StreamOptions, StreamState, StreamStatus,
+};
+pub use parser::{parse_body, Event, Limits, Output, ParsedBody, Parser};

@@ -1,2 +1,245 @@
-//! Durable state in SQLite (WAL): spooled PDUs, partial messages, queues, registrations,
-//! event history and Last-Event-ID.
+//! Durable state in SQLite (WAL): spooled PDUs, dead letters, routed messages and their
+//! per-registration queues, persistent registrations, the dedup history and event-stream state.
+//!
+//! All calls are synchronous and short (one small transaction each, a fraction of a
+//! millisecond). The daemon makes them directly on its current-thread runtime, with no
+//! `spawn_blocking` hop. The exception is the `fsync` of a durable commit (milliseconds on
+//! flash), which blocks the runtime while it runs: spool PDUs in batches when several wait.
+//!
+//! Durability: only the PDU spool (and registrations) commit with `synchronous=FULL`: the
+//! modem deletes a PDU once [`Store::spool_pdu`] returns, so that is the one promise that needs
+//! an `fsync` per call (batch with [`Store::spool_pdus`] to share one). Everything else commits
+//! with `synchronous=NORMAL`: in WAL mode a power cut can only roll back the newest commits, in
+//! order, and never corrupt. A lost message commit leaves its spool rows in place (they are
+//! replayed and give the same ids); a lost event commit also loses the Last-Event-ID it moved
+//! (the server replays those events); a lost acknowledgement redelivers (at least once, same id).
+
+mod queue;
+mod registration;
+mod schema;
+mod spool;
+mod stream;
+
+pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
+pub use registration::StoredRegistration;
+pub use spool::{DeadLetter, SpooledPdu};
+
+/// A fully populated sample message, for tests across the crate.
+#[cfg(test)]
+pub(crate) use queue::tests::msg as test_message;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use thiserror::Error;
+
+/// The database file inside `[store] dir`.
+pub const DB_FILE: &str = "otapush.sqlite3";
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot create state directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("store database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store schema version {found} is newer than this otapush understands ({supported})")]
+    TooNew { found: i64, supported: i64 },
+    #[error("stored row {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Bounds on what the store keeps (config `[store]` and `[cai]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Cap on distinct messages held in all queues together (`[store] max_queued_messages`).
+    pub max_queued_messages: u64,
+    /// Cap on body bytes held in all queues together (`[store] max_queued_bytes`).
+    pub max_queued_bytes: u64,
+    /// Milliseconds a message id is remembered for dedup (`[cai] dedup_window`).
+    pub dedup_window_ms: u64,
+    /// Cap on remembered message ids (oldest forgotten first).
+    pub max_seen_ids: u64,
+    /// Cap on dead letters (oldest dropped first).
+    pub max_dead_letters: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::from_config(&crate::config::Config::default())
+    }
+}
+
+impl Limits {
+    /// The limits a configuration asks for.
+    pub fn from_config(cfg: &crate::config::Config) -> Limits {
+        Limits {
+            max_queued_messages: u64::from(cfg.store.max_queued_messages),
+            max_queued_bytes: cfg.store.max_queued_bytes,
+            dedup_window_ms: cfg.cai.dedup_window.saturating_mul(1000),
+            max_seen_ids: 100_000,
+            max_dead_letters: 1_000,
+        }
+    }
+}
+
+/// Counters over the whole store (for `otapushctl status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    /// Distinct messages queued (for any registration or unclaimed).
+    pub messages: u64,
+    /// Their body bytes.
+    pub bytes: u64,
+    /// Message ids remembered for dedup.
+    pub seen_ids: u64,
+    /// PDUs in the spool (received, not yet part of a committed message).
+    pub spooled: u64,
+    pub dead_letters: u64,
+}
+
+/// A handle on the store; clones share one SQLite connection behind a mutex.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    limits: Arc<Limits>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+/// How hard a transaction's commit must reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    /// `fsync` the WAL at commit: the data survives a power cut once the call returns.
+    Durable,
+    /// No `fsync`: survives a crash of the process, maybe not a power cut.
+    Normal,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    pub fn open(dir: &Path, limits: Limits) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir { path: dir.into(), source: e })?;
+        let conn = Connection::open(dir.join(DB_FILE))?;
+        Self::from_connection(conn, limits)
+    }
+
+    /// Opens the store a configuration names (`[store] dir`).
+    pub fn open_config(cfg: &crate::config::Config) -> Result<Store> {
+        Store::open(&cfg.store.dir, Limits::from_config(cfg))
+    }
+
+    fn from_connection(mut conn: Connection, limits: Limits) -> Result<Store> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL: readers never block the writer, one fsync per durable commit.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // 128 KiB page cache: the working set is a queue head and a few index pages.
+        conn.pragma_update(None, "cache_size", -128)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Truncate the WAL file back to 1 MiB after checkpoints (flash wear, disk use).
+        conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
+        conn.set_prepared_statement_cache_capacity(24);
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), limits: Arc::new(limits) })
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Locks the connection. A panic while it was held (tests only: release builds abort)
+    /// leaves SQLite consistent, because an open transaction rolls back when dropped.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one immediate transaction committed with the given durability.
+    fn write<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let level = match sync {
+            Sync::Durable => "FULL",
+            Sync::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", level)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Store-wide counters.
+    pub fn totals(&self) -> Result<Totals> {
+        let conn = self.lock();
+        let (messages, bytes, seen_ids) = conn
+            .prepare_cached("SELECT messages, bytes, seen FROM totals WHERE k = 0")?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let spooled: i64 = conn.prepare_cached("SELECT count(*) FROM spool")?.query_row([], |r| r.get(0))?;
+        let dead: i64 =
+            conn.prepare_cached("SELECT count(*) FROM dead_letter")?.query_row([], |r| r.get(0))?;
+        Ok(Totals {
+            messages: to_u64(messages),
+            bytes: to_u64(bytes),
+            seen_ids: to_u64(seen_ids),
+            spooled: to_u64(spooled),
+            dead_letters: to_u64(dead),
+        })
+    }
+}
+
+/// SQLite integers are i64; times and counts stored here are never negative.
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Times and counts go into SQLite as i64 (saturating far beyond any real value).
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn temp_store(limits: Limits) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), limits).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn opens_twice_and_keeps_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path(), Limits::default()).unwrap();
+            assert_eq!(s.totals().unwrap(), Totals::default());
+        }
+        let s = Store::open(dir.path(), Limits::default()).unwrap();
+        let v: i64 = s.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, schema::VERSION);
+        let mode: String = s.lock().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), Limits::default()).unwrap());
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+        drop(c);
+        match Store::open(dir.path(), Limits::default()) {
+            Err(StoreError::TooNew { found, supported }) => {
+                assert_eq!((found, supported), (schema::VERSION + 1, schema::VERSION))
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+}

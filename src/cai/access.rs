@@ -1,0 +1,275 @@
+//! Access control: who may call privileged methods (`[cai] privileged_users/groups`), who may
+//! receive which application ids and which originators may send them (`[access] rule`), and
+//! the caller's credentials as the bus daemon reports them.
+
+use crate::config::Config;
+use crate::message::{Message, Source};
+use std::ffi::CString;
+
+/// A caller's identity from the bus daemon (not from anything the caller says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    /// Primary and supplementary groups.
+    pub gids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    /// Lower case, for case-insensitive comparison.
+    application_id: String,
+    /// True when the rule names no users and no groups: anyone may register.
+    open: bool,
+    uids: Vec<u32>,
+    gids: Vec<u32>,
+    originators: Vec<String>,
+}
+
+/// The resolved policy (names looked up once, when the service starts).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessPolicy {
+    privileged_uids: Vec<u32>,
+    privileged_gids: Vec<u32>,
+    rules: Vec<Rule>,
+}
+
+impl AccessPolicy {
+    /// Resolves the user and group names of `[cai]` and `[access]`; a name that does not exist
+    /// is logged and ignored (it grants nothing).
+    pub fn from_config(cfg: &Config) -> AccessPolicy {
+        let users = |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_uid, "user")).collect();
+        let groups =
+            |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_gid, "group")).collect();
+        AccessPolicy {
+            privileged_uids: users(&cfg.cai.privileged_users),
+            privileged_gids: groups(&cfg.cai.privileged_groups),
+            rules: cfg
+                .access
+                .rules
+                .iter()
+                .map(|r| Rule {
+                    application_id: r.application_id.to_ascii_lowercase(),
+                    open: r.users.is_empty() && r.groups.is_empty(),
+                    uids: users(&r.users),
+                    gids: groups(&r.groups),
+                    originators: r.originators.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Root, a `privileged_users` user or a member of a `privileged_groups` group.
+    pub fn is_privileged(&self, c: &Caller) -> bool {
+        c.uid == 0
+            || self.privileged_uids.contains(&c.uid)
+            || c.gids.iter().any(|g| self.privileged_gids.contains(g))
+    }
+
+    fn rules_for<'a>(&'a self, app_id: &str) -> impl Iterator<Item = &'a Rule> + 'a {
+        let app_id = app_id.to_ascii_lowercase();
+        self.rules.iter().filter(move |r| r.application_id == app_id)
+    }
+
+    /// Whether a caller may receive messages of `app_id` (rules for it are merged: any rule
+    /// naming the caller's uid or one of its groups, or naming nobody, allows). No rule: yes.
+    /// Root is not exempt: a rule names exactly who gets a device-management push.
+    pub fn may_receive(&self, app_id: Option<&str>, c: &Caller) -> bool {
+        let Some(app_id) = app_id else { return true };
+        let mut rules = self.rules_for(app_id).peekable();
+        if rules.peek().is_none() {
+            return true;
+        }
+        rules.any(|r| r.open || r.uids.contains(&c.uid) || c.gids.iter().any(|g| r.gids.contains(g)))
+    }
+
+    /// Checks an SMS message's originator against the allow lists of its application id
+    /// (merged over the rules; a rule with no list allows any). Gives the refusal reason.
+    /// Event-stream messages come from a configured URL and are not checked.
+    pub fn check_originator(&self, app_id: Option<&str>, m: &Message) -> Result<(), String> {
+        let Some(app_id) = app_id else { return Ok(()) };
+        if m.source != Source::Sms {
+            return Ok(());
+        }
+        let mut lists = self.rules_for(app_id).filter(|r| !r.originators.is_empty()).peekable();
+        if lists.peek().is_none() || lists.any(|r| r.originators.iter().any(|o| o == &m.originator)) {
+            return Ok(());
+        }
+        Err(format!("originator {:?} is not allowed to send to {app_id}", m.originator))
+    }
+}
+
+fn resolve(name: &str, lookup: fn(&str) -> Option<u32>, what: &str) -> Option<u32> {
+    let id = name.parse::<u32>().ok().or_else(|| lookup(name));
+    if id.is_none() {
+        log::warn!("access control: unknown {what} {name:?} ignored");
+    }
+    id
+}
+
+/// Calls a reentrant `get*nam_r` with a growing buffer (ERANGE) up to 1 MiB.
+fn lookup_with_buffer(mut call: impl FnMut(&mut [libc::c_char]) -> Result<Option<u32>, i32>) -> Option<u32> {
+    let mut len = 1024;
+    while len <= 1 << 20 {
+        let mut buf = vec![0 as libc::c_char; len];
+        match call(&mut buf) {
+            Ok(id) => return id,
+            Err(libc::ERANGE) => len *= 4,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The uid of a user name, through NSS (`/etc/passwd`, systemd's DynamicUser, LDAP…).
+pub fn lookup_uid(name: &str) -> Option<u32> {
+    let cname = CString::new(name).ok()?;
+    lookup_with_buffer(|buf| {
+        // SAFETY: `passwd` is plain data; `getpwnam_r` fills it and points its strings into
+        // `buf`, which outlives the call; we read only `pw_uid`. All pointers are valid.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc =
+            unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+        match rc {
+            0 if result.is_null() => Ok(None),
+            0 => Ok(Some(pwd.pw_uid)),
+            e => Err(e),
+        }
+    })
+}
+
+/// The gid of a group name, through NSS.
+pub fn lookup_gid(name: &str) -> Option<u32> {
+    let cname = CString::new(name).ok()?;
+    lookup_with_buffer(|buf| {
+        // SAFETY: as in `lookup_uid`, with `group` / `getgrnam_r`; we read only `gr_gid`.
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        let rc =
+            unsafe { libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut result) };
+        match rc {
+            0 if result.is_null() => Ok(None),
+            0 => Ok(Some(grp.gr_gid)),
+            e => Err(e),
+        }
+    })
+}
+
+/// Parses the effective gid (`Gid:` field 2) and the `Groups:` line of `/proc/<pid>/status`.
+pub fn groups_from_proc_status(status: &str) -> Vec<u32> {
+    let mut gids = Vec::new();
+    for line in status.lines() {
+        if let Some(rest) = line.strip_prefix("Gid:") {
+            gids.extend(rest.split_whitespace().nth(1).and_then(|g| g.parse::<u32>().ok()));
+        } else if let Some(rest) = line.strip_prefix("Groups:") {
+            gids.extend(rest.split_whitespace().filter_map(|g| g.parse::<u32>().ok()));
+        }
+    }
+    gids.sort_unstable();
+    gids.dedup();
+    gids
+}
+
+/// The caller's uid and groups, from `GetConnectionCredentials` (`UnixGroupIDs` when the bus
+/// daemon gives them, else the process's `/proc/<pid>/status`).
+pub async fn caller_credentials(
+    dbus: &zbus::fdo::DBusProxy<'_>,
+    sender: &zbus::names::UniqueName<'_>,
+) -> zbus::Result<Caller> {
+    let creds = dbus.get_connection_credentials(sender.clone().into()).await?;
+    let uid = creds
+        .unix_user_id()
+        .ok_or_else(|| zbus::Error::Failure(format!("the bus gives no uid for {sender}")))?;
+    let gids = match (creds.unix_group_ids(), creds.process_id()) {
+        (Some(g), _) => g.clone(),
+        (None, Some(pid)) => std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map(|s| groups_from_proc_status(&s))
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    Ok(Caller { uid, gids })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AccessRule;
+
+    fn policy() -> AccessPolicy {
+        let mut cfg = Config::default();
+        cfg.cai.privileged_users = vec!["1500".into(), "no-such-user-xyz".into()];
+        cfg.cai.privileged_groups = vec!["root".into(), "4242".into()];
+        cfg.access.rules = vec![
+            AccessRule {
+                application_id: "x-wap-application:syncml.dm".into(),
+                users: vec!["1001".into()],
+                groups: vec!["77".into()],
+                originators: vec!["+4917000001".into()],
+            },
+            AccessRule {
+                application_id: "X-WAP-Application:SyncML.DM".into(),
+                originators: vec!["DM-SERVER".into()],
+                users: vec!["1002".into()],
+                ..Default::default()
+            },
+            AccessRule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
+        ];
+        AccessPolicy::from_config(&cfg)
+    }
+
+    fn caller(uid: u32, gids: &[u32]) -> Caller {
+        Caller { uid, gids: gids.to_vec() }
+    }
+
+    #[test]
+    fn privileged_callers() {
+        let p = policy();
+        assert!(p.is_privileged(&caller(0, &[])));
+        assert!(p.is_privileged(&caller(1500, &[])));
+        assert!(p.is_privileged(&caller(1000, &[100, 4242])));
+        assert!(p.is_privileged(&caller(1000, &[0])), "group root resolves to gid 0");
+        assert!(!p.is_privileged(&caller(1000, &[100])));
+    }
+
+    #[test]
+    fn registration_rules_merge_and_do_not_exempt_root() {
+        let p = policy();
+        let dm = Some("x-wap-application:SYNCML.dm");
+        assert!(p.may_receive(dm, &caller(1001, &[])));
+        assert!(p.may_receive(dm, &caller(1002, &[])));
+        assert!(p.may_receive(dm, &caller(3000, &[77])));
+        assert!(!p.may_receive(dm, &caller(3000, &[78])));
+        assert!(!p.may_receive(dm, &caller(0, &[0])));
+        // A rule naming nobody, no rule at all, no application id: open.
+        assert!(p.may_receive(Some("x-wap-application:mms.ua"), &caller(3000, &[])));
+        assert!(p.may_receive(Some("x-wap-application:wml.ua"), &caller(3000, &[])));
+        assert!(p.may_receive(None, &caller(3000, &[])));
+    }
+
+    #[test]
+    fn originator_allow_lists() {
+        let p = policy();
+        let mut m = crate::store::test_message("m", b"x");
+        let dm = Some("x-wap-application:syncml.dm");
+        m.originator = "+4917000001".into();
+        assert_eq!(p.check_originator(dm, &m), Ok(()));
+        m.originator = "DM-SERVER".into();
+        assert_eq!(p.check_originator(dm, &m), Ok(()));
+        m.originator = "+4917000002".into();
+        let e = p.check_originator(dm, &m).unwrap_err();
+        assert!(e.contains("+4917000002") && e.contains("syncml.dm"), "{e}");
+        assert_eq!(p.check_originator(Some("x-wap-application:mms.ua"), &m), Ok(()));
+        m.source = Source::Sse;
+        assert_eq!(p.check_originator(dm, &m), Ok(()));
+    }
+
+    #[test]
+    fn proc_status_groups_and_nss_lookups() {
+        let status = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t101\t100\t101\nGroups:\t4 24 101 \n";
+        assert_eq!(groups_from_proc_status(status), vec![4, 24, 101]);
+        assert_eq!(lookup_uid("root"), Some(0));
+        assert_eq!(lookup_gid("root"), Some(0));
+        assert_eq!(lookup_uid("no-such-user-xyz"), None);
+        assert_eq!(lookup_uid("nul\0byte"), None);
+    }
+}

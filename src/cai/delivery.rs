@@ -1,0 +1,97 @@
+//! The delivery rules (pure): what an agent's answer to `Deliver` means, and the retry backoff.
+
+use std::time::Duration;
+
+/// The error an agent returns for "never send me this one again".
+pub const REJECTED_ERROR: &str = "org.otapush.Push1.Error.Rejected";
+
+/// What to do with a queue entry after one `Deliver` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A normal return: acknowledged, remove it.
+    Ack,
+    /// `org.otapush.Push1.Error.Rejected`: remove it, never send it to this registration again.
+    Rejected(String),
+    /// Any other error, or no reply in time: keep it and retry after the backoff.
+    Retry(String),
+}
+
+/// Classifies the outcome of a `Deliver` call bounded by `timeout`.
+pub fn verdict<T>(
+    outcome: Result<zbus::Result<T>, tokio::time::error::Elapsed>,
+    timeout: Duration,
+) -> Verdict {
+    match outcome {
+        Ok(Ok(_)) => Verdict::Ack,
+        Ok(Err(zbus::Error::MethodError(name, text, _))) if name.as_str() == REJECTED_ERROR => {
+            Verdict::Rejected(text.unwrap_or_default())
+        }
+        Ok(Err(zbus::Error::MethodError(name, text, _))) => {
+            Verdict::Retry(format!("{name}: {}", text.unwrap_or_default()))
+        }
+        Ok(Err(e)) => Verdict::Retry(e.to_string()),
+        Err(_) => Verdict::Retry(format!("no reply within {} s", timeout.as_secs())),
+    }
+}
+
+/// Retry delays: 1 s, doubling up to 5 minutes (contract).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_secs(1);
+    pub const MAX: Duration = Duration::from_secs(300);
+
+    pub fn new() -> Backoff {
+        Backoff { next: Self::FIRST }
+    }
+
+    /// The delay before the next try; each call doubles the following one.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes_and_resets() {
+        let mut b = Backoff::new();
+        let secs: Vec<u64> = (0..11).map(|_| b.next_delay().as_secs()).collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        b.reset();
+        assert_eq!(b.next_delay(), Backoff::FIRST);
+    }
+
+    #[test]
+    fn verdicts() {
+        let t = Duration::from_secs(25);
+        assert_eq!(verdict::<()>(Ok(Ok(())), t), Verdict::Ack);
+        let err = |name: &str| {
+            let msg = zbus::message::Message::method_call("/a", "M").unwrap().build(&()).unwrap();
+            zbus::Error::MethodError(name.try_into().unwrap(), Some("why".into()), msg)
+        };
+        assert_eq!(verdict::<()>(Ok(Err(err(REJECTED_ERROR))), t), Verdict::Rejected("why".into()));
+        assert_eq!(
+            verdict::<()>(Ok(Err(err("org.freedesktop.DBus.Error.Failed"))), t),
+            Verdict::Retry("org.freedesktop.DBus.Error.Failed: why".into())
+        );
+    }
+}

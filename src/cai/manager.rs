@@ -1,0 +1,262 @@
+//! The `org.otapush.Push1.Manager` interface on `/org/otapush/Push1` (contract "D-Bus API").
+
+use super::access::{caller_credentials, Caller};
+use super::error::PushError;
+use super::filter::{Filter, WILDCARD_APP_ID};
+use super::registry::{registration_path, AgentRef, Registry};
+use super::service::{Props, ServiceHooks};
+use super::AGENT_INTERFACE;
+use crate::time::format_unix_ms;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use zbus::message::Header;
+use zbus::names::OwnedUniqueName;
+use zbus::object_server::SignalEmitter;
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Str, Value};
+
+/// The largest PDU `InjectPdu` takes: SMSC address (12) + the longest SMS-DELIVER TPDU (164).
+pub const MAX_INJECTED_PDU: usize = 176;
+
+/// Holds no connection: the object server owns it, and a connection here would keep the
+/// connection alive forever (a cycle), even after the handle is dropped.
+pub(super) struct Manager {
+    pub registry: Arc<Registry>,
+    pub hooks: ServiceHooks,
+    pub props: Arc<Props>,
+}
+
+fn ov(s: impl Into<String>) -> OwnedValue {
+    OwnedValue::from(Str::from(s.into()))
+}
+
+impl Manager {
+    async fn caller(
+        &self,
+        conn: &zbus::Connection,
+        hdr: &Header<'_>,
+    ) -> Result<(OwnedUniqueName, Caller), PushError> {
+        let sender = hdr.sender().ok_or_else(|| PushError::InvalidArgs("message without a sender".into()))?;
+        let caller = caller_credentials(&dbus_proxy(conn).await?, sender).await?;
+        Ok((sender.to_owned().into(), caller))
+    }
+
+    async fn privileged(
+        &self,
+        conn: &zbus::Connection,
+        hdr: &Header<'_>,
+        what: &str,
+    ) -> Result<(), PushError> {
+        let (sender, caller) = self.caller(conn, hdr).await?;
+        if self.registry.policy.is_privileged(&caller) {
+            Ok(())
+        } else {
+            log::warn!("{what} refused to {sender} (uid {}): not privileged", caller.uid);
+            Err(PushError::AccessDenied(format!(
+                "{what} needs root or a user or group in [cai] privileged_users / privileged_groups"
+            )))
+        }
+    }
+}
+
+#[zbus::interface(name = "org.otapush.Push1.Manager", introspection_docs = false)]
+impl Manager {
+    /// Routes matching pushes to `agent`, an object on the caller's connection.
+    #[zbus(out_args("registration"))]
+    async fn register(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        filter: HashMap<String, OwnedValue>,
+        agent: OwnedObjectPath,
+    ) -> Result<OwnedObjectPath, PushError> {
+        let filter = Filter::from_dict(&filter).map_err(|e| PushError::InvalidFilter(e.to_string()))?;
+        let (sender, caller) = self.caller(conn, &hdr).await?;
+        if let Some(app) = filter.application_id.as_deref().filter(|a| *a != WILDCARD_APP_ID) {
+            if !self.registry.policy.may_receive(Some(app), &caller) {
+                log::warn!("Register for {app} refused to {sender} (uid {}): [access] rule", caller.uid);
+                return Err(PushError::AccessDenied(format!(
+                    "uid {} may not register for {app}",
+                    caller.uid
+                )));
+            }
+        }
+        let agent = AgentRef { bus_name: sender.clone(), path: agent };
+        let (id, previous) = self.registry.register(conn, agent, filter, caller)?;
+        if let Some(previous) = previous {
+            let conn = conn.clone();
+            tokio::spawn(async move { release(&conn, &previous).await });
+        }
+        // The caller may have left while we registered; its NameOwnerChanged may have come first.
+        if !dbus_proxy(conn).await?.name_has_owner((&sender).into()).await? {
+            self.registry.owner_gone(&sender);
+        }
+        Ok(registration_path(id))
+    }
+
+    /// Ends a registration; only its owner may.
+    async fn unregister(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        registration: OwnedObjectPath,
+    ) -> Result<(), PushError> {
+        let (sender, caller) = self.caller(conn, &hdr).await?;
+        self.registry.unregister(registration.as_str(), &sender, &caller)
+    }
+
+    /// Every registration: `Owner`, `Uid`, `Filter`, `Name`, `Persistent`, `Queued`,
+    /// `Connected` (contract) and `Agent` (the agent's path, when connected).
+    #[zbus(out_args("registrations"))]
+    async fn list_registrations(
+        &self,
+    ) -> Result<Vec<(OwnedObjectPath, HashMap<String, OwnedValue>)>, PushError> {
+        let mut out = Vec::new();
+        for r in self.registry.list()? {
+            let mut d = HashMap::new();
+            d.insert(
+                "Owner".to_string(),
+                ov(r.agent.as_ref().map(|a| a.bus_name.to_string()).unwrap_or_default()),
+            );
+            d.insert("Uid".to_string(), OwnedValue::from(r.uid));
+            d.insert("Filter".to_string(), OwnedValue::from(r.filter.to_dict()));
+            d.insert("Name".to_string(), ov(r.filter.name()));
+            d.insert("Persistent".to_string(), OwnedValue::from(r.filter.is_persistent()));
+            d.insert("Queued".to_string(), OwnedValue::from(u32::try_from(r.queued).unwrap_or(u32::MAX)));
+            d.insert("Connected".to_string(), OwnedValue::from(r.agent.is_some()));
+            if let Some(a) = &r.agent {
+                d.insert("Agent".to_string(), OwnedValue::from(a.path.clone().into_inner()));
+            }
+            out.push((registration_path(r.id), d));
+        }
+        Ok(out)
+    }
+
+    /// Feeds one SMS PDU (with SMSC prefix) to the receive path; returns once it is spooled.
+    /// Privileged.
+    async fn inject_pdu(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        pdu: Vec<u8>,
+    ) -> Result<(), PushError> {
+        self.privileged(conn, &hdr, "InjectPdu").await?;
+        if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
+            return Err(PushError::InvalidArgs(format!(
+                "a PDU has 1 to {MAX_INJECTED_PDU} octets, not {}",
+                pdu.len()
+            )));
+        }
+        // Like the modem, the caller learns of success only once the PDU is durable.
+        let (durable, answer) = tokio::sync::oneshot::channel();
+        let gone = || PushError::Failed("the receive path is not running".into());
+        self.hooks
+            .inject
+            .send(crate::modem::ReceivedPdu { pdu, location: None, durable })
+            .await
+            .map_err(|_| gone())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(PushError::Failed(format!("the PDU could not be stored: {why}"))),
+            Err(_) => Err(gone()),
+        }
+    }
+
+    /// `up` or `down`, for `[bearer] mode = "external"`. Privileged.
+    async fn set_bearer_state(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        state: String,
+    ) -> Result<(), PushError> {
+        self.privileged(conn, &hdr, "SetBearerState").await?;
+        let up = match state.as_str() {
+            "up" => true,
+            "down" => false,
+            other => {
+                return Err(PushError::InvalidArgs(format!(
+                    "bearer state {other:?} is not \"up\" or \"down\""
+                )))
+            }
+        };
+        self.hooks
+            .bearer
+            .send(up)
+            .await
+            .map_err(|_| PushError::Failed("the bearer watcher is not running".into()))
+    }
+
+    /// Dead letters (extension): id and `Reason`, `ReceivedTime`, `DeadTime`, and `MessageId`
+    /// and `Summary` for refused messages or `Pdu` (privileged callers only) for PDUs.
+    #[zbus(out_args("dead_letters"))]
+    async fn list_dead_letters(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+    ) -> Result<Vec<(String, HashMap<String, OwnedValue>)>, PushError> {
+        let (_, caller) = self.caller(conn, &hdr).await?;
+        let privileged = self.registry.policy.is_privileged(&caller);
+        let mut out = Vec::new();
+        for dl in self.registry.store.dead_letters()? {
+            let mut d = HashMap::new();
+            d.insert("Reason".to_string(), ov(dl.reason));
+            d.insert("ReceivedTime".to_string(), ov(format_unix_ms(dl.received_ms)));
+            d.insert("DeadTime".to_string(), ov(format_unix_ms(dl.dead_ms)));
+            if let Some(id) = dl.message_id {
+                d.insert("MessageId".to_string(), ov(id));
+            }
+            if let Some(s) = dl.summary {
+                d.insert("Summary".to_string(), ov(s));
+            }
+            if let (Some(pdu), true) = (dl.pdu, privileged) {
+                d.insert("Pdu".to_string(), OwnedValue::try_from(Value::from(pdu))?);
+            }
+            out.push((dl.id.to_string(), d));
+        }
+        Ok(out)
+    }
+
+    /// One per accepted message, for monitors (no body).
+    #[zbus(signal)]
+    pub(super) async fn push_received(
+        emitter: &SignalEmitter<'_>,
+        id: &str,
+        meta: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(property)]
+    async fn modem_state(&self) -> String {
+        self.props.modem()
+    }
+
+    #[zbus(property)]
+    async fn bearer_state(&self) -> String {
+        self.props.bearer()
+    }
+
+    #[zbus(property)]
+    async fn streams(&self) -> HashMap<String, OwnedValue> {
+        self.props.streams()
+    }
+}
+
+/// A proxy of the bus daemon that caches nothing (so building it costs no bus traffic).
+async fn dbus_proxy(conn: &zbus::Connection) -> zbus::Result<zbus::fdo::DBusProxy<'static>> {
+    zbus::fdo::DBusProxy::builder(conn).cache_properties(zbus::proxy::CacheProperties::No).build().await
+}
+
+/// Calls `Release()` on an agent (bounded; errors only logged: the agent may be gone).
+pub(super) async fn release(conn: &zbus::Connection, agent: &AgentRef) {
+    let call = conn.call_method(
+        Some(agent.bus_name.as_str()),
+        agent.path.as_str(),
+        Some(AGENT_INTERFACE),
+        "Release",
+        &(),
+    );
+    match tokio::time::timeout(Duration::from_secs(2), call).await {
+        Ok(Ok(_)) => log::debug!("released agent {} {}", agent.bus_name, agent.path),
+        Ok(Err(e)) => log::debug!("Release to {} {}: {e}", agent.bus_name, agent.path),
+        Err(_) => log::debug!("Release to {} {}: no reply", agent.bus_name, agent.path),
+    }
+}

@@ -1,0 +1,128 @@
+//! Routing (pure): which queues one message goes to.
+//!
+//! Every registration whose filter matches and whose owner may receive the application id gets
+//! the message: connected ones deliver now, persistent ones whose agent is gone queue it. With
+//! no such registration it waits in the unclaimed queue for `[cai] unclaimed_ttl`, for the
+//! first matching registration that appears. An SMS whose originator the application id's
+//! allow list does not name becomes a dead letter.
+
+use super::access::{AccessPolicy, Caller};
+use super::filter::{effective_app_id, Filter};
+use crate::message::Message;
+use crate::store::{Disposition, QueueTarget, UNCLAIMED};
+
+/// A registration as routing sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub id: i64,
+    pub filter: &'a Filter,
+    pub owner: &'a Caller,
+    /// Its agent is on the bus now.
+    pub connected: bool,
+}
+
+/// Whether a registration with `filter`, owned by `owner`, is to get `m`.
+pub fn accepts(filter: &Filter, owner: &Caller, policy: &AccessPolicy, m: &Message) -> bool {
+    filter.matches(m) && policy.may_receive(effective_app_id(m), owner)
+}
+
+/// Decides the queues of `m` at `now_ms`.
+pub fn route<'a>(
+    m: &Message,
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+    policy: &AccessPolicy,
+    now_ms: u64,
+    unclaimed_ttl_ms: u64,
+) -> Disposition {
+    if let Err(reason) = policy.check_originator(effective_app_id(m), m) {
+        return Disposition::DeadLetter(reason);
+    }
+    let mut targets: Vec<QueueTarget> = candidates
+        .into_iter()
+        .filter(|c| (c.connected || c.filter.is_persistent()) && accepts(c.filter, c.owner, policy, m))
+        .map(|c| QueueTarget {
+            registration: c.id,
+            expires_ms: now_ms.saturating_add(u64::from(c.filter.queue_ttl()) * 1000),
+        })
+        .collect();
+    if targets.is_empty() {
+        targets.push(QueueTarget {
+            registration: UNCLAIMED,
+            expires_ms: now_ms.saturating_add(unclaimed_ttl_ms),
+        });
+    }
+    Disposition::Queue(targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AccessRule, Config};
+    use crate::message::Kind;
+
+    fn filter(app: Option<&str>, persistent: bool, ttl: Option<u32>) -> Filter {
+        Filter {
+            application_id: app.map(Into::into),
+            persistent: Some(persistent),
+            name: Some("n".into()),
+            queue_ttl: ttl,
+            ..Filter::default()
+        }
+    }
+
+    fn targets(d: Disposition) -> Vec<(i64, u64)> {
+        match d {
+            Disposition::Queue(t) => t.into_iter().map(|t| (t.registration, t.expires_ms)).collect(),
+            Disposition::DeadLetter(r) => panic!("dead letter: {r}"),
+        }
+    }
+
+    #[test]
+    fn every_match_gets_it_and_unmatched_waits_unclaimed() {
+        let p = AccessPolicy::default();
+        let me = Caller { uid: 1000, gids: vec![] };
+        let mms = filter(Some("x-wap-application:mms.ua"), false, Some(10));
+        let all = Filter::default();
+        let gone = filter(Some("x-wap-application:mms.ua"), true, None);
+        let text_only = Filter { kind: Some(Kind::Text), ..Filter::default() };
+        let cands = [
+            Candidate { id: 1, filter: &mms, owner: &me, connected: true },
+            Candidate { id: 2, filter: &all, owner: &me, connected: true },
+            Candidate { id: 3, filter: &gone, owner: &me, connected: false },
+            Candidate { id: 4, filter: &text_only, owner: &me, connected: true },
+            // Not persistent and not connected: never a target.
+            Candidate { id: 5, filter: &all, owner: &me, connected: false },
+        ];
+        let m = crate::store::test_message("m", b"x");
+        assert_eq!(
+            targets(route(&m, cands, &p, 1000, 5)),
+            vec![(1, 11_000), (2, 1000 + 86_400_000), (3, 1000 + 86_400_000)]
+        );
+        assert_eq!(targets(route(&m, cands[3..].iter().copied(), &p, 1000, 5)), vec![(UNCLAIMED, 1005)]);
+    }
+
+    #[test]
+    fn access_rules_restrict_receivers_and_originators() {
+        let mut cfg = Config::default();
+        cfg.access.rules = vec![AccessRule {
+            application_id: "x-wap-application:mms.ua".into(),
+            users: vec!["1001".into()],
+            originators: vec!["+4915112345678".into()],
+            ..Default::default()
+        }];
+        let p = AccessPolicy::from_config(&cfg);
+        let (alice, bob) = (Caller { uid: 1001, gids: vec![] }, Caller { uid: 1002, gids: vec![] });
+        let all = Filter::default();
+        let cands = [
+            Candidate { id: 1, filter: &all, owner: &bob, connected: true },
+            Candidate { id: 2, filter: &all, owner: &alice, connected: true },
+        ];
+        let mut m = crate::store::test_message("m", b"x");
+        assert_eq!(targets(route(&m, cands, &p, 0, 5)), vec![(2, 86_400_000)]);
+        m.originator = "+4900".into();
+        match route(&m, cands, &p, 0, 5) {
+            Disposition::DeadLetter(r) => assert!(r.contains("+4900"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

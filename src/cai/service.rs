@@ -1,0 +1,274 @@
+//! The running service: owns `org.otapush.Push1`, serves the Manager, watches agents leave,
+//! expires queues at their next deadline, and emits property changes. Idle, every task waits
+//! on a notification or a bus message: no timer runs.
+
+use super::access::AccessPolicy;
+use super::error::Error;
+use super::manager::{release, Manager};
+use super::meta::meta;
+use super::registry::{Registry, Settings};
+use super::{BUS_NAME, OBJECT_PATH};
+use crate::config::Config;
+use crate::message::Message;
+use crate::store::{Outcome, Store};
+use crate::time::now_ms;
+use futures_lite::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+use zbus::object_server::SignalEmitter;
+use zbus::zvariant::OwnedValue;
+
+/// Where the Manager's privileged methods lead: the daemon reads these channels.
+#[derive(Debug, Clone)]
+pub struct ServiceHooks {
+    /// `InjectPdu`: one PDU (with SMSC prefix) for the receive path, like a PDU from the
+    /// modem; the call returns once the daemon answers `durable`.
+    pub inject: mpsc::Sender<crate::modem::ReceivedPdu>,
+    /// `SetBearerState`: true for `up`.
+    pub bearer: mpsc::Sender<bool>,
+}
+
+/// Connects to `system`, `session`, or a D-Bus address such as `unix:path=/run/x`.
+pub fn bus_builder(bus: &str) -> zbus::Result<zbus::connection::Builder<'static>> {
+    match bus {
+        "system" => zbus::connection::Builder::system(),
+        "session" => zbus::connection::Builder::session(),
+        address => zbus::connection::Builder::address(address),
+    }
+}
+
+/// The Manager's properties, set by the daemon and read by the bus.
+#[derive(Default)]
+pub(super) struct Props {
+    values: Mutex<PropValues>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct PropValues {
+    modem: String,
+    bearer: String,
+    streams: HashMap<String, OwnedValue>,
+    changed: [bool; 3],
+}
+
+impl Props {
+    fn lock(&self) -> MutexGuard<'_, PropValues> {
+        self.values.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    pub(super) fn modem(&self) -> String {
+        self.lock().modem.clone()
+    }
+    pub(super) fn bearer(&self) -> String {
+        self.lock().bearer.clone()
+    }
+    pub(super) fn streams(&self) -> HashMap<String, OwnedValue> {
+        self.lock().streams.iter().filter_map(|(k, v)| Some((k.clone(), v.try_clone().ok()?))).collect()
+    }
+    fn update(&self, which: usize, f: impl FnOnce(&mut PropValues) -> bool) {
+        let changed = f(&mut self.lock());
+        if changed {
+            self.lock().changed[which] = true;
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The running Push-CAI service. Dropping it without [`CaiHandle::shutdown`] stops its tasks
+/// and closes the connection, like a crash would (nothing more is written to the store).
+pub struct CaiHandle {
+    conn: zbus::Connection,
+    registry: Arc<Registry>,
+    props: Arc<Props>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts the service on `bus` (`system`, `session` or an address) and takes the name
+/// `org.otapush.Push1` ([`Error::NameTaken`] if another process has it). Persistent
+/// registrations come back from `store`, disconnected until their owners register again.
+pub async fn start(bus: &str, store: Store, cfg: &Config, hooks: ServiceHooks) -> Result<CaiHandle, Error> {
+    let registry =
+        Arc::new(Registry::load(store, Settings::from_config(cfg), AccessPolicy::from_config(cfg))?);
+    let conn = bus_builder(bus)?.build().await?;
+    let dbus = zbus::fdo::DBusProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await?;
+    let props = Arc::new(Props::default());
+    props.update(0, |p| {
+        p.modem = "unknown".into();
+        p.bearer = "unknown".into();
+        false
+    });
+    // Watch names leaving before anyone can register, so no departure is missed.
+    let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
+    let manager = Manager { registry: registry.clone(), hooks, props: props.clone() };
+    conn.object_server().at(OBJECT_PATH, manager).await?;
+    let mut handle =
+        CaiHandle { conn: conn.clone(), registry: registry.clone(), props: props.clone(), tasks: Vec::new() };
+    handle.tasks.push(tokio::spawn(watch_departures(registry.clone(), departures)));
+    handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
+    handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
+    // Without DoNotQueue the bus would queue the request and the name stay with the other owner.
+    let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
+    match conn.request_name_with_flags(BUS_NAME, flags).await {
+        Ok(zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner) => {}
+        Ok(_) | Err(zbus::Error::NameTaken) => return Err(Error::NameTaken),
+        Err(e) => return Err(e.into()),
+    }
+    log::info!("Push-CAI service {BUS_NAME} on the {bus} bus");
+    Ok(handle)
+}
+
+async fn watch_departures(registry: Arc<Registry>, mut departures: zbus::fdo::NameOwnerChangedStream) {
+    while let Some(signal) = departures.next().await {
+        let Ok(args) = signal.args() else { continue };
+        if args.new_owner().is_none() && args.name().starts_with(':') {
+            registry.owner_gone(args.name());
+        }
+    }
+}
+
+/// Sleeps until the earliest queue deadline (or a commit that may bring an earlier one),
+/// then drops what expired. With nothing queued it only waits. Sleeps are capped at an hour
+/// so a clock set late (a phone before network time) is noticed.
+async fn expire_queues(registry: Arc<Registry>) {
+    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+    loop {
+        let now = now_ms();
+        match registry.store.next_expiry() {
+            Ok(None) => registry.expiry_wake.notified().await,
+            Ok(Some(t)) if t <= now => {
+                if let Err(e) = registry.store.expire(now) {
+                    log::error!("queue expiry: store: {e}");
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+            }
+            Ok(Some(t)) => {
+                let d = Duration::from_millis(t - now).min(MAX_SLEEP);
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = registry.expiry_wake.notified() => {}
+                }
+            }
+            Err(e) => {
+                log::error!("queue expiry: store: {e}");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        }
+    }
+}
+
+async fn emit_property_changes(conn: zbus::Connection, props: Arc<Props>) {
+    let iface = match conn.object_server().interface::<_, Manager>(OBJECT_PATH).await {
+        Ok(i) => i,
+        Err(e) => {
+            log::error!("properties: {e}");
+            return;
+        }
+    };
+    loop {
+        props.wake.notified().await;
+        let changed = std::mem::take(&mut props.lock().changed);
+        let manager = iface.get().await;
+        let emitter = iface.signal_emitter();
+        let results = [
+            if changed[0] { manager.modem_state_changed(emitter).await } else { Ok(()) },
+            if changed[1] { manager.bearer_state_changed(emitter).await } else { Ok(()) },
+            if changed[2] { manager.streams_changed(emitter).await } else { Ok(()) },
+        ];
+        for r in results {
+            if let Err(e) = r {
+                log::warn!("PropertiesChanged: {e}");
+            }
+        }
+    }
+}
+
+impl CaiHandle {
+    /// Routes, commits (see [`Store::commit_messages`]: dedup, queues, spool cleanup, in one
+    /// transaction) and hands messages to the delivery tasks; emits `PushReceived` once for
+    /// each new message. Gives each message's id and what happened to it.
+    pub async fn submit(
+        &self,
+        msgs: &[Message],
+        consumed_spool_ids: &[i64],
+    ) -> Result<Vec<(String, Outcome)>, Error> {
+        let out = self.registry.commit(msgs, consumed_spool_ids)?;
+        let emitter = SignalEmitter::new(&self.conn, OBJECT_PATH)?;
+        for (m, (_, outcome)) in msgs.iter().zip(&out) {
+            if *outcome == Outcome::New {
+                log::info!(
+                    "message {} ({} from {}) accepted",
+                    m.id,
+                    super::filter::effective_app_id(m).unwrap_or(m.kind.as_str()),
+                    m.originator
+                );
+                if let Err(e) = Manager::push_received(&emitter, &m.id, meta(m)).await {
+                    log::warn!("PushReceived {}: {e}", m.id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the `ModemState` property (emits PropertiesChanged when it changes).
+    pub fn set_modem_state(&self, state: &str) {
+        self.props.update(0, |p| std::mem::replace(&mut p.modem, state.to_string()) != state);
+    }
+
+    /// Sets the `BearerState` property.
+    pub fn set_bearer_state(&self, state: &str) {
+        self.props.update(1, |p| std::mem::replace(&mut p.bearer, state.to_string()) != state);
+    }
+
+    /// Sets the `Streams` property: stream name → a dictionary (`a{sv}`) of its state.
+    pub fn set_streams(&self, streams: HashMap<String, OwnedValue>) {
+        self.props.update(2, |p| {
+            p.streams = streams;
+            true
+        });
+    }
+
+    /// The service's bus connection (to serve more objects, e.g. a simulator).
+    pub fn connection(&self) -> &zbus::Connection {
+        &self.conn
+    }
+
+    /// The store, shared with the service (spool, stream state).
+    pub fn store(&self) -> &Store {
+        &self.registry.store
+    }
+
+    /// Stops cleanly: `Release()` to every connected agent, registrations that are not
+    /// persistent end (their undelivered messages stay, unclaimed), the name is released.
+    pub async fn shutdown(mut self) {
+        let agents = self.registry.close();
+        let mut releases = tokio::task::JoinSet::new();
+        for agent in agents {
+            let conn = self.conn.clone();
+            releases.spawn(async move { release(&conn, &agent).await });
+        }
+        while releases.join_next().await.is_some() {}
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        if let Err(e) = self.conn.release_name(BUS_NAME).await {
+            log::warn!("releasing {BUS_NAME}: {e}");
+        }
+        let _ = self.conn.object_server().remove::<Manager, _>(OBJECT_PATH).await;
+        log::info!("Push-CAI service stopped");
+    }
+}
+
+impl Drop for CaiHandle {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.registry.abort();
+    }
+}

@@ -1,0 +1,85 @@
+//! Unsolicited result codes (TS 27.005 §3.4.1, TS 27.007 §8.10), classified.
+
+use super::response::{parse_ciev, parse_stored_indication, PduHeader};
+use super::result::FinalResult;
+
+/// The URCs that carry a PDU on the following line (PDU mode).
+pub const TWO_LINE_URCS: [&str; 3] = ["+CMT:", "+CDS:", "+CBM:"];
+
+/// Which two-line URC delivered a PDU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PduUrcKind {
+    /// `+CMT`: an SMS-DELIVER routed to the host (not stored).
+    Deliver,
+    /// `+CDS`: an SMS-STATUS-REPORT routed to the host.
+    StatusReport,
+    /// `+CBM`: a cell broadcast page (not an SMS; logged only).
+    Broadcast,
+}
+
+impl PduUrcKind {
+    pub fn from_prefix(p: &str) -> Option<PduUrcKind> {
+        match p {
+            "+CMT:" => Some(PduUrcKind::Deliver),
+            "+CDS:" => Some(PduUrcKind::StatusReport),
+            "+CBM:" => Some(PduUrcKind::Broadcast),
+            _ => None,
+        }
+    }
+}
+
+/// One unsolicited report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Urc {
+    /// `+CMTI: <mem>,<index>`: an SMS was stored.
+    MessageStored { mem: String, index: u32 },
+    /// `+CDSI: <mem>,<index>`: a status report was stored.
+    StatusReportStored { mem: String, index: u32 },
+    /// `+CMT`/`+CDS`/`+CBM` with the PDU (hex, as printed).
+    Pdu { kind: PduUrcKind, header: PduHeader, hex: String },
+    /// `+CIEV: <ind>,<value>`.
+    Indicator { ind: u32, value: i32 },
+    /// An error result with no command in flight (e.g. `+CMS ERROR: 322`, storage full).
+    Error(FinalResult),
+    /// Anything else (`RDY`, `^BOOT:…`, `+CPIN: READY`, `+QIND: SMS DONE`, …).
+    Line(String),
+}
+
+impl Urc {
+    /// Classifies a one-line URC. Lines that look like a known URC but do not parse stay `Line`
+    /// (and are logged by the caller).
+    pub fn classify(line: &str) -> Urc {
+        let stored = |prefix| parse_stored_indication(line, prefix);
+        if line.starts_with("+CMTI:") {
+            match stored("+CMTI:") {
+                Ok((mem, index)) => return Urc::MessageStored { mem, index },
+                Err(e) => log::warn!("modem: {e}"),
+            }
+        } else if line.starts_with("+CDSI:") {
+            match stored("+CDSI:") {
+                Ok((mem, index)) => return Urc::StatusReportStored { mem, index },
+                Err(e) => log::warn!("modem: {e}"),
+            }
+        } else if line.starts_with("+CIEV:") {
+            match parse_ciev(line) {
+                Ok((ind, value)) => return Urc::Indicator { ind, value },
+                Err(e) => log::warn!("modem: {e}"),
+            }
+        }
+        Urc::Line(line.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies() {
+        assert_eq!(Urc::classify("+CMTI: \"ME\",4"), Urc::MessageStored { mem: "ME".into(), index: 4 });
+        assert_eq!(Urc::classify("+CDSI: \"SR\",1"), Urc::StatusReportStored { mem: "SR".into(), index: 1 });
+        assert_eq!(Urc::classify("+CIEV: 7,1"), Urc::Indicator { ind: 7, value: 1 });
+        assert_eq!(Urc::classify("RDY"), Urc::Line("RDY".into()));
+        assert_eq!(Urc::classify("+CMTI: junk"), Urc::Line("+CMTI: junk".into()));
+    }
+}

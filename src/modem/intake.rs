@@ -1,0 +1,1202 @@
+//! The SMS intake: a sans-I/O state machine that brings the modem up (TS 27.005 §3) and moves
+//! every received PDU to durable storage before deleting (`+CMGD`) or acknowledging (`+CNMA`)
+//! it. Responses, URCs, durable answers and time go in; commands, PDUs to hand over and state
+//! changes come out. It sends one command at a time and arms a timer only while it waits for
+//! something (a retry pause, the ready URC), so an idle modem costs no wake-ups.
+//!
+//! Crash safety: a stored message stays on the modem until its `durable` answer; after any
+//! restart `+CMGL=4` hands over every leftover again (duplicates are the store's to drop).
+
+use super::at::response::{
+    parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, parse_pdu_header,
+    with_smsc_prefix, ParamRanges,
+};
+use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
+use super::profile::{Profile, Route};
+use super::state::ModemState;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// `AT` probes before the modem counts as not responding.
+const PROBE_TRIES: u32 = 5;
+/// `+CPIN?` / `+CPMS` tries while the SIM initialises (oFono: 10 × 1 s for CPMS).
+const SIM_TRIES: u32 = 10;
+const SIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Hand-over attempts of one PDU whose `durable` answered `Err`.
+pub const MAX_DURABLE_ATTEMPTS: u32 = 5;
+const DURABLE_RETRY_BASE: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
+const CMS_INVALID_INDEX: u32 = 321;
+/// `+CMS ERROR: 322`: memory full.
+const CMS_MEMORY_FULL: u32 = 322;
+
+/// A storage and an index in it.
+pub type Location = (String, u32);
+
+/// What the intake asks its shell to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Submit this command to the AT engine.
+    Send(Command),
+    /// Hand this PDU (with SMSC prefix) to durable storage; answer with
+    /// [`Intake::on_durable`] and the same token.
+    HandOver { token: u64, pdu: Vec<u8>, location: Option<Location> },
+    /// Publish a new state.
+    State(ModemState),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Probe(u32),
+    Echo,
+    Cmee,
+    Extra(usize),
+    Cpin(u32),
+    AwaitReady,
+    Csms,
+    Cmgf,
+    CpmsTest(u32),
+    CpmsSet(u32, bool),
+    Cind,
+    CnmiTest,
+    CnmiSet(usize),
+    Usage,
+    List(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Disconnected,
+    Init(Step),
+    Ready,
+    SimLocked,
+    Failed,
+}
+
+/// What the command in flight is for, once the intake is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Purpose {
+    Init,
+    SwitchMem(String),
+    Read(Location),
+    List(String),
+    Delete(Delete),
+    Ack,
+    Usage,
+}
+
+/// A message made durable, to delete. `verify`: the modem was re-initialised since it was read,
+/// so read it again and delete only if the slot still holds the same PDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Delete {
+    loc: Location,
+    pdu: Vec<u8>,
+    verify: bool,
+}
+
+#[derive(Debug, Clone)]
+struct InHand {
+    pdu: Vec<u8>,
+    loc: Option<Location>,
+    epoch: u64,
+    attempts: u32,
+    /// A routed `+CMT`/`+CDS` that the modem expects `+CNMA` for.
+    needs_ack: bool,
+}
+
+/// The intake state machine. See the module doc.
+#[derive(Debug)]
+pub struct Intake {
+    profile: Profile,
+    phase: Phase,
+    state: Option<ModemState>,
+    actions: VecDeque<Action>,
+    /// A command of ours is in the engine.
+    awaiting: Option<Purpose>,
+    /// Responses still to come for commands sent before a re-init: ignored.
+    stale: u32,
+    /// A pause in the init sequence (retry, ready URC) ends here.
+    pause: Option<Instant>,
+    failed_backoff: Duration,
+    epoch: u64,
+    timeouts_in_row: u32,
+    boot_seen: bool,
+    ready_seen: bool,
+    /// `+CSMS` service 1: routed messages need `+CNMA`.
+    service1: bool,
+    cpms_groups: Vec<Vec<String>>,
+    store: Option<String>,
+    list_mems: Vec<String>,
+    mem1: Option<String>,
+    cnmi_ranges: Option<ParamRanges>,
+    cnmi_list: Vec<[u8; 5]>,
+    smsfull_ind: Option<u32>,
+    next_token: u64,
+    in_hand: HashMap<u64, InHand>,
+    retries: Vec<(Instant, u64)>,
+    reads: VecDeque<Location>,
+    deletes: VecDeque<Delete>,
+    acks: u32,
+    drains: VecDeque<String>,
+    usage_due: bool,
+}
+
+impl Intake {
+    pub fn new(profile: Profile) -> Intake {
+        Intake {
+            profile,
+            phase: Phase::Disconnected,
+            state: None,
+            actions: VecDeque::new(),
+            awaiting: None,
+            stale: 0,
+            pause: None,
+            failed_backoff: Duration::from_secs(30),
+            epoch: 0,
+            timeouts_in_row: 0,
+            boot_seen: false,
+            ready_seen: false,
+            service1: false,
+            cpms_groups: Vec::new(),
+            store: None,
+            list_mems: Vec::new(),
+            mem1: None,
+            cnmi_ranges: None,
+            cnmi_list: Vec::new(),
+            smsfull_ind: None,
+            next_token: 1,
+            in_hand: HashMap::new(),
+            retries: Vec::new(),
+            reads: VecDeque::new(),
+            deletes: VecDeque::new(),
+            acks: 0,
+            drains: VecDeque::new(),
+            usage_due: false,
+        }
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`on_timeout`](Self::on_timeout) must be called; `None` while idle.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let retry = self.retries.iter().map(|(t, _)| *t).min();
+        match (self.pause, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// PDUs handed over and not yet answered.
+    pub fn in_hand(&self) -> usize {
+        self.in_hand.len()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    fn set_state(&mut self, s: ModemState) {
+        if self.state.as_ref() != Some(&s) {
+            log::info!("modem: state {s}");
+            self.state = Some(s.clone());
+            self.actions.push_back(Action::State(s));
+        }
+    }
+
+    fn send(&mut self, cmd: Command, purpose: Purpose) {
+        self.awaiting = Some(purpose);
+        self.actions.push_back(Action::Send(cmd));
+    }
+
+    /// The port is open: initialise.
+    pub fn on_connected(&mut self, now: Instant) {
+        self.stale = 0;
+        self.awaiting = None;
+        self.start_init(now, false);
+    }
+
+    /// The port closed. Commands in the engine are gone with it.
+    pub fn on_disconnected(&mut self) {
+        self.phase = Phase::Disconnected;
+        self.awaiting = None;
+        self.stale = 0;
+        self.pause = None;
+        self.forget_modem_state();
+        self.set_state(ModemState::NoDevice);
+    }
+
+    fn forget_modem_state(&mut self) {
+        self.epoch += 1;
+        self.mem1 = None;
+        self.reads.clear();
+        self.drains.clear();
+        self.acks = 0;
+        self.usage_due = false;
+        for d in &mut self.deletes {
+            d.verify = true;
+        }
+    }
+
+    fn start_init(&mut self, now: Instant, boot: bool) {
+        if self.awaiting.take().is_some() {
+            self.stale += 1;
+        }
+        self.forget_modem_state();
+        self.boot_seen = boot;
+        if boot {
+            self.ready_seen = false;
+        }
+        self.pause = None;
+        self.timeouts_in_row = 0;
+        self.service1 = false;
+        self.set_state(if boot { ModemState::Resetting } else { ModemState::Initializing });
+        self.phase = Phase::Init(Step::Probe(0));
+        self.advance(now);
+    }
+
+    fn fail(&mut self, reason: &str, now: Instant) {
+        log::error!("modem: {reason}; retrying in {:?}", self.failed_backoff);
+        self.set_state(ModemState::error(reason));
+        self.phase = Phase::Failed;
+        self.pause = Some(now + self.failed_backoff);
+        self.failed_backoff = (self.failed_backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// A timer armed by [`next_deadline`](Self::next_deadline) expired.
+    pub fn on_timeout(&mut self, now: Instant) {
+        let due: Vec<u64> = self.retries.iter().filter(|(t, _)| *t <= now).map(|(_, k)| *k).collect();
+        self.retries.retain(|(t, _)| *t > now);
+        for token in due {
+            if let Some(h) = self.in_hand.remove(&token) {
+                self.hand_over(h);
+            }
+        }
+        if self.pause.is_some_and(|p| p <= now) {
+            self.pause = None;
+            match self.phase {
+                Phase::Failed => self.start_init(now, false),
+                Phase::Init(Step::AwaitReady) => {
+                    log::warn!(
+                        "modem: no {:?} within {:?}; going on",
+                        self.profile.init.ready_urc,
+                        self.profile.ready_timeout()
+                    );
+                    self.phase = Phase::Init(Step::Csms);
+                }
+                _ => {}
+            }
+        }
+        self.advance(now);
+    }
+
+    fn hand_over(&mut self, h: InHand) {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.actions.push_back(Action::HandOver { token, pdu: h.pdu.clone(), location: h.loc.clone() });
+        self.in_hand.insert(token, h);
+    }
+
+    fn hand_over_new(&mut self, pdu: Vec<u8>, loc: Option<Location>, needs_ack: bool) {
+        let h = InHand { pdu, loc, epoch: self.epoch, attempts: 0, needs_ack };
+        self.hand_over(h);
+    }
+
+    /// Whether a stored message at `loc` is already being handled (MM ignores a repeated
+    /// `+CMTI` for an index it holds).
+    fn knows(&self, loc: &Location, pdu: Option<&[u8]>) -> bool {
+        let same = |l: &Location, p: &[u8]| l == loc && pdu.is_none_or(|x| x == p);
+        self.in_hand.values().any(|h| h.loc.as_ref().is_some_and(|l| same(l, &h.pdu)))
+            || self.deletes.iter().any(|d| same(&d.loc, &d.pdu))
+    }
+
+    /// The durable store answered for a handed-over PDU.
+    pub fn on_durable(&mut self, token: u64, result: Result<(), String>, now: Instant) {
+        let Some(mut h) = self.in_hand.remove(&token) else { return };
+        match result {
+            Ok(()) => {
+                if let Some(loc) = h.loc {
+                    let verify = h.epoch != self.epoch;
+                    self.deletes.push_back(Delete { loc, pdu: h.pdu, verify });
+                } else if h.needs_ack && h.epoch == self.epoch {
+                    self.acks += 1;
+                }
+            }
+            Err(e) => {
+                h.attempts += 1;
+                if h.attempts >= MAX_DURABLE_ATTEMPTS {
+                    match &h.loc {
+                        Some((m, i)) => log::error!(
+                            "modem: giving up on SMS {m}/{i} after {} failed hand-overs ({e}); it stays on the modem for the next re-init",
+                            h.attempts
+                        ),
+                        None => log::error!(
+                            "modem: routed SMS lost after {} failed hand-overs ({e}); not acknowledged, the network may resend it",
+                            h.attempts
+                        ),
+                    }
+                } else {
+                    let wait = (DURABLE_RETRY_BASE * 2u32.pow(h.attempts - 1)).min(MAX_BACKOFF);
+                    log::warn!(
+                        "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
+                        h.attempts
+                    );
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    self.in_hand.insert(token, h);
+                    self.retries.push((now + wait, token));
+                }
+            }
+        }
+        self.advance(now);
+    }
+
+    /// A URC from the engine.
+    pub fn on_urc(&mut self, urc: Urc, now: Instant) {
+        match urc {
+            Urc::MessageStored { mem, index } | Urc::StatusReportStored { mem, index } => {
+                let loc = (mem, index);
+                if self.knows(&loc, None) || self.reads.contains(&loc) {
+                    log::debug!("modem: repeated notification for {}/{}", loc.0, loc.1);
+                } else {
+                    self.reads.push_back(loc);
+                }
+            }
+            Urc::Pdu { kind: PduUrcKind::Broadcast, .. } => log::info!("modem: cell broadcast page ignored"),
+            Urc::Pdu { kind, header, hex } => match crate::hex::decode(&hex) {
+                Ok(bytes) => {
+                    let pdu = with_smsc_prefix(bytes, header.length);
+                    let needs_ack = self.service1 && self.profile.cnma().is_some();
+                    log::debug!("modem: routed {kind:?} of {} octets", pdu.len());
+                    self.hand_over_new(pdu, None, needs_ack);
+                }
+                Err(e) => log::warn!("modem: routed PDU is not hex ({e}); dropped"),
+            },
+            Urc::Indicator { ind, value } => {
+                if Some(ind) == self.smsfull_ind && value == 1 {
+                    log::warn!("modem: SMS storage full (+CIEV); draining");
+                    self.request_drain();
+                }
+            }
+            Urc::Error(FinalResult::CmsError(Some(CMS_MEMORY_FULL))) => {
+                log::warn!("modem: SMS storage full (+CMS ERROR: 322); draining");
+                self.request_drain();
+            }
+            Urc::Error(e) => log::debug!("modem: unsolicited {e}"),
+            Urc::Line(line) => self.on_line_urc(&line, now),
+        }
+        self.advance(now);
+    }
+
+    fn on_line_urc(&mut self, line: &str, now: Instant) {
+        if self.profile.is_boot_urc(line) {
+            log::warn!("modem: reset reported ({line}); re-initialising");
+            self.start_init(now, true);
+        } else if self.profile.init.ready_urc.as_deref().is_some_and(|r| line.starts_with(r)) {
+            self.ready_seen = true;
+            if self.phase == Phase::Init(Step::AwaitReady) {
+                self.pause = None;
+                self.phase = Phase::Init(Step::Csms);
+            }
+        } else if line.starts_with("+CPIN: READY") && self.phase == Phase::SimLocked {
+            log::info!("modem: SIM unlocked; re-initialising");
+            self.start_init(now, false);
+        } else {
+            log::debug!("modem: URC ignored: {line}");
+        }
+    }
+
+    fn request_drain(&mut self) {
+        for m in self.list_mems.clone() {
+            if !self.drains.contains(&m) {
+                self.drains.push_back(m);
+            }
+        }
+    }
+
+    /// The engine finished a command.
+    pub fn on_response(&mut self, r: Response, now: Instant) {
+        if self.stale > 0 {
+            self.stale -= 1;
+            return;
+        }
+        let Some(purpose) = self.awaiting.take() else {
+            log::debug!("modem: response to {} not awaited", r.command);
+            return;
+        };
+        if r.result == FinalResult::Timeout {
+            self.timeouts_in_row += 1;
+            let probing = matches!(self.phase, Phase::Init(Step::Probe(_)));
+            if self.timeouts_in_row >= 2 && !probing {
+                log::warn!("modem: two commands timed out in a row; re-initialising");
+                self.start_init(now, false);
+                return;
+            }
+        } else {
+            self.timeouts_in_row = 0;
+        }
+        match (&self.phase, purpose) {
+            (Phase::Init(step), Purpose::Init) => {
+                let step = *step;
+                self.init_response(step, &r, now);
+            }
+            (Phase::Init(_), Purpose::List(mem)) | (Phase::Ready, Purpose::List(mem)) => {
+                self.list_response(&mem, &r);
+                if let Phase::Init(Step::List(i)) = self.phase {
+                    self.phase = Phase::Init(Step::List(i + 1));
+                }
+            }
+            (Phase::Init(_), Purpose::SwitchMem(mem)) | (Phase::Ready, Purpose::SwitchMem(mem)) => {
+                if r.result.is_ok() {
+                    self.mem1 = Some(mem);
+                } else {
+                    log::warn!("modem: cannot select storage {mem}: {}; skipping its work", r.result);
+                    self.reads.retain(|l| l.0 != mem);
+                    self.deletes.retain(|d| d.loc.0 != mem);
+                    self.drains.retain(|m| *m != mem);
+                    if let Phase::Init(Step::List(i)) = self.phase {
+                        self.phase = Phase::Init(Step::List(i + 1));
+                    }
+                }
+            }
+            (Phase::Ready, p) => self.ready_response(p, &r),
+            (phase, p) => log::debug!("modem: response for {p:?} in {phase:?} dropped"),
+        }
+        self.advance(now);
+    }
+
+    fn init_response(&mut self, step: Step, r: &Response, now: Instant) {
+        let ok = r.result.is_ok();
+        let next = match step {
+            Step::Probe(n) if !ok => {
+                if n + 1 >= PROBE_TRIES {
+                    self.fail("modem does not answer AT", now);
+                    return;
+                }
+                Step::Probe(n + 1)
+            }
+            Step::Probe(_) => Step::Echo,
+            Step::Echo => Step::Cmee,
+            Step::Cmee => Step::Extra(0),
+            Step::Extra(i) => {
+                if !ok {
+                    log::warn!("modem: init command {} failed: {}", r.command, r.result);
+                }
+                Step::Extra(i + 1)
+            }
+            Step::Cpin(n) => match self.cpin(r, n, now) {
+                Some(s) => s,
+                None => return,
+            },
+            Step::AwaitReady => Step::AwaitReady,
+            Step::Csms => {
+                if !ok && self.service1 {
+                    log::warn!("modem: +CSMS=1 refused ({}); using service 0, no +CNMA", r.result);
+                    self.service1 = false;
+                    self.send(Command::set_ints("+CSMS", &[0], &["+CSMS:"]), Purpose::Init);
+                    return;
+                }
+                if !ok {
+                    log::warn!("modem: +CSMS failed: {}", r.result);
+                }
+                Step::Cmgf
+            }
+            Step::Cmgf if !ok => {
+                self.fail(&format!("PDU mode (+CMGF=0) refused: {}", r.result), now);
+                return;
+            }
+            Step::Cmgf => Step::CpmsTest(0),
+            Step::CpmsTest(n) => {
+                if let Some(l) = r.line("+CPMS:").filter(|_| ok) {
+                    self.cpms_groups = parse_cpms_test(l);
+                    Step::CpmsSet(0, true)
+                } else if n + 1 < SIM_TRIES {
+                    self.pause_then(now, SIM_RETRY_PAUSE, Step::CpmsTest(n + 1));
+                    return;
+                } else {
+                    log::warn!("modem: +CPMS=? failed: {}; trying the profile's storage", r.result);
+                    Step::CpmsSet(0, true)
+                }
+            }
+            Step::CpmsSet(n, three) => {
+                if ok {
+                    self.mem1 = self.store.clone();
+                    Step::Cind
+                } else if three {
+                    Step::CpmsSet(n, false)
+                } else if n + 1 < SIM_TRIES {
+                    self.pause_then(now, SIM_RETRY_PAUSE, Step::CpmsSet(n + 1, true));
+                    return;
+                } else {
+                    log::warn!("modem: +CPMS refused: {}; using the modem's default storage", r.result);
+                    Step::Cind
+                }
+            }
+            Step::Cind => {
+                self.smsfull_ind = r.line("+CIND:").and_then(parse_cind_smsfull);
+                Step::CnmiTest
+            }
+            Step::CnmiTest => {
+                self.cnmi_ranges = r.line("+CNMI:").and_then(|l| parse_int_ranges(l, "+CNMI:").ok());
+                self.cnmi_list = self.cnmi_choices();
+                Step::CnmiSet(0)
+            }
+            Step::CnmiSet(i) => {
+                if ok {
+                    Step::Usage
+                } else if i + 1 < self.cnmi_list.len() {
+                    Step::CnmiSet(i + 1)
+                } else {
+                    self.fail("no +CNMI setting accepted", now);
+                    return;
+                }
+            }
+            Step::Usage => {
+                self.log_usage(r);
+                Step::List(0)
+            }
+            Step::List(i) => Step::List(i + 1),
+        };
+        self.phase = Phase::Init(next);
+    }
+
+    fn cpin(&mut self, r: &Response, n: u32, now: Instant) -> Option<Step> {
+        let code = r.line("+CPIN:").map(|l| l.trim_start_matches("+CPIN:").trim().to_string());
+        match (code.as_deref(), &r.result) {
+            (Some("READY"), _) => Some(Step::AwaitReady),
+            (Some(c), _) if c.contains("PIN") || c.contains("PUK") => {
+                log::error!("modem: the SIM wants {c}; waiting for +CPIN: READY");
+                self.phase = Phase::SimLocked;
+                self.set_state(ModemState::SimLocked);
+                None
+            }
+            (_, FinalResult::CmeError(Some(11 | 12 | 17 | 18))) => {
+                self.phase = Phase::SimLocked;
+                self.set_state(ModemState::SimLocked);
+                None
+            }
+            (_, FinalResult::CmeError(Some(10))) => {
+                self.fail("no SIM card", now);
+                None
+            }
+            _ if n + 1 < SIM_TRIES => {
+                self.pause_then(now, SIM_RETRY_PAUSE, Step::Cpin(n + 1));
+                None
+            }
+            _ => {
+                self.fail(&format!("SIM not ready: {}", r.result), now);
+                None
+            }
+        }
+    }
+
+    fn pause_then(&mut self, now: Instant, d: Duration, step: Step) {
+        self.phase = Phase::Init(step);
+        self.pause = Some(now + d);
+    }
+
+    /// The profile's candidates that fit the advertised `+CNMI=?` ranges (all of them if the
+    /// modem printed nothing usable: some modems lie, the set command decides).
+    fn cnmi_choices(&self) -> Vec<[u8; 5]> {
+        let all = self.profile.init.cnmi_candidates.clone();
+        let Some(ranges) = &self.cnmi_ranges else { return all };
+        let fits = |c: &[u8; 5]| {
+            c.iter().zip(ranges.iter()).all(|(v, rs)| rs.iter().any(|r| r.contains(&i32::from(*v))))
+        };
+        let chosen: Vec<_> = all.iter().copied().filter(fits).collect();
+        if chosen.is_empty() {
+            all
+        } else {
+            chosen
+        }
+    }
+
+    fn choose_storage(&mut self) {
+        let prefs = self.profile.init.storage.clone();
+        let g = &self.cpms_groups;
+        let in_group = |i: usize, m: &String| g.get(i).is_none_or(|l| l.is_empty() || l.contains(m));
+        let store = prefs
+            .iter()
+            .find(|m| in_group(0, m) && in_group(1, m) && in_group(2, m))
+            .or_else(|| prefs.iter().find(|m| in_group(0, m)))
+            .or(prefs.first())
+            .cloned();
+        let mut list = Vec::new();
+        if let Some(s) = &store {
+            list.push(s.clone());
+        }
+        for m in &prefs {
+            if in_group(0, m) && !list.contains(m) {
+                list.push(m.clone());
+            }
+        }
+        self.store = store;
+        self.list_mems = list;
+    }
+
+    fn log_usage(&mut self, r: &Response) {
+        let Some(line) = r.line("+CPMS:") else { return };
+        match parse_cpms_usage(line) {
+            Ok(u) => {
+                let text: Vec<String> =
+                    u.iter().map(|s| format!("{} {}/{}", s.mem, s.used, s.total)).collect();
+                log::info!("modem: SMS storage {}", text.join(", "));
+                if u.iter().any(|s| s.is_full()) {
+                    log::warn!("modem: SMS storage full; draining");
+                    self.request_drain();
+                }
+            }
+            Err(e) => log::warn!("modem: {e}"),
+        }
+    }
+
+    fn list_response(&mut self, mem: &str, r: &Response) {
+        match &r.result {
+            FinalResult::CmsError(Some(CMS_INVALID_INDEX)) => return,
+            res if !res.is_ok() => {
+                log::warn!("modem: listing {mem} failed: {res}");
+                return;
+            }
+            _ => {}
+        }
+        for line in &r.lines {
+            let header = match parse_pdu_header(&line.text, "+CMGL:") {
+                Ok(h) => h,
+                Err(e) => {
+                    log::warn!("modem: {e}");
+                    continue;
+                }
+            };
+            let (Some(index), Some(hex)) = (header.number(0), line.pdu.as_deref()) else {
+                log::warn!("modem: +CMGL entry without index or PDU: {:?}", line.text);
+                continue;
+            };
+            match crate::hex::decode(hex) {
+                Ok(bytes) => {
+                    let pdu = with_smsc_prefix(bytes, header.length);
+                    let loc = (mem.to_string(), index);
+                    if !self.knows(&loc, Some(&pdu)) {
+                        log::info!("modem: leftover SMS {mem}/{index}");
+                        self.hand_over_new(pdu, Some(loc), false);
+                    }
+                }
+                Err(e) => log::warn!("modem: +CMGL {mem}/{index}: PDU is not hex ({e})"),
+            }
+        }
+    }
+
+    fn ready_response(&mut self, p: Purpose, r: &Response) {
+        match p {
+            Purpose::Read(loc) => {
+                if r.result == FinalResult::Timeout {
+                    self.reads.push_front(loc);
+                    return;
+                }
+                let entry = r.lines.first().filter(|_| r.result.is_ok());
+                let parsed = entry.and_then(|l| {
+                    let h = parse_pdu_header(&l.text, "+CMGR:").ok()?;
+                    let bytes = crate::hex::decode(l.pdu.as_deref()?).ok()?;
+                    Some(with_smsc_prefix(bytes, h.length))
+                });
+                match parsed {
+                    Some(pdu) => self.hand_over_new(pdu, Some(loc), false),
+                    None if matches!(r.result, FinalResult::CmsError(Some(CMS_INVALID_INDEX)))
+                        || (r.result.is_ok() && r.lines.is_empty()) =>
+                    {
+                        log::warn!("modem: {}/{} is empty", loc.0, loc.1)
+                    }
+                    None => {
+                        log::warn!(
+                            "modem: reading {}/{} failed ({}); listing {} instead",
+                            loc.0,
+                            loc.1,
+                            r.result,
+                            loc.0
+                        );
+                        if !self.drains.contains(&loc.0) {
+                            self.drains.push_back(loc.0);
+                        }
+                    }
+                }
+            }
+            Purpose::Delete(d) => {
+                if d.verify {
+                    // This was the verifying read; the delete itself follows.
+                    let same = r.lines.first().and_then(|l| {
+                        let h = parse_pdu_header(&l.text, "+CMGR:").ok()?;
+                        let bytes = crate::hex::decode(l.pdu.as_deref()?).ok()?;
+                        Some(with_smsc_prefix(bytes, h.length) == d.pdu)
+                    });
+                    if same == Some(true) {
+                        self.deletes.push_front(Delete { verify: false, ..d });
+                    } else {
+                        log::info!(
+                            "modem: {}/{} no longer holds the stored PDU; not deleting",
+                            d.loc.0,
+                            d.loc.1
+                        );
+                    }
+                } else if r.result.is_ok() {
+                    log::debug!("modem: deleted {}/{}", d.loc.0, d.loc.1);
+                    self.usage_due = true;
+                } else if r.result == FinalResult::Timeout {
+                    self.deletes.push_front(d);
+                } else {
+                    log::warn!("modem: deleting {}/{} failed: {}", d.loc.0, d.loc.1, r.result);
+                    self.usage_due = true;
+                }
+            }
+            Purpose::Ack => {
+                if !r.result.is_ok() {
+                    log::warn!("modem: +CNMA failed ({}): further SMS reception is not guaranteed", r.result);
+                }
+            }
+            Purpose::Usage => self.log_usage(r),
+            other => log::debug!("modem: unexpected response for {other:?}"),
+        }
+    }
+
+    /// Sends the next command if nothing is in flight and nothing pauses.
+    fn advance(&mut self, now: Instant) {
+        while self.awaiting.is_none() && self.pause.is_none() {
+            match self.phase.clone() {
+                Phase::Init(step) if !self.init_command(step, now) => continue,
+                Phase::Ready => self.ready_command(),
+                _ => {}
+            }
+            return;
+        }
+    }
+
+    /// Issues the command of an init step; `false` if the step was skipped (phase changed).
+    fn init_command(&mut self, step: Step, now: Instant) -> bool {
+        let cmd = match step {
+            Step::Probe(_) => Command::probe(),
+            Step::Echo => Command::raw("ATE0"),
+            Step::Cmee => Command::set_ints("+CMEE", &[1], &[]),
+            Step::Extra(i) => match self.profile.init.extra.get(i) {
+                Some(c) => Command::raw(c),
+                None => {
+                    self.phase = Phase::Init(Step::Cpin(0));
+                    return false;
+                }
+            },
+            Step::Cpin(_) => Command::query("+CPIN", "+CPIN:"),
+            Step::AwaitReady => {
+                let waits = self.profile.init.ready_urc.is_some() && self.boot_seen && !self.ready_seen;
+                if waits {
+                    self.pause = Some(now + self.profile.ready_timeout());
+                    return true;
+                }
+                self.phase = Phase::Init(Step::Csms);
+                return false;
+            }
+            Step::Csms => {
+                self.service1 = self.profile.init.route == Route::Route && self.profile.cnma().is_some();
+                Command::set_ints("+CSMS", &[i32::from(self.service1)], &["+CSMS:"])
+            }
+            Step::Cmgf => Command::set_ints("+CMGF", &[0], &[]),
+            Step::CpmsTest(_) => Command::test("+CPMS", "+CPMS:"),
+            Step::CpmsSet(_, three) => {
+                self.choose_storage();
+                let s = self.store.clone().unwrap_or_else(|| "SM".into());
+                if three {
+                    Command::cpms_set(&[&s, &s, &s])
+                } else {
+                    Command::cpms_set(&[&s])
+                }
+            }
+            Step::Cind => Command::test("+CIND", "+CIND:"),
+            Step::CnmiTest => Command::test("+CNMI", "+CNMI:"),
+            Step::CnmiSet(i) => match self.cnmi_list.get(i) {
+                Some(c) => {
+                    let v: Vec<i32> = c.iter().map(|x| i32::from(*x)).collect();
+                    Command::set_ints("+CNMI", &v, &[])
+                }
+                None => {
+                    self.fail("no +CNMI candidates", now);
+                    return true;
+                }
+            },
+            Step::Usage => Command::query("+CPMS", "+CPMS:"),
+            Step::List(i) => match self.list_mems.get(i).cloned() {
+                Some(mem) => {
+                    if self.mem1.as_deref() != Some(mem.as_str()) {
+                        self.send(Command::cpms_set(&[&mem]), Purpose::SwitchMem(mem));
+                    } else {
+                        self.send(Command::cmgl(4), Purpose::List(mem));
+                    }
+                    return true;
+                }
+                None => {
+                    self.phase = Phase::Ready;
+                    self.failed_backoff = Duration::from_secs(30);
+                    self.set_state(ModemState::Ready);
+                    return false;
+                }
+            },
+        };
+        self.send(cmd, Purpose::Init);
+        true
+    }
+
+    /// Picks the next piece of work: acknowledgements first (the modem waits for them), then
+    /// deletions (free storage), reads, drains, and a usage check.
+    fn ready_command(&mut self) {
+        if self.acks > 0 {
+            self.acks -= 1;
+            if let Some(c) = self.profile.cnma() {
+                let c = Command::raw(c);
+                self.send(c, Purpose::Ack);
+                return;
+            }
+        }
+        if let Some(d) = self.deletes.front().cloned() {
+            if self.switch_mem(&d.loc.0) {
+                return;
+            }
+            self.deletes.pop_front();
+            let cmd = if d.verify { Command::cmgr(d.loc.1) } else { Command::cmgd(d.loc.1) };
+            self.send(cmd, Purpose::Delete(d));
+            return;
+        }
+        while let Some(loc) = self.reads.front().cloned() {
+            if self.knows(&loc, None) {
+                self.reads.pop_front();
+                continue;
+            }
+            if self.switch_mem(&loc.0) {
+                return;
+            }
+            self.reads.pop_front();
+            self.send(Command::cmgr(loc.1), Purpose::Read(loc));
+            return;
+        }
+        if let Some(mem) = self.drains.front().cloned() {
+            if self.switch_mem(&mem) {
+                return;
+            }
+            self.drains.pop_front();
+            self.send(Command::cmgl(4), Purpose::List(mem));
+            return;
+        }
+        if self.usage_due && self.in_hand.is_empty() {
+            self.usage_due = false;
+            self.send(Command::query("+CPMS", "+CPMS:"), Purpose::Usage);
+        }
+    }
+
+    /// Sends `AT+CPMS="<mem>"` if mem1 is another storage (always switch to the storage a
+    /// `+CMTI` names before `+CMGR`/`+CMGD`: modem-at.md §3). `true` if a command was sent.
+    fn switch_mem(&mut self, mem: &str) -> bool {
+        if self.mem1.as_deref() == Some(mem) {
+            return false;
+        }
+        self.send(Command::cpms_set(&[mem]), Purpose::SwitchMem(mem.to_string()));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modem::at::ResponseLine;
+
+    fn resp(cmd: &Command, lines: &[(&str, Option<&str>)], result: FinalResult) -> Response {
+        Response {
+            id: 0,
+            command: cmd.text.clone(),
+            lines: lines
+                .iter()
+                .map(|(t, p)| ResponseLine { text: t.to_string(), pdu: p.map(String::from) })
+                .collect(),
+            result,
+        }
+    }
+
+    type HandOvers = Vec<(u64, Vec<u8>, Option<Location>)>;
+
+    /// Drains actions; returns the commands sent, the hand-overs and the states.
+    fn drain(i: &mut Intake) -> (Vec<Command>, HandOvers, Vec<ModemState>) {
+        let (mut c, mut h, mut s) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(a) = i.poll_action() {
+            match a {
+                Action::Send(x) => c.push(x),
+                Action::HandOver { token, pdu, location } => h.push((token, pdu, location)),
+                Action::State(x) => s.push(x),
+            }
+        }
+        (c, h, s)
+    }
+
+    /// A modem that answers the init sequence like the simulator does.
+    fn answer(cmd: &Command) -> Response {
+        let l: &[(&str, Option<&str>)] = match cmd.text.as_str() {
+            "AT+CPIN?" => &[("+CPIN: READY", None)],
+            "AT+CPMS=?" => &[("+CPMS: (\"SM\",\"ME\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")", None)],
+            "AT+CNMI=?" => &[("+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)", None)],
+            "AT+CPMS?" => &[("+CPMS: \"ME\",0,20,\"ME\",0,20,\"ME\",0,20", None)],
+            _ => &[],
+        };
+        resp(cmd, l, FinalResult::Ok)
+    }
+
+    /// Runs the init to ready; returns every command sent.
+    fn to_ready(i: &mut Intake, t: Instant) -> Vec<Command> {
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            if i.is_ready() {
+                return sent;
+            }
+            let (cmds, _, _) = drain(i);
+            let cmd = cmds.into_iter().next().expect("a command during init");
+            let r = answer(&cmd);
+            sent.push(cmd);
+            i.on_response(r, t);
+        }
+        panic!("init did not finish: {sent:?}");
+    }
+
+    /// The next command, answering storage switches on the way.
+    fn next_cmd(i: &mut Intake, t: Instant) -> Command {
+        loop {
+            let c = drain(i).0.into_iter().next().expect("a command");
+            if !c.text.starts_with("AT+CPMS=\"") {
+                return c;
+            }
+            i.on_response(answer(&c), t);
+        }
+    }
+
+    fn ready(profile: Profile) -> (Intake, Instant) {
+        let t = Instant::now();
+        let mut i = Intake::new(profile);
+        i.on_connected(t);
+        to_ready(&mut i, t);
+        drain(&mut i);
+        (i, t)
+    }
+
+    #[test]
+    fn cmti_read_hand_over_then_delete_only_after_durable() {
+        let (mut i, t) = ready(Profile::default());
+        assert_eq!(i.next_deadline(), None, "idle: no timer");
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+        let c = next_cmd(&mut i, t);
+        assert_eq!(c.text, "AT+CMGR=3");
+        // `<length>` 3 and 3 octets printed: no SMSC part, `00` is prepended.
+        i.on_response(resp(&c, &[("+CMGR: 0,,3", Some("000401"))], FinalResult::Ok), t);
+        let (c, h, _) = drain(&mut i);
+        assert!(c.is_empty(), "nothing deleted before the durable answer: {c:?}");
+        assert_eq!(h[0].1, vec![0, 0, 4, 1]);
+        assert_eq!(h[0].2, Some(("ME".into(), 3)));
+        i.on_durable(h[0].0, Ok(()), t);
+        let (c, _, _) = drain(&mut i);
+        assert_eq!(c[0].text, "AT+CMGD=3");
+        i.on_response(answer(&c[0]), t);
+        let (c, _, _) = drain(&mut i);
+        assert_eq!(c[0].text, "AT+CPMS?", "usage logged after the delete");
+    }
+
+    #[test]
+    fn storage_named_in_cmti_is_selected_first() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
+        let (c, _, _) = drain(&mut i);
+        // The last init step listed SM, so ME is selected again before reading.
+        assert_eq!(c[0].text, "AT+CPMS=\"ME\"");
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CMGR=1");
+        i.on_urc(Urc::MessageStored { mem: "SM".into(), index: 2 }, t);
+        i.on_response(resp(&Command::cmgr(1), &[], FinalResult::CmsError(Some(321))), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CPMS=\"SM\"");
+    }
+
+    #[test]
+    fn two_timeouts_in_a_row_reinit() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = [next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
+        let c = drain(&mut i).0;
+        assert_eq!(c[0].text, "AT+CMGR=0", "retried once");
+        i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Initializing]);
+        assert_eq!(c[0].text, "AT");
+    }
+
+    #[test]
+    fn boot_urc_reinits_and_drops_the_stale_response() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let cmgr = next_cmd(&mut i, t);
+        i.on_urc(Urc::Line("RDY".into()), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Resetting]);
+        assert_eq!(c[0].text, "AT");
+        // The engine still answers the CMGR sent before the reset: ignored, not taken for AT.
+        i.on_response(resp(&cmgr, &[], FinalResult::Error), t);
+        assert!(drain(&mut i).0.is_empty());
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(drain(&mut i).0[0].text, "ATE0");
+    }
+
+    #[test]
+    fn delete_after_reinit_verifies_the_slot_first() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = [next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let token = drain(&mut i).1[0].0;
+        i.on_disconnected();
+        i.on_connected(t);
+        to_ready(&mut i, t);
+        i.on_durable(token, Ok(()), t);
+        let c = [next_cmd(&mut i, t)];
+        assert_eq!(c[0].text, "AT+CMGR=0", "read again before deleting");
+        // Another message now sits there: not deleted.
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000402"))], FinalResult::Ok), t);
+        let c = drain(&mut i).0;
+        assert!(c.iter().all(|c| !c.text.starts_with("AT+CMGD")), "{c:?}");
+    }
+
+    #[test]
+    fn routed_cmt_is_acked_only_after_durable() {
+        let mut p = Profile::default();
+        p.init.route = Route::Route;
+        p.init.cnmi_candidates = vec![[2, 2, 0, 0, 0]];
+        p.init.cnma = "AT+CNMA=1".into();
+        let t = Instant::now();
+        let mut i = Intake::new(p);
+        i.on_connected(t);
+        let sent = to_ready(&mut i, t);
+        assert!(sent.iter().any(|c| c.text == "AT+CSMS=1"));
+        drain(&mut i);
+        let header = parse_pdu_header("+CMT: ,2", "+CMT:").unwrap();
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header: header.clone(), hex: "000401".into() }, t);
+        let (c, h, _) = drain(&mut i);
+        assert!(c.is_empty());
+        assert_eq!(h[0].2, None);
+        i.on_durable(h[0].0, Ok(()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CNMA=1");
+        // Not durable: no ack, retried later from memory.
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header, hex: "000402".into() }, t);
+        let h = drain(&mut i).1;
+        i.on_durable(h[0].0, Err("disk".into()), t);
+        assert!(drain(&mut i).0.is_empty());
+        let d = i.next_deadline().expect("retry timer");
+        i.on_timeout(d);
+        assert_eq!(drain(&mut i).1[0].1, vec![0, 4, 2]);
+    }
+
+    #[test]
+    fn durable_retries_are_bounded() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = [next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let mut token = drain(&mut i).1[0].0;
+        for n in 1..MAX_DURABLE_ATTEMPTS {
+            i.on_durable(token, Err("disk".into()), t);
+            let d = i.next_deadline().expect("retry timer");
+            i.on_timeout(d);
+            let (c, h, _) = drain(&mut i);
+            assert!(c.is_empty(), "never deleted: {c:?}");
+            assert_eq!(h.len(), 1, "attempt {n}");
+            token = h[0].0;
+        }
+        i.on_durable(token, Err("disk".into()), t);
+        assert_eq!(i.next_deadline(), None, "given up: no more timers");
+        assert_eq!(i.in_hand(), 0);
+    }
+
+    #[test]
+    fn pin_locked_is_a_state_without_timers() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            if c.text == "AT+CPIN?" {
+                i.on_response(resp(&c, &[("+CPIN: SIM PIN", None)], FinalResult::Ok), t);
+                break;
+            }
+            i.on_response(answer(&c), t);
+        }
+        let (c, _, s) = drain(&mut i);
+        assert!(c.is_empty());
+        assert_eq!(s, vec![ModemState::SimLocked]);
+        assert_eq!(i.next_deadline(), None);
+        i.on_urc(Urc::Line("+CPIN: READY".into()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT");
+    }
+
+    #[test]
+    fn sim_busy_is_retried_after_a_pause() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            if c.text == "AT+CPIN?" {
+                i.on_response(resp(&c, &[], FinalResult::CmeError(Some(14))), t);
+                break;
+            }
+            i.on_response(answer(&c), t);
+        }
+        assert!(drain(&mut i).0.is_empty(), "no busy loop");
+        let d = i.next_deadline().unwrap();
+        assert_eq!(d, t + SIM_RETRY_PAUSE);
+        i.on_timeout(d);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CPIN?");
+    }
+
+    #[test]
+    fn cmgl_leftovers_and_321() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        let mut handed = Vec::new();
+        while !i.is_ready() {
+            let (c, h, _) = drain(&mut i);
+            handed.extend(h);
+            let c = c.into_iter().next().unwrap();
+            let r = match (c.text.as_str(), i.mem1.as_deref()) {
+                ("AT+CMGL=4", Some("ME")) => resp(
+                    &c,
+                    &[("+CMGL: 0,1,,2", Some("000401")), ("+CMGL: 4,1,,2", Some("000402"))],
+                    FinalResult::Ok,
+                ),
+                ("AT+CMGL=4", _) => resp(&c, &[], FinalResult::CmsError(Some(321))),
+                _ => answer(&c),
+            };
+            i.on_response(r, t);
+        }
+        handed.extend(drain(&mut i).1);
+        let locs: Vec<_> = handed.iter().map(|h| h.2.clone().unwrap()).collect();
+        assert_eq!(locs, vec![("ME".to_string(), 0), ("ME".to_string(), 4)]);
+    }
+
+    #[test]
+    fn after_a_boot_urc_sms_waits_for_the_ready_urc() {
+        let p = Profile::load("quectel-eg25", None).unwrap();
+        let (mut i, t) = ready(p);
+        i.on_urc(Urc::Line("RDY".into()), t);
+        loop {
+            let c = drain(&mut i).0.remove(0);
+            let cpin = c.text == "AT+CPIN?";
+            i.on_response(answer(&c), t);
+            if cpin {
+                break;
+            }
+        }
+        assert!(drain(&mut i).0.is_empty(), "SMS commands wait for +QIND: SMS DONE");
+        assert_eq!(i.next_deadline(), Some(t + Duration::from_secs(30)));
+        i.on_urc(Urc::Line("+QIND: SMS DONE".into()), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CSMS=0");
+        assert_eq!(i.next_deadline(), None);
+    }
+}

@@ -1,0 +1,667 @@
+//! The simulated modem's behaviour: a TS 27.005 subset in PDU mode with SIM/ME storage and the
+//! quirks of real modems (modem-at.md §1–§6). Pure: command bytes in, response bytes out.
+
+use crate::modem::at::response::{parse_int_ranges, split_fields};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Quirks real modems show, each switchable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimQuirks {
+    /// Echo stays on whatever `ATE0` says.
+    pub echo_stuck: bool,
+    /// URCs wait for the next final result and are written glued after it in the same write.
+    pub urc_glued_after_ok: bool,
+    /// Lines end in `\r\r\n` (Huawei E1752).
+    pub crcrlf: bool,
+    /// `+CMGR: <stat>,,<len> <pdu>` on one line.
+    pub pdu_on_cmgr_line: bool,
+    /// `+CPIN: READY` without `OK` (Wavecom).
+    pub cpin_without_ok: bool,
+    /// An empty `+CMGL` answers `+CMS ERROR: 321` (phonesim).
+    pub empty_list_321: bool,
+    /// `+CMGR`/`+CMGL` print an empty quoted alpha `""` (Telit HE910).
+    pub alpha_quoted: bool,
+    /// A `"` trails each PDU line (gammu's logs).
+    pub trailing_quote: bool,
+    /// `+CDS` PDUs are printed without the SMSC part.
+    pub cds_without_smsc: bool,
+    /// `+CNMI` settings refused although `=?` advertises them (Qualcomm `<ds>`=1).
+    pub reject_cnmi: Vec<[u8; 5]>,
+}
+
+/// How the simulator starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Storages and their slot counts; the first is the default for mem1/2/3.
+    pub storages: Vec<(String, usize)>,
+    pub quirks: SimQuirks,
+    /// The SIM wants a PIN until [`SimCore::unlock`].
+    pub pin_locked: bool,
+    /// Lines printed at (re)boot.
+    pub boot_urcs: Vec<String>,
+    /// Printed after the boot URCs when SMS is usable (`+QIND: SMS DONE`).
+    pub ready_urc: Option<String>,
+    /// The `+CNMI=?` ranges.
+    pub cnmi_ranges: String,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            storages: vec![("SM".into(), 10), ("ME".into(), 20)],
+            quirks: SimQuirks::default(),
+            pin_locked: false,
+            boot_urcs: vec!["RDY".into()],
+            ready_urc: None,
+            cnmi_ranges: "(0-2),(0-3),(0,2),(0-2),(0,1)".into(),
+        }
+    }
+}
+
+/// One stored message. `stat` as in TS 27.005 §3.1: 0 received unread, 1 received read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub stat: u8,
+    pub pdu: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+struct Storage {
+    name: String,
+    slots: Vec<Option<Slot>>,
+}
+
+/// Called when the modem deletes a message: storage, index, PDU.
+pub type DeleteHook = Arc<dyn Fn(&str, u32, &[u8]) + Send + Sync>;
+
+/// A command that the simulator swallows (no answer), to freeze a conversation at one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    /// Matches commands starting with this text (e.g. `AT+CMGD`).
+    pub prefix: String,
+    /// Carry the command out before going silent (the answer is lost, not the effect).
+    pub execute: bool,
+}
+
+/// The simulator's state.
+pub struct SimCore {
+    opts: SimOptions,
+    stores: Vec<Storage>,
+    mem: [usize; 3],
+    echo: bool,
+    service: u8,
+    cnmi: [u8; 5],
+    awaiting_ack: u32,
+    pin_locked: bool,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    /// URCs held for the glued-after-OK quirk.
+    held: VecDeque<String>,
+    glue_pending: bool,
+    /// Messages the network holds because the store was full (resent after a delete: SMMA).
+    network_queue: VecDeque<Vec<u8>>,
+    full_reported: bool,
+    on_delete: Option<DeleteHook>,
+    stall: Option<(Stall, Option<tokio::sync::oneshot::Sender<()>>)>,
+    /// Every command received, for tests.
+    pub log: Vec<String>,
+}
+
+/// `+CIND=?` of the simulator: smsfull is indicator 5.
+const CIND_TEST: &str =
+    "+CIND: (\"battchg\",(0-5)),(\"signal\",(0-5)),(\"service\",(0,1)),(\"message\",(0,1)),(\"smsfull\",(0,1))";
+const SMSFULL_IND: u32 = 5;
+
+impl SimCore {
+    pub fn new(opts: SimOptions) -> SimCore {
+        let stores =
+            opts.storages.iter().map(|(n, s)| Storage { name: n.clone(), slots: vec![None; *s] }).collect();
+        let pin_locked = opts.pin_locked;
+        SimCore {
+            opts,
+            stores,
+            mem: [0; 3],
+            echo: true,
+            service: 0,
+            cnmi: [0; 5],
+            awaiting_ack: 0,
+            pin_locked,
+            input: Vec::new(),
+            out: Vec::new(),
+            held: VecDeque::new(),
+            glue_pending: false,
+            network_queue: VecDeque::new(),
+            full_reported: false,
+            on_delete: None,
+            stall: None,
+            log: Vec::new(),
+        }
+    }
+
+    pub fn set_on_delete(&mut self, hook: Option<DeleteHook>) {
+        self.on_delete = hook;
+    }
+
+    pub fn set_stall(&mut self, stall: Option<Stall>, notify: Option<tokio::sync::oneshot::Sender<()>>) {
+        self.stall = stall.map(|s| (s, notify));
+    }
+
+    pub fn quirks_mut(&mut self) -> &mut SimQuirks {
+        &mut self.opts.quirks
+    }
+
+    /// Takes what the modem has written since the last call.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Every stored message: storage, index, slot.
+    pub fn stored(&self) -> Vec<(String, u32, Slot)> {
+        let mut v = Vec::new();
+        for s in &self.stores {
+            for (i, slot) in s.slots.iter().enumerate() {
+                if let Some(m) = slot {
+                    v.push((s.name.clone(), i as u32, m.clone()));
+                }
+            }
+        }
+        v
+    }
+
+    /// Messages the network still holds (store was full).
+    pub fn network_queue_len(&self) -> usize {
+        self.network_queue.len()
+    }
+
+    /// Current `+CNMI` setting.
+    pub fn cnmi(&self) -> [u8; 5] {
+        self.cnmi
+    }
+
+    fn nl(&self) -> &'static str {
+        if self.opts.quirks.crcrlf {
+            "\r\r\n"
+        } else {
+            "\r\n"
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        let nl = self.nl();
+        self.out.extend_from_slice(nl.as_bytes());
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(nl.as_bytes());
+    }
+
+    /// A line following another one directly (the PDU after its header).
+    fn next_line(&mut self, text: &str) {
+        let nl = self.nl();
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(nl.as_bytes());
+    }
+
+    fn pdu_line(&mut self, pdu: &[u8]) -> String {
+        let mut s = crate::hex::encode_upper(pdu);
+        if self.opts.quirks.trailing_quote {
+            s.push('"');
+        }
+        s
+    }
+
+    /// Emits a URC now, or holds it (glued quirk).
+    fn urc(&mut self, text: &str) {
+        if self.opts.quirks.urc_glued_after_ok && self.glue_pending {
+            self.held.push_back(text.to_string());
+            return;
+        }
+        if self.opts.quirks.urc_glued_after_ok {
+            self.glue_pending = true;
+        }
+        self.line(text);
+    }
+
+    fn final_result(&mut self, text: &str) {
+        self.line(text);
+        if self.opts.quirks.urc_glued_after_ok {
+            self.glue_pending = false;
+            if let Some(u) = self.held.pop_front() {
+                // Same write: `\r\nOK\r\n\r\n+CMTI: …\r\n`.
+                self.urc(&u);
+            }
+        }
+    }
+
+    /// (Re)boots: prints the boot URCs and forgets volatile settings; storage persists.
+    pub fn reset(&mut self) {
+        self.echo = true;
+        self.service = 0;
+        self.cnmi = [0; 5];
+        self.mem = [0; 3];
+        self.awaiting_ack = 0;
+        self.input.clear();
+        self.held.clear();
+        self.glue_pending = false;
+        self.pin_locked = self.opts.pin_locked;
+        for u in self.opts.boot_urcs.clone() {
+            self.line(&u);
+        }
+        if let Some(r) = self.opts.ready_urc.clone() {
+            self.line(&r);
+        }
+    }
+
+    /// The SIM accepts its PIN: prints `+CPIN: READY`.
+    pub fn unlock(&mut self) {
+        self.pin_locked = false;
+        self.urc("+CPIN: READY");
+        // The network now delivers what it held.
+        while let Some(p) = self.network_queue.pop_front() {
+            self.deliver(p);
+        }
+    }
+
+    fn tpdu_len(pdu: &[u8]) -> usize {
+        let sca = pdu.first().map_or(0, |b| *b as usize);
+        pdu.len().saturating_sub(1 + sca)
+    }
+
+    /// Frees the first slot of `store`, if any.
+    fn free_slot(&self, store: usize) -> Option<usize> {
+        self.stores.get(store)?.slots.iter().position(Option::is_none)
+    }
+
+    /// The network delivers an SMS-DELIVER (PDU with SMSC prefix).
+    pub fn deliver(&mut self, pdu: Vec<u8>) {
+        if self.pin_locked {
+            self.network_queue.push_back(pdu);
+            return;
+        }
+        let mt = self.cnmi[1];
+        if mt == 2 || mt == 3 {
+            if self.service == 1 {
+                self.awaiting_ack += 1;
+            }
+            let text = format!("+CMT: ,{}", Self::tpdu_len(&pdu));
+            let p = self.pdu_line(&pdu);
+            self.urc_two_line(&text, &p);
+            return;
+        }
+        let store = self.mem[2];
+        match self.free_slot(store) {
+            Some(i) => {
+                self.stores[store].slots[i] = Some(Slot { stat: 0, pdu });
+                if mt == 1 {
+                    let name = self.stores[store].name.clone();
+                    self.urc(&format!("+CMTI: \"{name}\",{i}"));
+                }
+                if self.free_slot(store).is_none() && !self.full_reported {
+                    self.full_reported = true;
+                    self.urc(&format!("+CIEV: {SMSFULL_IND},1"));
+                }
+            }
+            None => {
+                // TS 31.102 §4.2.28: the MS rejects with "memory capacity exceeded"; the SMSC
+                // keeps the message until the MS signals free memory.
+                self.network_queue.push_back(pdu);
+                if !self.full_reported {
+                    self.full_reported = true;
+                    self.urc(&format!("+CIEV: {SMSFULL_IND},1"));
+                }
+            }
+        }
+    }
+
+    /// The network delivers an SMS-STATUS-REPORT (PDU with SMSC prefix), routed as `+CDS` with
+    /// `<ds>`=1 or stored with `+CDSI` with `<ds>`=2.
+    pub fn deliver_status_report(&mut self, pdu: Vec<u8>) {
+        match self.cnmi[3] {
+            1 => {
+                let len = Self::tpdu_len(&pdu);
+                let shown = if self.opts.quirks.cds_without_smsc {
+                    pdu.get(pdu.len() - len..).unwrap_or(&pdu).to_vec()
+                } else {
+                    pdu
+                };
+                if self.service == 1 {
+                    self.awaiting_ack += 1;
+                }
+                let p = self.pdu_line(&shown);
+                self.urc_two_line(&format!("+CDS: {len}"), &p);
+            }
+            2 => {
+                let store = self.mem[2];
+                if let Some(i) = self.free_slot(store) {
+                    self.stores[store].slots[i] = Some(Slot { stat: 0, pdu });
+                    let name = self.stores[store].name.clone();
+                    self.urc(&format!("+CDSI: \"{name}\",{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn urc_two_line(&mut self, header: &str, pdu: &str) {
+        let nl = self.nl();
+        self.urc(&format!("{header}{nl}{pdu}"));
+    }
+
+    /// Fills every free slot of the incoming storage with generated messages (silently, as if
+    /// they arrived while nobody listened) and reports smsfull. Returns the PDUs stored.
+    pub fn fill_storage(&mut self) -> Vec<Vec<u8>> {
+        let store = self.mem[2];
+        let mut added = Vec::new();
+        let mut n = 0u8;
+        while let Some(i) = self.free_slot(store) {
+            let pdu = sample_deliver_pdu(0x80 | n);
+            n = n.wrapping_add(1);
+            self.stores[store].slots[i] = Some(Slot { stat: 0, pdu: pdu.clone() });
+            added.push(pdu);
+        }
+        self.full_reported = true;
+        self.urc(&format!("+CIEV: {SMSFULL_IND},1"));
+        added
+    }
+
+    /// Feeds bytes the host wrote.
+    pub fn input(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' || b == b'\n' {
+                if self.input.is_empty() {
+                    continue;
+                }
+                let line = String::from_utf8_lossy(&self.input).into_owned();
+                self.input.clear();
+                if self.echo || self.opts.quirks.echo_stuck {
+                    self.out.extend_from_slice(line.as_bytes());
+                    self.out.push(b'\r');
+                }
+                self.command(line.trim());
+            } else if self.input.len() < 4096 {
+                self.input.push(b);
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) {
+        self.log.push(line.to_string());
+        if let Some((stall, _)) = &self.stall {
+            if line.to_ascii_uppercase().starts_with(&stall.prefix.to_ascii_uppercase()) {
+                let execute = stall.execute;
+                if let Some((_, Some(tx))) = self.stall.take() {
+                    let _ = tx.send(());
+                }
+                if execute {
+                    self.execute(line);
+                    self.out.clear();
+                }
+                return;
+            }
+        }
+        self.execute(line);
+    }
+
+    fn execute(&mut self, line: &str) {
+        let upper = line.to_ascii_uppercase();
+        let Some(cmd) = upper.strip_prefix("AT") else {
+            self.final_result("ERROR");
+            return;
+        };
+        let sms = ["+CSMS", "+CMGF", "+CPMS", "+CNMI", "+CMGL", "+CMGR", "+CMGD", "+CNMA"];
+        if self.pin_locked && sms.iter().any(|p| cmd.starts_with(p)) {
+            self.final_result("+CME ERROR: 11");
+            return;
+        }
+        let arg = |p: &str| cmd.strip_prefix(p);
+        let int = |s: &str| s.trim().parse::<u32>().ok();
+        if cmd.is_empty() || cmd.starts_with("+CMEE=") || cmd.starts_with("+CFUN") {
+            self.final_result("OK");
+        } else if cmd == "E0" || cmd == "E1" {
+            self.echo = cmd == "E1";
+            self.final_result("OK");
+        } else if cmd == "+CPIN?" {
+            let state = if self.pin_locked { "SIM PIN" } else { "READY" };
+            self.line(&format!("+CPIN: {state}"));
+            if !self.opts.quirks.cpin_without_ok {
+                self.final_result("OK");
+            }
+        } else if let Some(n) = arg("+CSMS=").and_then(int) {
+            if n > 1 {
+                self.final_result("+CMS ERROR: 303");
+            } else {
+                self.service = n as u8;
+                self.line("+CSMS: 1,1,1");
+                self.final_result("OK");
+            }
+        } else if cmd == "+CMGF=0" {
+            self.final_result("OK");
+        } else if cmd == "+CPMS=?" {
+            let names: Vec<String> = self.stores.iter().map(|s| format!("\"{}\"", s.name)).collect();
+            let g = format!("({})", names.join(","));
+            self.line(&format!("+CPMS: {g},{g},{g}"));
+            self.final_result("OK");
+        } else if cmd == "+CPMS?" {
+            let parts: Vec<String> = self
+                .mem
+                .iter()
+                .map(|&m| {
+                    let (u, t) = self.usage(m);
+                    format!("\"{}\",{u},{t}", self.stores[m].name)
+                })
+                .collect();
+            self.line(&format!("+CPMS: {}", parts.join(",")));
+            self.final_result("OK");
+        } else if let Some(a) = arg("+CPMS=") {
+            self.cpms_set(a);
+        } else if cmd == "+CNMI=?" {
+            let r = self.opts.cnmi_ranges.clone();
+            self.line(&format!("+CNMI: {r}"));
+            self.final_result("OK");
+        } else if let Some(a) = arg("+CNMI=") {
+            self.cnmi_set(a);
+        } else if cmd == "+CIND=?" {
+            self.line(CIND_TEST);
+            self.final_result("OK");
+        } else if let Some(stat) = arg("+CMGL=").and_then(int) {
+            self.cmgl(stat);
+        } else if let Some(i) = arg("+CMGR=").and_then(int) {
+            self.cmgr(i);
+        } else if let Some(a) = arg("+CMGD=") {
+            let idx = split_fields(a).first().and_then(|f| int(f));
+            match idx {
+                Some(i) => self.cmgd(i),
+                None => self.final_result("+CMS ERROR: 302"),
+            }
+        } else if cmd.starts_with("+CNMA") {
+            if self.service == 1 && self.awaiting_ack > 0 {
+                self.awaiting_ack -= 1;
+                self.final_result("OK");
+            } else {
+                self.final_result("+CMS ERROR: 340");
+            }
+        } else {
+            self.final_result("ERROR");
+        }
+    }
+
+    fn usage(&self, m: usize) -> (usize, usize) {
+        let s = &self.stores[m];
+        (s.slots.iter().filter(|x| x.is_some()).count(), s.slots.len())
+    }
+
+    fn cpms_set(&mut self, args: &str) {
+        let mut new = self.mem;
+        for (i, f) in split_fields(args).iter().enumerate().take(3) {
+            let name = f.trim_matches('"');
+            match self.stores.iter().position(|s| s.name == name) {
+                Some(p) => new[i] = p,
+                None => {
+                    self.final_result("+CMS ERROR: 302");
+                    return;
+                }
+            }
+        }
+        self.mem = new;
+        let parts: Vec<String> = self
+            .mem
+            .iter()
+            .map(|&m| {
+                let (u, t) = self.usage(m);
+                format!("{u},{t}")
+            })
+            .collect();
+        self.line(&format!("+CPMS: {}", parts.join(",")));
+        self.final_result("OK");
+    }
+
+    fn cnmi_set(&mut self, args: &str) {
+        let vals: Vec<u8> = split_fields(args).iter().map(|f| f.parse::<u8>().unwrap_or(u8::MAX)).collect();
+        let mut v = [0u8; 5];
+        for (d, s) in v.iter_mut().zip(vals.iter()) {
+            *d = *s;
+        }
+        let ranges =
+            parse_int_ranges(&format!("+CNMI: {}", self.opts.cnmi_ranges), "+CNMI:").unwrap_or_default();
+        let fits = vals.len() <= 5
+            && vals.iter().zip(ranges.iter()).all(|(x, r)| r.iter().any(|r| r.contains(&i32::from(*x))));
+        if !fits || self.opts.quirks.reject_cnmi.contains(&v) {
+            self.final_result("+CMS ERROR: 303");
+            return;
+        }
+        self.cnmi = v;
+        self.final_result("OK");
+    }
+
+    fn header_alpha(&self) -> &'static str {
+        if self.opts.quirks.alpha_quoted {
+            ",\"\""
+        } else {
+            ","
+        }
+    }
+
+    fn cmgl(&mut self, stat: u32) {
+        let m = self.mem[0];
+        let mut any = false;
+        for i in 0..self.stores[m].slots.len() {
+            let Some(slot) = self.stores[m].slots[i].clone() else { continue };
+            if stat != 4 && u32::from(slot.stat) != stat {
+                continue;
+            }
+            any = true;
+            let len = Self::tpdu_len(&slot.pdu);
+            let alpha = self.header_alpha();
+            self.line(&format!("+CMGL: {i},{}{alpha},{len}", slot.stat));
+            let p = self.pdu_line(&slot.pdu);
+            self.next_line(&p);
+            if let Some(Some(s)) = self.stores[m].slots.get_mut(i) {
+                s.stat = 1;
+            }
+        }
+        if !any && self.opts.quirks.empty_list_321 {
+            self.final_result("+CMS ERROR: 321");
+        } else {
+            self.final_result("OK");
+        }
+    }
+
+    fn cmgr(&mut self, i: u32) {
+        let m = self.mem[0];
+        let Some(Some(slot)) = self.stores[m].slots.get(i as usize).cloned() else {
+            self.final_result("+CMS ERROR: 321");
+            return;
+        };
+        let len = Self::tpdu_len(&slot.pdu);
+        let alpha = self.header_alpha();
+        let p = self.pdu_line(&slot.pdu);
+        if self.opts.quirks.pdu_on_cmgr_line {
+            self.line(&format!("+CMGR: {}{alpha},{len} {p}", slot.stat));
+        } else {
+            self.line(&format!("+CMGR: {}{alpha},{len}", slot.stat));
+            self.next_line(&p);
+        }
+        if let Some(Some(s)) = self.stores[m].slots.get_mut(i as usize) {
+            s.stat = 1;
+        }
+        self.final_result("OK");
+    }
+
+    fn cmgd(&mut self, i: u32) {
+        let m = self.mem[0];
+        let removed = self.stores[m].slots.get_mut(i as usize).and_then(Option::take);
+        if let (Some(slot), Some(hook)) = (&removed, &self.on_delete) {
+            hook(&self.stores[m].name, i, &slot.pdu);
+        }
+        self.final_result("OK");
+        if removed.is_some() {
+            self.full_reported = false;
+            // Memory available again: the network resends what it held (SMMA).
+            if let Some(pdu) = self.network_queue.pop_front() {
+                self.deliver(pdu);
+            }
+        }
+    }
+}
+
+/// A valid SMS-DELIVER with SMSC prefix, 8-bit data `['S', n]`, for generated traffic.
+///
+/// Octets: `00` SMSC length 0 (modem default) · `04` first octet: TP-MTI 00 (deliver), TP-MMS
+/// set · `0B 91 21 43 65 87 09 F1` originator: 11 digits, international, "12345678901" in
+/// swapped semi-octets with F filler · `00` TP-PID · `04` TP-DCS 8-bit data · `52 30 10 21 43
+/// 65 00` TP-SCTS 25-03-01 12:34:56 UTC+0 (swapped semi-octets) · `02` TP-UDL · `53 nn` data.
+pub fn sample_deliver_pdu(n: u8) -> Vec<u8> {
+    vec![
+        0x00, 0x04, 0x0B, 0x91, 0x21, 0x43, 0x65, 0x87, 0x09, 0xF1, 0x00, 0x04, 0x52, 0x30, 0x10, 0x21, 0x43,
+        0x65, 0x00, 0x02, 0x53, n,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(core: &mut SimCore, cmd: &str) -> String {
+        core.input(format!("{cmd}\r").as_bytes());
+        String::from_utf8(core.take_output()).unwrap()
+    }
+
+    #[test]
+    fn store_notify_read_delete() {
+        let mut c = SimCore::new(SimOptions::default());
+        assert_eq!(run(&mut c, "ATE0"), "ATE0\r\r\nOK\r\n");
+        assert_eq!(run(&mut c, "AT+CNMI=2,1,0,0,0"), "\r\nOK\r\n");
+        c.deliver(sample_deliver_pdu(1));
+        assert_eq!(String::from_utf8(c.take_output()).unwrap(), "\r\n+CMTI: \"SM\",0\r\n");
+        let r = run(&mut c, "AT+CMGR=0");
+        assert!(r.starts_with("\r\n+CMGR: 0,,21\r\n0004"), "{r}");
+        assert_eq!(run(&mut c, "AT+CMGD=0"), "\r\nOK\r\n");
+        assert!(c.stored().is_empty());
+        assert_eq!(run(&mut c, "AT+CMGR=0"), "\r\n+CMS ERROR: 321\r\n");
+    }
+
+    #[test]
+    fn full_store_holds_network_messages_until_a_delete() {
+        let mut c = SimCore::new(SimOptions { storages: vec![("SM".into(), 1)], ..Default::default() });
+        run(&mut c, "AT+CNMI=2,1,0,0,0");
+        c.deliver(sample_deliver_pdu(1));
+        c.deliver(sample_deliver_pdu(2));
+        assert_eq!(c.network_queue_len(), 1);
+        let out = String::from_utf8(c.take_output()).unwrap();
+        assert!(out.contains("+CIEV: 5,1"), "{out}");
+        let r = run(&mut c, "AT+CMGD=0");
+        assert!(r.contains("+CMTI: \"SM\",0"), "{r}");
+        assert_eq!(c.stored()[0].2.pdu, sample_deliver_pdu(2));
+    }
+
+    #[test]
+    fn glued_urcs() {
+        let mut c = SimCore::new(SimOptions::default());
+        c.quirks_mut().urc_glued_after_ok = true;
+        run(&mut c, "ATE0");
+        run(&mut c, "AT+CNMI=2,1,0,0,0");
+        c.deliver(sample_deliver_pdu(1));
+        c.deliver(sample_deliver_pdu(2));
+        assert_eq!(String::from_utf8(c.take_output()).unwrap(), "\r\n+CMTI: \"SM\",0\r\n");
+        assert_eq!(run(&mut c, "AT"), "\r\nOK\r\n\r\n+CMTI: \"SM\",1\r\n");
+    }
+}

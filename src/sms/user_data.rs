@@ -1,0 +1,284 @@
+//! TP-UDL and TP-UD (TS 23.040 §9.2.3.16, §9.2.3.24): the optional header, fill bits, and
+//! the text or data after it.
+
+use super::alphabet::Tables;
+use super::dcs::{Charset, DataCoding};
+use super::reader::Reader;
+use super::udh::UserDataHeader;
+use super::{gsm7, EncodeError, SmsError};
+
+/// Most octets a user data field may hold.
+pub const MAX_UD_OCTETS: usize = 140;
+
+/// The user data after the header: text for GSM 7-bit and UCS2, octets for 8-bit data and for
+/// compressed user data of any charset (reported, not decompressed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UserData {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl UserData {
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            UserData::Text(t) => Some(t),
+            UserData::Binary(_) => None,
+        }
+    }
+
+    pub fn binary(&self) -> Option<&[u8]> {
+        match self {
+            UserData::Binary(b) => Some(b),
+            UserData::Text(_) => None,
+        }
+    }
+
+    /// The octets: the data itself, or the text as UTF-8.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            UserData::Text(t) => t.as_bytes(),
+            UserData::Binary(b) => b,
+        }
+    }
+}
+
+/// First septet after a header of `header_octets` (UDHL included): the fill bits pad the
+/// header to a septet boundary.
+pub(crate) fn first_text_septet(header_octets: usize) -> usize {
+    (header_octets * 8).div_ceil(7)
+}
+
+/// Parses TP-UDL and TP-UD. UCS2: big-endian UTF-16, a surrogate without its pair becomes
+/// U+FFFD and an odd trailing octet is ignored. Trailing octets after the field are left.
+pub(crate) fn parse(
+    r: &mut Reader<'_>,
+    udhi: bool,
+    dcs: DataCoding,
+) -> Result<(Option<UserDataHeader>, UserData), SmsError> {
+    let udl_offset = r.offset();
+    let udl = r.u8("TP-UDL")?;
+    let septets = dcs.counts_septets();
+    let octets = if septets { (usize::from(udl) * 7).div_ceil(8) } else { usize::from(udl) };
+    if octets > MAX_UD_OCTETS {
+        return Err(SmsError::UserDataTooLong { udl, octets, offset: udl_offset });
+    }
+    let ud_offset = r.offset();
+    let ud = r.take(octets, "TP-UD")?;
+    let (udh, body_octet) = if udhi {
+        let Some(&udhl) = ud.first() else {
+            return Err(SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: ud_offset });
+        };
+        let end = 1 + usize::from(udhl);
+        let Some(raw) = ud.get(1..end) else {
+            return Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: ud_offset });
+        };
+        if septets && first_text_septet(end) > usize::from(udl) {
+            return Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: ud_offset });
+        }
+        (Some(UserDataHeader::parse(raw, ud_offset + 1)?), end)
+    } else {
+        (None, 0)
+    };
+    let data = if septets {
+        let tables = match &udh {
+            Some(h) => Tables::for_languages(h.locking_shift(), h.single_shift()),
+            None => Tables::DEFAULT,
+        };
+        let first = first_text_septet(body_octet);
+        let mut text = String::new();
+        gsm7::decode_into(ud, first, usize::from(udl).saturating_sub(first), &tables, &mut text);
+        UserData::Text(text)
+    } else {
+        let body = ud.get(body_octet..).unwrap_or_default();
+        if dcs.charset() == Charset::Ucs2 && !dcs.compressed() {
+            UserData::Text(decode_ucs2(body))
+        } else {
+            UserData::Binary(body.to_vec())
+        }
+    };
+    Ok((udh, data))
+}
+
+fn decode_ucs2(body: &[u8]) -> String {
+    let mut units = body.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).peekable();
+    let mut s = String::with_capacity(body.len() / 2 * 3);
+    while let Some(u) = units.next() {
+        let c = match u {
+            0xD800..=0xDBFF => match units.peek() {
+                Some(&lo @ 0xDC00..=0xDFFF) => {
+                    units.next();
+                    char::from_u32(0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(lo) - 0xDC00))
+                }
+                _ => None,
+            },
+            0xDC00..=0xDFFF => None,
+            _ => char::from_u32(u32::from(u)),
+        };
+        s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    s
+}
+
+/// Appends TP-UDL and TP-UD. The data must suit the scheme: text for uncompressed GSM 7-bit
+/// (through the tables the header's shift elements select) and UCS2, octets otherwise.
+pub(crate) fn emit(
+    out: &mut Vec<u8>,
+    dcs: DataCoding,
+    udh: Option<&UserDataHeader>,
+    data: &UserData,
+) -> Result<(), EncodeError> {
+    let udl_at = out.len();
+    out.push(0);
+    let ud_start = out.len();
+    let header_octets = match udh {
+        Some(h) => {
+            out.push(h.as_bytes().len() as u8);
+            out.extend_from_slice(h.as_bytes());
+            h.encoded_len()
+        }
+        None => 0,
+    };
+    let udl =
+        match (dcs.counts_septets(), dcs.charset(), data) {
+            (true, _, UserData::Text(text)) => {
+                let tables = match udh {
+                    Some(h) => Tables::for_languages(h.locking_shift(), h.single_shift()),
+                    None => Tables::DEFAULT,
+                };
+                let septets = gsm7::encode(text, &tables).map_err(|(position, ch)| {
+                    EncodeError::Unencodable { ch, position, alphabet: "the GSM 7-bit tables" }
+                })?;
+                let first = first_text_septet(header_octets);
+                gsm7::pack(out, ud_start, first, &septets);
+                first + septets.len()
+            }
+            (false, Charset::Ucs2, UserData::Text(text)) if !dcs.compressed() => {
+                for u in text.encode_utf16() {
+                    out.extend_from_slice(&u.to_be_bytes());
+                }
+                out.len() - ud_start
+            }
+            (false, _, UserData::Binary(b)) if dcs.compressed() || dcs.charset() == Charset::EightBit => {
+                out.extend_from_slice(b);
+                out.len() - ud_start
+            }
+            _ => {
+                return Err(EncodeError::UserDataMismatch(
+                    "text needs GSM 7-bit or UCS2, octets 8-bit or compressed",
+                ))
+            }
+        };
+    let octets = out.len() - ud_start;
+    if octets > MAX_UD_OCTETS || udl > 255 {
+        return Err(EncodeError::UserDataTooLong { octets });
+    }
+    out[udl_at] = udl as u8;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ud(bytes: &[u8], udhi: bool, dcs: u8) -> Result<(Option<UserDataHeader>, UserData), SmsError> {
+        parse(&mut Reader::new(bytes), udhi, DataCoding::from_octet(dcs))
+    }
+
+    #[test]
+    fn seven_bit_after_header_uses_fill_bits() {
+        // Header 05 00 03 19 02 01 (6 octets = 48 bits → 7 septets, 1 fill bit), then text.
+        let mut h = UserDataHeader::new();
+        h.push(0x00, &[0x19, 2, 1]).unwrap();
+        let mut out = Vec::new();
+        emit(&mut out, DataCoding::GSM7, Some(&h), &UserData::Text("Hi €".into())).unwrap();
+        // UDL = 7 header septets + 5 text septets (the euro sign is ESC 0x65).
+        assert_eq!(out[0], 12);
+        assert_eq!(&out[1..7], &[5, 0, 3, 0x19, 2, 1]);
+        // 'H' = 0x48 shifted past 1 fill bit: 0x90 in the octet after the header.
+        assert_eq!(out[7], 0x90);
+        let (udh, data) = parse_ud(&out, true, 0).unwrap();
+        assert_eq!(udh.unwrap().concat().unwrap().reference, 0x19);
+        assert_eq!(data, UserData::Text("Hi €".into()));
+    }
+
+    #[test]
+    fn header_only_user_data_is_accepted() {
+        // UDL 6 octets, 8-bit: UDHL 5 + a concat element, no data (ModemManager rejects this).
+        let (udh, data) = parse_ud(&[6, 5, 0, 3, 1, 2, 1], true, 0x04).unwrap();
+        assert!(udh.is_some());
+        assert_eq!(data, UserData::Binary(vec![]));
+        // 7-bit: UDL 7 septets = the 6-octet header exactly.
+        let (_, data) = parse_ud(&[7, 5, 0, 3, 1, 2, 1, 0], true, 0x00).unwrap();
+        assert_eq!(data, UserData::Text(String::new()));
+    }
+
+    #[test]
+    fn ucs2_surrogates_and_odd_octet() {
+        // U+1F600 = D83D DE00, then 'A', then an unpaired high surrogate D800, then one octet.
+        let bytes = [9, 0xD8, 0x3D, 0xDE, 0x00, 0x00, 0x41, 0xD8, 0x00, 0x42];
+        let (_, data) = parse_ud(&bytes, false, 0x08).unwrap();
+        assert_eq!(data, UserData::Text("😀A\u{FFFD}".into()));
+        // A lone low surrogate, a high surrogate followed by a non-surrogate, U+FFFF, é.
+        let bytes = [10, 0xDC, 0x00, 0xD8, 0x00, 0x00, 0x41, 0xFF, 0xFF, 0x00, 0xE9];
+        let (_, data) = parse_ud(&bytes, false, 0x08).unwrap();
+        assert_eq!(data, UserData::Text("\u{FFFD}\u{FFFD}A\u{FFFF}é".into()));
+        // Agrees with the standard library's UTF-16 decoder on every pair of units around
+        // the surrogate ranges.
+        let edges = [
+            0x0000u16, 0x007F, 0x0080, 0x07FF, 0x0800, 0xD7FF, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xE000, 0xFFFF,
+        ];
+        for a in edges {
+            for b in edges {
+                let units = [a, b];
+                let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+                let want: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+                assert_eq!(decode_ucs2(&bytes), want, "{a:04x} {b:04x}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors() {
+        // UDL 161 septets need 141 octets.
+        assert!(matches!(parse_ud(&[161], false, 0), Err(SmsError::UserDataTooLong { octets: 141, .. })));
+        assert_eq!(parse_ud(&[5, 1, 2], false, 4), Err(SmsError::Truncated { field: "TP-UD", offset: 1 }));
+        assert_eq!(
+            parse_ud(&[0], true, 4),
+            Err(SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: 1 })
+        );
+        assert_eq!(
+            parse_ud(&[2, 5, 0], true, 4),
+            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: 1 })
+        );
+        // 7-bit: UDL 4 septets = 4 octets; UDHL 3 fits those octets, but a 4-octet header
+        // takes ceil(32 / 7) = 5 septets, more than TP-UDL.
+        assert_eq!(
+            parse_ud(&[4, 3, 0x70, 0, 0], true, 0),
+            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: 1 })
+        );
+        assert!(matches!(
+            parse_ud(&[3, 2, 0x00, 0x05], true, 4),
+            Err(SmsError::InvalidUdh { offset: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn emit_checks_scheme_and_size() {
+        let mut out = Vec::new();
+        assert!(emit(&mut out, DataCoding::EIGHT_BIT, None, &UserData::Text("x".into())).is_err());
+        assert!(emit(&mut out, DataCoding::UCS2, None, &UserData::Binary(vec![1])).is_err());
+        out.clear();
+        assert_eq!(
+            emit(&mut out, DataCoding::EIGHT_BIT, None, &UserData::Binary(vec![0; 141])),
+            Err(EncodeError::UserDataTooLong { octets: 141 })
+        );
+        out.clear();
+        assert!(emit(&mut out, DataCoding::GSM7, None, &UserData::Text("a".repeat(160))).is_ok());
+        out.clear();
+        assert!(emit(&mut out, DataCoding::GSM7, None, &UserData::Text("a".repeat(161))).is_err());
+        out.clear();
+        // Compressed GSM 7-bit (0x20) carries octets.
+        emit(&mut out, DataCoding::from_octet(0x20), None, &UserData::Binary(vec![1, 2])).unwrap();
+        assert_eq!(out, [2, 1, 2]);
+    }
+}

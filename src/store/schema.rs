@@ -1,0 +1,127 @@
+//! Schema versions (`PRAGMA user_version`) and the migrations between them.
+
+use super::{Result, StoreError};
+use rusqlite::Connection;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this code writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1.
+///
+/// - `spool`: raw PDUs from the modem until they are part of a committed message.
+/// - `dead_letter`: PDUs or messages that could not be delivered, with the reason.
+/// - `message`: one row per routed message still queued somewhere (the `Message` fields).
+/// - `queue`: one row per (registration, message); `reg = 0` is the unclaimed queue. `seq`
+///   orders each queue; when a message's last queue row goes, the message goes (trigger).
+/// - `seen`: message ids committed within the dedup window.
+/// - `totals`: counters kept by triggers, so cap checks cost one row read.
+/// - `registration`: persistent registrations (and, while the daemon runs, the others).
+/// - `stream`: Last-Event-ID and reconnection time per event stream.
+const V1: &str = r#"
+CREATE TABLE spool (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pdu BLOB NOT NULL,
+    received_ms INTEGER NOT NULL
+);
+CREATE TABLE dead_letter (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_ms INTEGER NOT NULL,
+    dead_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    pdu BLOB,
+    message_id TEXT,
+    summary TEXT
+);
+CREATE TABLE message (
+    id TEXT PRIMARY KEY NOT NULL,
+    received_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    originator TEXT NOT NULL,
+    sent_time TEXT,
+    received_time TEXT NOT NULL,
+    application_id TEXT,
+    content_type TEXT NOT NULL,
+    content_type_params TEXT,
+    headers TEXT,
+    transaction_id INTEGER,
+    pdu_type TEXT,
+    port INTEGER,
+    stream TEXT,
+    event_type TEXT,
+    event_id TEXT,
+    body BLOB NOT NULL
+);
+CREATE TABLE queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    reg INTEGER NOT NULL,
+    msg TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    UNIQUE (reg, msg)
+);
+CREATE INDEX queue_by_reg ON queue (reg);
+CREATE INDEX queue_by_msg ON queue (msg);
+CREATE INDEX queue_by_expiry ON queue (expires_ms);
+CREATE TABLE seen (
+    id TEXT PRIMARY KEY NOT NULL,
+    seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX seen_by_time ON seen (seen_ms);
+CREATE TABLE totals (
+    k INTEGER PRIMARY KEY CHECK (k = 0),
+    messages INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    seen INTEGER NOT NULL
+);
+INSERT INTO totals VALUES (0, 0, 0, 0);
+CREATE TRIGGER message_added AFTER INSERT ON message BEGIN
+    UPDATE totals SET messages = messages + 1, bytes = bytes + length(NEW.body) WHERE k = 0;
+END;
+CREATE TRIGGER message_removed AFTER DELETE ON message BEGIN
+    UPDATE totals SET messages = messages - 1, bytes = bytes - length(OLD.body) WHERE k = 0;
+END;
+CREATE TRIGGER queue_entry_removed AFTER DELETE ON queue
+    WHEN NOT EXISTS (SELECT 1 FROM queue WHERE msg = OLD.msg) BEGIN
+    DELETE FROM message WHERE id = OLD.msg;
+END;
+CREATE TRIGGER seen_added AFTER INSERT ON seen BEGIN
+    UPDATE totals SET seen = seen + 1 WHERE k = 0;
+END;
+CREATE TRIGGER seen_removed AFTER DELETE ON seen BEGIN
+    UPDATE totals SET seen = seen - 1 WHERE k = 0;
+END;
+CREATE TABLE registration (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid INTEGER NOT NULL,
+    gids TEXT NOT NULL,
+    name TEXT NOT NULL,
+    persistent INTEGER NOT NULL,
+    filter TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX registration_by_name ON registration (uid, name) WHERE persistent = 1;
+CREATE TABLE stream (
+    name TEXT PRIMARY KEY NOT NULL,
+    last_event_id TEXT,
+    reconnect_ms INTEGER
+) WITHOUT ROWID;
+"#;
+
+/// Brings the database to [`VERSION`], one transaction per step.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew { found, supported: VERSION });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        log::info!("store schema migrated to version {}", i + 1);
+    }
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! Push-CAI against a real dbus-daemon: routing to several clients, filter errors, ownership,
+//! agents that fail, time out or reject, dedup, PushReceived, unclaimed messages, access control.
+
+mod cai_common;
+
+use cai_common::*;
+use futures_lite::StreamExt;
+use otapush::cai::client::{AgentEvent, Reply};
+use otapush::config::AccessRule;
+use otapush::store::Outcome;
+use std::collections::HashMap;
+use std::time::Duration;
+use zbus::zvariant::{OwnedValue, Value};
+
+#[tokio::test]
+async fn each_matching_client_gets_each_message_and_push_received_fires_once() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let monitor = client(&bus).await;
+    let mut signals = monitor.manager.receive_push_received().await.unwrap();
+
+    let a = client(&bus).await;
+    let (_, mut mms) = a.register(&[("ApplicationId", Value::from("x-wap-application:mms.ua"))]).await;
+    let b = client(&bus).await;
+    let (_, mut texts) = b.register(&[("ContentType", Value::from("text/*"))]).await;
+    let c = client(&bus).await;
+    let (_, mut port) = c.register(&[("Port", Value::U16(2948))]).await;
+    let d = client(&bus).await;
+    let (_, mut kind) = d.register(&[("Kind", Value::from("text"))]).await;
+
+    let m1 = push("m1", Some("x-wap-application:mms.ua"), "application/vnd.wap.mms-message", b"\x8c\x82");
+    let m2 = text("m2", "hello");
+    let out = svc.handle.submit(&[m1.clone(), m2.clone()], &[]).await.unwrap();
+    assert_eq!(out, vec![("m1".into(), Outcome::New), ("m2".into(), Outcome::New)]);
+
+    let got = mms.delivery().await;
+    assert_eq!((got.id.as_str(), got.body.as_slice()), ("m1", &b"\x8c\x82"[..]));
+    assert_eq!(got.meta_str("ApplicationId"), Some("x-wap-application:mms.ua"));
+    assert_eq!(got.meta_str("Originator"), Some("+4915112345678"));
+    assert_eq!(got.meta_str("PduType"), Some("push"));
+    assert_eq!(&*got.meta["Port"], &Value::U16(2948));
+    assert_eq!(&*got.meta["TransactionId"], &Value::U8(1));
+    got.ack();
+    assert_eq!(port.ack_next().await, "m1");
+    let t = texts.delivery().await;
+    assert_eq!((t.id.as_str(), t.body.as_slice(), t.meta_str("Kind")), ("m2", &b"hello"[..], Some("text")));
+    t.ack();
+    assert_eq!(kind.ack_next().await, "m2");
+
+    // One signal per message, in order, with meta and no body.
+    for want in ["m1", "m2"] {
+        let s = tokio::time::timeout(GUARD, signals.next()).await.unwrap().unwrap();
+        let args = s.args().unwrap();
+        assert_eq!(args.id(), want);
+        assert!(args.meta().contains_key("ReceivedTime"));
+    }
+    // Nobody else got anything, and a resubmission is a duplicate: no delivery, no signal.
+    let again = svc.handle.submit(&[m1], &[]).await.unwrap();
+    assert_eq!(again[0].1, Outcome::Duplicate);
+    svc.handle.submit(&[text("m3", "after")], &[]).await.unwrap();
+    assert_eq!(texts.ack_next().await, "m3");
+    let s = tokio::time::timeout(GUARD, signals.next()).await.unwrap().unwrap();
+    assert_eq!(s.args().unwrap().id(), "m3", "no PushReceived for the duplicate");
+    mms.assert_quiet(Duration::from_millis(200)).await;
+    port.assert_quiet(Duration::from_millis(50)).await;
+}
+
+#[tokio::test]
+async fn bad_filters_and_foreign_registrations_get_errors_naming_the_problem() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let _svc = start_service(&bus, &config(dir.path())).await;
+    let a = client(&bus).await;
+    let path: zbus::zvariant::ObjectPath<'_> = "/test/agent".try_into().unwrap();
+
+    let cases: Vec<(HashMap<&str, Value<'_>>, &str)> = vec![
+        (HashMap::from([("Foo", Value::from("x"))]), "unknown filter key \"Foo\""),
+        (HashMap::from([("Port", Value::from("2948"))]), "filter key \"Port\" must have type q, not s"),
+        (HashMap::from([("Persistent", Value::Bool(true))]), "\"Name\" is required with Persistent"),
+        (HashMap::from([("Kind", Value::from("mms"))]), "filter key \"Kind\""),
+    ];
+    for (filter, want) in cases {
+        let e = a.manager.register(filter, &path).await.unwrap_err();
+        assert_eq!(error_name(&e), "org.otapush.Push1.Error.InvalidFilter");
+        assert!(e.to_string().contains(want), "{e} should contain {want}");
+    }
+
+    let (reg, _agent) = a.register(&[]).await;
+    let b = client(&bus).await;
+    let e = b.manager.unregister(&reg.as_ref()).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.NotOwner");
+    let bogus: zbus::zvariant::ObjectPath<'_> = "/org/otapush/Push1/registration/9999".try_into().unwrap();
+    let e = b.manager.unregister(&bogus).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.UnknownRegistration");
+    let e = b.manager.unregister(&"/elsewhere".try_into().unwrap()).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.UnknownRegistration");
+
+    let list = b.manager.list_registrations().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let (p, d) = &list[0];
+    assert_eq!(p, &reg);
+    assert_eq!(&*d["Owner"], &Value::from(a.conn.unique_name().unwrap().as_str()));
+    assert_eq!(&*d["Uid"], &Value::U32(my_uid()));
+    assert_eq!(&*d["Connected"], &Value::Bool(true));
+    assert_eq!(&*d["Persistent"], &Value::Bool(false));
+    assert_eq!(&*d["Queued"], &Value::U32(0));
+    assert_eq!(&*d["Name"], &Value::from(""));
+    assert!(matches!(&*d["Filter"], Value::Dict(_)));
+
+    a.manager.unregister(&reg.as_ref()).await.unwrap();
+    assert!(b.manager.list_registrations().await.unwrap().is_empty());
+}
+
+/// The test process's uid, from /proc.
+fn my_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// How a test agent answers.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Ack,
+    /// The very first delivery gets an error (retry), the rest are acknowledged.
+    FailFirst,
+    /// The very first delivery is never answered (the call times out), the rest are acknowledged.
+    HangFirst,
+    /// Message "a" is rejected, the rest are acknowledged.
+    RejectA,
+}
+
+/// Answers an agent's deliveries in the background, recording (id, when) of each.
+fn answer(
+    mut agent: Agent,
+    how: Behaviour,
+) -> std::sync::Arc<std::sync::Mutex<Vec<(String, tokio::time::Instant)>>> {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(AgentEvent::Deliver(d)) = agent.events.recv().await {
+            let first = {
+                let mut l = seen.lock().unwrap();
+                l.push((d.id.clone(), tokio::time::Instant::now()));
+                l.len() == 1
+            };
+            match how {
+                Behaviour::FailFirst if first => d.answer(Reply::Retry("busy".into())),
+                Behaviour::HangFirst if first => held.push(d),
+                Behaviour::RejectA if d.id == "a" => d.answer(Reply::Reject("not for me".into())),
+                _ => d.ack(),
+            }
+        }
+    });
+    log
+}
+
+fn ids(log: &std::sync::Mutex<Vec<(String, tokio::time::Instant)>>) -> Vec<String> {
+    log.lock().unwrap().iter().map(|(id, _)| id.clone()).collect()
+}
+
+#[tokio::test]
+async fn failing_slow_and_rejecting_agents_do_not_delay_each_other() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await; // deliver_timeout = 1 s
+    let mut logs = Vec::new();
+    let mut clients = Vec::new();
+    for how in [Behaviour::Ack, Behaviour::FailFirst, Behaviour::HangFirst, Behaviour::RejectA] {
+        let c = client(&bus).await;
+        let (_, agent) = c.register(&[]).await;
+        logs.push(answer(agent, how));
+        clients.push(c);
+    }
+    svc.handle.submit(&[text("a", "1")], &[]).await.unwrap();
+    svc.handle.submit(&[text("b", "2")], &[]).await.unwrap();
+    let want: [&[&str]; 4] = [&["a", "b"], &["a", "a", "b"], &["a", "a", "b"], &["a", "b"]];
+    wait_until("every agent's deliveries", || {
+        let done = logs.iter().zip(want).all(|(l, w)| ids(l).len() >= w.len());
+        async move { done }
+    })
+    .await;
+    // Retries come after 1 s; past the next one nothing more may arrive.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (l, w) in logs.iter().zip(want) {
+        assert_eq!(ids(l), w);
+    }
+    // The healthy agent had both before the hanging agent's call even timed out (1 s).
+    let fine_b = logs[0].lock().unwrap()[1].1;
+    let hang_retry = logs[2].lock().unwrap()[1].1;
+    assert!(fine_b < hang_retry);
+    let list = clients[0].manager.list_registrations().await.unwrap();
+    assert!(list.iter().all(|(_, d)| *d["Queued"] == Value::U32(0)), "all queues empty: {list:?}");
+}
+
+#[tokio::test]
+async fn unclaimed_messages_wait_for_the_first_matching_registration() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let si = push("si", None, "text/vnd.wap.si", b"si");
+    let mms = push("mms", Some("x-wap-application:mms.ua"), "application/vnd.wap.mms-message", b"n");
+    svc.handle.submit(&[si, mms], &[]).await.unwrap();
+    assert_eq!(svc.handle.store().queued_count(otapush::store::UNCLAIMED).unwrap(), 2);
+
+    // A push without an application id is for wml.ua (code 2); the numeric form maps to it.
+    let a = client(&bus).await;
+    let (_, mut wml) = a.register(&[("ApplicationId", Value::from("2"))]).await;
+    assert_eq!(wml.ack_next().await, "si");
+    let b = client(&bus).await;
+    let (_, mut any) = b.register(&[]).await;
+    assert_eq!(any.ack_next().await, "mms");
+    wml.assert_quiet(Duration::from_millis(200)).await;
+    assert_eq!(svc.handle.store().queued_count(otapush::store::UNCLAIMED).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn access_rules_and_originator_allow_lists() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.access.rules = vec![AccessRule {
+        application_id: "x-wap-application:syncml.dm".into(),
+        users: vec!["nobody".into()],
+        originators: vec!["+4917000001".into()],
+        ..Default::default()
+    }];
+    let svc = start_service(&bus, &cfg).await;
+    let me = client(&bus).await;
+    let path: zbus::zvariant::ObjectPath<'_> = "/test/agent".try_into().unwrap();
+    let e = me
+        .manager
+        .register(HashMap::from([("ApplicationId", Value::from("x-wap-application:syncml.dm"))]), &path)
+        .await
+        .unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.AccessDenied");
+    assert!(e.to_string().contains("syncml.dm"), "{e}");
+
+    // A catch-all registration of this (non-nobody) user does not receive device management.
+    let (_, mut all) = me.register(&[]).await;
+    let mut dm = push("dm", Some("x-wap-application:syncml.dm"), "application/vnd.syncml.notification", b"n");
+    dm.originator = "+4917000001".into();
+    let mut evil = dm.clone();
+    evil.id = "evil".into();
+    evil.originator = "+4917666666".into();
+    let out = svc.handle.submit(&[dm, evil, text("t", "x")], &[]).await.unwrap();
+    assert_eq!(
+        out.iter().map(|o| o.1).collect::<Vec<_>>(),
+        vec![Outcome::New, Outcome::DeadLettered, Outcome::New]
+    );
+    assert_eq!(all.ack_next().await, "t");
+    assert_eq!(svc.handle.store().queued_count(otapush::store::UNCLAIMED).unwrap(), 1, "dm waits for nobody");
+
+    let dead = me.manager.list_dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let d = &dead[0].1;
+    assert_eq!(&*d["MessageId"], &Value::from("evil"));
+    let reason: &str = d["Reason"].downcast_ref().unwrap();
+    assert!(reason.contains("+4917666666") && reason.contains("syncml.dm"), "{reason}");
+}
+
+/// Runs `gdbus call` on the test bus as uid/gid 65534 (nobody); gives (success, output).
+async fn gdbus_as_nobody(bus: &Bus, method: &str, args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "gdbus", "call", "--address"])
+        .arg(&bus.address)
+        .args(["--dest", "org.otapush.Push1", "--object-path", "/org/otapush/Push1", "--method"])
+        .arg(format!("org.otapush.Push1.Manager.{method}"))
+        .args(args)
+        .output()
+        .await
+        .expect("setpriv and gdbus");
+    (
+        out.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+#[tokio::test]
+async fn privileged_methods_check_the_callers_credentials() {
+    if my_uid() != 0 {
+        // Only root can start a client as another uid; as a plain user the denial is tested below.
+        let bus = Bus::start();
+        let dir = tempfile::tempdir().unwrap();
+        let _svc = start_service(&bus, &config(dir.path())).await;
+        let me = client(&bus).await;
+        let e = me.manager.inject_pdu(&[0]).await.unwrap_err();
+        assert_eq!(error_name(&e), "org.otapush.Push1.Error.AccessDenied");
+        return;
+    }
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut svc = start_service(&bus, &config(dir.path())).await;
+    let root = client(&bus).await;
+    root.manager.inject_pdu(&[0x00, 0x04, 0x01]).await.unwrap();
+    assert_eq!(svc.injected.recv().await.unwrap(), vec![0x00, 0x04, 0x01]);
+    root.manager.set_bearer_state("up").await.unwrap();
+    assert_eq!(svc.bearer.recv().await, Some(true));
+    let e = root.manager.set_bearer_state("sideways").await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.InvalidArgs");
+    let e = root.manager.inject_pdu(&[0u8; 177]).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.InvalidArgs");
+
+    let (ok, out) = gdbus_as_nobody(&bus, "InjectPdu", &["[byte 0x00, 0x01]"]).await;
+    assert!(!ok && out.contains("org.otapush.Push1.Error.AccessDenied"), "{out}");
+    let (ok, out) = gdbus_as_nobody(&bus, "SetBearerState", &["down"]).await;
+    assert!(!ok && out.contains("org.otapush.Push1.Error.AccessDenied"), "{out}");
+    // Unprivileged methods work for anyone.
+    let (ok, out) = gdbus_as_nobody(&bus, "ListRegistrations", &[]).await;
+    assert!(ok, "{out}");
+    assert!(svc.injected.try_recv().is_err(), "nothing injected by nobody");
+    svc.handle.shutdown().await;
+
+    // Named in privileged_users, nobody may inject.
+    let mut cfg = config(dir.path());
+    cfg.cai.privileged_users = vec!["nobody".into()];
+    let mut svc = start_service(&bus, &cfg).await;
+    let (ok, out) = gdbus_as_nobody(&bus, "InjectPdu", &["[byte 0x00, 0x02]"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(svc.injected.recv().await.unwrap(), vec![0x00, 0x02]);
+}
+
+#[tokio::test]
+async fn second_service_on_the_bus_fails_clearly_and_properties_change() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let cfg2 = config(dir2.path());
+    let (inject, _) = tokio::sync::mpsc::channel(1);
+    let (bearer, _) = tokio::sync::mpsc::channel(1);
+    let store2 = otapush::store::Store::open_config(&cfg2).unwrap();
+    match otapush::cai::start(&bus.address, store2, &cfg2, otapush::cai::ServiceHooks { inject, bearer })
+        .await
+    {
+        Err(otapush::cai::Error::NameTaken) => {}
+        Err(e) => panic!("expected NameTaken, got {e}"),
+        Ok(_) => panic!("expected NameTaken, got a second service"),
+    }
+
+    let c = client(&bus).await;
+    assert_eq!(c.manager.modem_state().await.unwrap(), "unknown");
+    let mut changes = c.manager.receive_modem_state_changed().await;
+    svc.handle.set_modem_state("registered");
+    svc.handle.set_bearer_state("up");
+    svc.handle.set_streams(HashMap::from([(
+        "ticker".to_string(),
+        OwnedValue::from(HashMap::from([("State".to_string(), "connected".to_string())])),
+    )]));
+    loop {
+        let ch = tokio::time::timeout(GUARD, changes.next()).await.unwrap().unwrap();
+        if ch.get().await.unwrap() == "registered" {
+            break;
+        }
+    }
+    let fresh = client(&bus).await;
+    assert_eq!(fresh.manager.bearer_state().await.unwrap(), "up");
+    let streams = fresh.manager.streams().await.unwrap();
+    let ticker: HashMap<String, String> = streams["ticker"].try_clone().unwrap().try_into().unwrap();
+    assert_eq!(ticker["State"], "connected");
+}

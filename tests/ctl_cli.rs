@@ -1,0 +1,123 @@
+//! `otapushctl decode` and `encode` as a script uses them: JSON lines, exit status, stdin.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let json =
+        stdout.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    (out.status.code().unwrap_or(-1), json, stdout)
+}
+
+// The classic PDU-mode example: SMSC +27381000015, OA 27838890001 (TON unknown), GSM 7-bit
+// "hellohello", SCTS 99-03-29 15:16:59 zone +8 quarters.
+const HELLO: &str = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
+
+#[test]
+fn decode_sms_prints_one_object_per_pdu_and_fails_on_bad_input() {
+    let (code, json, _) = ctl(&["decode", "sms", HELLO], "");
+    assert_eq!(code, 0);
+    assert_eq!(json[0]["text"], "hellohello");
+    assert_eq!(json[0]["timestamp"], "1999-03-29T15:16:59+02:00");
+    assert_eq!(json[0]["smsc"], "+27381000015");
+
+    let (code, json, _) = ctl(&["decode", "sms", "-"], &format!("{HELLO}\n\n0011\nzz\n"));
+    assert_eq!(code, 1, "one bad PDU makes the exit status 1");
+    assert_eq!(json.len(), 3);
+    assert_eq!(json[0]["type"], "deliver");
+    assert!(json[1]["error"].as_str().unwrap().contains("TP-MTI"), "{}", json[1]);
+    assert!(json[2]["error"].as_str().unwrap().contains("hex"), "{}", json[2]);
+}
+
+#[test]
+fn encode_push_then_decode_push_round_trips_through_reassembly() {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("body");
+    let body: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+    std::fs::write(&body_file, &body).unwrap();
+    let (code, _, pdus) = ctl(
+        &[
+            "encode",
+            "push",
+            "--app-id",
+            "0x04",
+            "--content-type",
+            "application/vnd.wap.mms-message",
+            "--body-file",
+            body_file.to_str().unwrap(),
+            "--from",
+            "+4912345",
+            "--ref",
+            "513",
+            "--ref-bits",
+            "16",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let mut lines: Vec<&str> = pdus.lines().collect();
+    assert_eq!(lines.len(), 3, "300 octets need three segments: {pdus}");
+    lines.reverse(); // out of order on purpose
+    let (code, json, _) = ctl(&["decode", "push", "-"], &lines.join("\n"));
+    assert_eq!(code, 0);
+    assert_eq!(json.len(), 1, "one completed message, nothing for the partial states");
+    let m = &json[0];
+    assert_eq!(m["kind"], "wsp_push");
+    assert_eq!(m["app_id"], "x-wap-application:mms.ua");
+    assert_eq!(m["content_type"], "application/vnd.wap.mms-message");
+    assert_eq!(m["originator"], "+4912345");
+    assert_eq!(m["ports"]["dst"], 2948);
+    assert_eq!(m["body_hex"], otapush::hex::encode_lower(&body));
+    assert_eq!(m["reference"], 513);
+
+    // A lone segment is incomplete: nothing printed, success.
+    let (code, json, _) = ctl(&["decode", "push", lines[0]], "");
+    assert_eq!((code, json.len()), (0, 0));
+}
+
+#[test]
+fn decode_push_splits_an_event_stream_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("events");
+    std::fs::write(&body_file, "id: 1\ndata: one\n\nevent: x\ndata: two\n\n").unwrap();
+    let (_, _, pdus) = ctl(
+        &[
+            "encode",
+            "push",
+            "--app-id",
+            "x-oma-application:sse.ticker",
+            "--content-type",
+            "text/event-stream",
+            "--body-file",
+            body_file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let (code, json, _) = ctl(&["decode", "push", pdus.trim()], "");
+    assert_eq!(code, 0);
+    let events = json[0]["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0], serde_json::json!({"type": "message", "data": "one", "id": "1"}));
+    assert_eq!(events[1], serde_json::json!({"type": "x", "data": "two", "id": "1"}));
+}
+
+#[test]
+fn decode_sse_reads_stdin() {
+    let (code, json, _) =
+        ctl(&["decode", "sse"], "\u{feff}retry: 2500\n: comment\ndata: a\ndata: b\n\ndata: cut");
+    assert_eq!(code, 0);
+    assert_eq!(
+        json[0],
+        serde_json::json!({"events": [{"type": "message", "data": "a\nb", "id": ""}], "retry_ms": 2500})
+    );
+}

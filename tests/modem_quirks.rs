@@ -1,0 +1,154 @@
+//! The real driver against the simulator over a real pty, for each quirk of real modems
+//! (modem-at.md §1, §5): every SMS is handed over, made durable, and only then deleted.
+
+mod modem_support;
+
+use modem_support::{eventually, pdu, Rig};
+use otapush::modem::sim::{SimOptions, SimQuirks};
+use otapush::modem::Profile;
+
+/// Start, deliver three SMS back to back, accept them, and check the modem is emptied.
+async fn three_messages(quirks: SimQuirks) -> Rig {
+    let mut rig = Rig::new(SimOptions { quirks, ..Default::default() }, Profile::default()).await;
+    rig.wait_state("ready").await;
+    for n in 1..=3 {
+        rig.sim.deliver(&pdu(n));
+    }
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let (p, loc) = rig.accept().await;
+        // The generic profile prefers ME, which the simulator offers: stored there.
+        assert_eq!(loc.as_ref().map(|l| l.0.as_str()), Some("ME"));
+        got.push(p);
+    }
+    got.sort();
+    assert_eq!(got, vec![pdu(1), pdu(2), pdu(3)]);
+    let sim = rig.sim.clone();
+    eventually("storage emptied", || sim.stored().is_empty()).await;
+    rig.assert_no_violation();
+    rig
+}
+
+#[tokio::test]
+async fn plain_modem() {
+    let rig = three_messages(SimQuirks::default()).await;
+    let cmds = rig.sim.commands();
+    // Init order of the brief, CNMI from the candidate list within the advertised ranges.
+    let pos = |c: &str| cmds.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {cmds:?}"));
+    assert!(pos("ATE0") < pos("AT+CMEE=1"));
+    assert!(pos("AT+CPIN?") < pos("AT+CSMS=0"));
+    assert!(pos("AT+CMGF=0") < pos("AT+CPMS=?"));
+    assert!(pos("AT+CPMS=\"ME\",\"ME\",\"ME\"") < pos("AT+CNMI=2,1,2,1,0"));
+    assert!(pos("AT+CNMI=2,1,2,1,0") < pos("AT+CMGL=4"));
+    assert_eq!(rig.sim.cnmi(), [2, 1, 2, 1, 0]);
+}
+
+#[tokio::test]
+async fn echo_stays_on() {
+    three_messages(SimQuirks { echo_stuck: true, ..Default::default() }).await;
+}
+
+#[tokio::test]
+async fn urc_glued_after_ok() {
+    let rig = three_messages(SimQuirks { urc_glued_after_ok: true, ..Default::default() }).await;
+    // Two of the three +CMTI went out glued after an OK; none was lost.
+    assert_eq!(rig.sim.commands().iter().filter(|c| c.starts_with("AT+CMGR=")).count(), 3);
+}
+
+#[tokio::test]
+async fn cr_cr_lf_line_ends() {
+    three_messages(SimQuirks { crcrlf: true, ..Default::default() }).await;
+}
+
+#[tokio::test]
+async fn pdu_on_the_cmgr_line() {
+    three_messages(SimQuirks { pdu_on_cmgr_line: true, ..Default::default() }).await;
+}
+
+#[tokio::test]
+async fn cpin_without_ok() {
+    let rig = three_messages(SimQuirks { cpin_without_ok: true, ..Default::default() }).await;
+    assert!(rig.sim.commands().iter().any(|c| c == "AT+CPIN?"));
+}
+
+#[tokio::test]
+async fn empty_list_is_321() {
+    three_messages(SimQuirks { empty_list_321: true, ..Default::default() }).await;
+}
+
+#[tokio::test]
+async fn quoted_empty_alpha_and_trailing_quote() {
+    three_messages(SimQuirks { alpha_quoted: true, trailing_quote: true, ..Default::default() }).await;
+}
+
+#[tokio::test]
+async fn all_quirks_at_once() {
+    three_messages(SimQuirks {
+        echo_stuck: true,
+        urc_glued_after_ok: true,
+        crcrlf: true,
+        pdu_on_cmgr_line: true,
+        cpin_without_ok: true,
+        empty_list_321: true,
+        alpha_quoted: true,
+        trailing_quote: true,
+        ..Default::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cnmi_falls_back_when_the_modem_refuses_what_it_advertises() {
+    let q = SimQuirks { reject_cnmi: vec![[2, 1, 2, 1, 0], [2, 1, 2, 2, 0]], ..Default::default() };
+    let rig = three_messages(q).await;
+    assert_eq!(rig.sim.cnmi(), [2, 1, 2, 0, 0]);
+}
+
+#[tokio::test]
+async fn sim800_ranges_skip_ds_2() {
+    // SIM800: <ds> 0-1 only and <bm> 0/2 (python-gsmmodem#60).
+    let opts = SimOptions {
+        cnmi_ranges: "(0-3),(0-3),(0,2),(0,1),(0,1)".into(),
+        storages: vec![("SM".into(), 10)],
+        ..Default::default()
+    };
+    let mut rig = Rig::new(opts, Profile::load("simcom-sim800", None).unwrap()).await;
+    rig.wait_state("ready").await;
+    assert_eq!(rig.sim.cnmi(), [2, 1, 0, 1, 0]);
+    rig.sim.deliver(&pdu(9));
+    let (p, loc) = rig.accept().await;
+    assert_eq!((p, loc), (pdu(9), Some(("SM".to_string(), 0))));
+}
+
+#[tokio::test]
+async fn leftovers_at_start_up_are_processed() {
+    // Messages stored while no daemon runs: after a modem reboot CNMI is 0 (store silently).
+    let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
+    rig.wait_state("ready").await;
+    rig.stop_driver().await;
+    rig.sim.reset();
+    rig.sim.deliver(&pdu(1));
+    rig.sim.deliver(&pdu(2));
+    assert_eq!(rig.sim.stored().len(), 2);
+    rig.start_driver();
+    let mut got = vec![rig.accept().await.0, rig.accept().await.0];
+    got.sort();
+    assert_eq!(got, vec![pdu(1), pdu(2)]);
+    let sim = rig.sim.clone();
+    eventually("leftovers deleted", || sim.stored().is_empty()).await;
+    rig.assert_no_violation();
+}
+
+#[tokio::test]
+async fn pin_locked_sim_waits_without_polling() {
+    let mut rig = Rig::new(SimOptions { pin_locked: true, ..Default::default() }, Profile::default()).await;
+    rig.wait_state("sim-locked").await;
+    let n = rig.sim.commands().len();
+    // No retry loop while locked: nothing more is sent over a while.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(rig.sim.commands().len(), n, "{:?}", rig.sim.commands());
+    rig.sim.deliver(&pdu(4));
+    rig.sim.unlock();
+    rig.wait_state("ready").await;
+    assert_eq!(rig.accept().await.0, pdu(4));
+}

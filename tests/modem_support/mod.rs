@@ -1,0 +1,161 @@
+//! Test rig shared by the modem integration tests: the simulator on a real pseudo-terminal,
+//! reached by the real driver through a symlink (as a udev `by-id` link), a durable "store"
+//! that the tests answer for, and a delete hook that records any deletion of a PDU that was
+//! not durable yet.
+#![allow(dead_code)]
+
+use otapush::config::ModemConfig;
+use otapush::modem::sim::pty::Pty;
+use otapush::modem::sim::{SimHandle, SimOptions};
+use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Failure guard for every wait: generous, never part of the expected timing.
+pub const GUARD: Duration = Duration::from_secs(30);
+
+pub struct Rig {
+    pub sim: SimHandle,
+    /// The slave path of the current pty.
+    pub pty: Option<PathBuf>,
+    pub link: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub profile: Profile,
+    pub rx: mpsc::Receiver<ReceivedPdu>,
+    pub state: watch::Receiver<ModemState>,
+    driver: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
+    /// PDUs made durable by the test's store, in order.
+    pub durable: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Deletions of PDUs that were not durable at the time.
+    pub violations: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn init_log() {
+    let _ = env_logger::builder().is_test(true).try_init();
+}
+
+impl Rig {
+    /// A simulator on a fresh pty, the symlink pointing at it, and a driver started on the link.
+    pub async fn new(opts: SimOptions, profile: Profile) -> Rig {
+        init_log();
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("modem");
+        let sim = SimHandle::new(opts);
+        let durable: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let violations: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (d, v) = (durable.clone(), violations.clone());
+        sim.set_on_delete(Some(Arc::new(move |mem: &str, idx: u32, pdu: &[u8]| {
+            if !d.lock().unwrap().iter().any(|p| p == pdu) {
+                v.lock().unwrap().push(format!("{mem}/{idx} deleted before it was durable"));
+            }
+        })));
+        let (_tx, rx) = mpsc::channel(1);
+        let (_stx, state) = watch::channel(ModemState::NoDevice);
+        let mut rig =
+            Rig { sim, pty: None, link, dir, profile, rx, state, driver: None, durable, violations };
+        rig.plug();
+        rig.start_driver();
+        rig
+    }
+
+    /// Opens a new pty for the simulator and points the symlink at it.
+    pub fn plug(&mut self) {
+        if !self.sim.is_plugged() {
+            self.sim.replug();
+        }
+        let pty = Pty::open().unwrap();
+        let path = pty.path().to_path_buf();
+        let tmp = self.dir.path().join("modem.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&path, &tmp).unwrap();
+        // The pump owns the pty from now on; `unplug` closes it.
+        self.sim.attach(pty);
+        std::fs::rename(&tmp, &self.link).unwrap();
+        self.pty = Some(path);
+    }
+
+    /// The device disappears: the link goes first (as udev removes it), then the pty closes.
+    pub fn unplug(&mut self) {
+        let _ = std::fs::remove_file(&self.link);
+        self.sim.unplug();
+        self.pty = None;
+    }
+
+    pub fn start_driver(&mut self) {
+        let (tx, rx) = mpsc::channel(16);
+        let (stx, srx) = watch::channel(ModemState::NoDevice);
+        let (sd_tx, sd_rx) = oneshot::channel::<()>();
+        let cfg = ModemConfig {
+            device: self.link.to_string_lossy().into_owned(),
+            baud: 115200,
+            profile: self.profile.name.clone(),
+            profile_dir: None,
+        };
+        let fut =
+            run_modem(cfg, self.profile.clone(), Transport::Serial(self.link.clone()), tx, stx, async {
+                let _ = sd_rx.await;
+            });
+        self.driver = Some((tokio::spawn(fut), sd_tx));
+        self.rx = rx;
+        self.state = srx;
+    }
+
+    /// Kills the driver task where it stands (a crash of the intake).
+    pub async fn kill_driver(&mut self) {
+        if let Some((h, _)) = self.driver.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    /// Asks the driver to stop and waits for it.
+    pub async fn stop_driver(&mut self) {
+        if let Some((h, tx)) = self.driver.take() {
+            let _ = tx.send(());
+            tokio::time::timeout(GUARD, h).await.expect("driver stops").unwrap();
+        }
+    }
+
+    pub async fn wait_state(&mut self, want: &str) {
+        let ok = tokio::time::timeout(GUARD, self.state.wait_for(|s| s.as_str() == want)).await.is_ok();
+        assert!(ok, "state {want:?} not reached; last {:?}", self.state.borrow().as_str());
+    }
+
+    pub async fn next_pdu(&mut self) -> ReceivedPdu {
+        tokio::time::timeout(GUARD, self.rx.recv()).await.expect("a PDU in time").expect("driver alive")
+    }
+
+    /// Receives a PDU, makes it "durable" and answers Ok. Returns the PDU and its location.
+    pub async fn accept(&mut self) -> (Vec<u8>, Option<(String, u32)>) {
+        let p = self.next_pdu().await;
+        self.durable.lock().unwrap().push(p.pdu.clone());
+        let _ = p.durable.send(Ok(()));
+        (p.pdu, p.location)
+    }
+
+    pub fn assert_no_violation(&self) {
+        let v = self.violations.lock().unwrap();
+        assert!(v.is_empty(), "{v:?}");
+    }
+
+    pub fn durable_contains(&self, pdu: &[u8]) -> bool {
+        self.durable.lock().unwrap().iter().any(|p| p == pdu)
+    }
+}
+
+/// Waits until `f` holds (checked every 10 ms; the guard only catches a hang).
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + GUARD;
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Distinct valid SMS-DELIVER PDUs (see `sample_deliver_pdu` for the octets).
+pub fn pdu(n: u8) -> Vec<u8> {
+    otapush::modem::sim::sample_deliver_pdu(n)
+}
