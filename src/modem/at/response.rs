@@ -119,6 +119,10 @@ pub fn pdu_hex(line: &str) -> Option<(&str, bool)> {
         return None;
     }
     let hex = if hex.len() % 2 == 1 { hex.get(..hex.len() - 1)? } else { hex };
+    // A lone digit (e.g. the `E` of `ERROR`) is no PDU either.
+    if hex.is_empty() {
+        return None;
+    }
     Some((hex, end < t.len() || hex.len() != end))
 }
 
@@ -139,7 +143,7 @@ pub fn with_smsc_prefix(bytes: Vec<u8>, tpdu_len: usize) -> Vec<u8> {
         return v;
     }
     if let Some(&sca) = bytes.first() {
-        if sca as usize + 1 + tpdu_len != bytes.len() {
+        if (sca as usize + 1).checked_add(tpdu_len) != Some(bytes.len()) {
             log::warn!(
                 "modem: PDU of {} octets does not match <length> {} + SMSC {}; passing it on as is",
                 bytes.len(),
@@ -304,6 +308,10 @@ mod tests {
         assert_eq!(pdu_hex("0791132"), Some(("079113", true)));
         assert_eq!(pdu_hex("0791"), Some(("0791", false)));
         assert_eq!(pdu_hex("OK"), None);
+        // One hex digit before the junk: nothing is left once the odd digit is dropped
+        // (found by the `at` fuzz target).
+        assert_eq!(pdu_hex("ERROR"), None);
+        assert_eq!(pdu_hex("A"), None);
         assert!(looks_like_pdu("0791AB\""));
         assert!(!looks_like_pdu("RDY"));
         assert!(!looks_like_pdu("+CMTI: \"SM\",1"));
@@ -315,6 +323,8 @@ mod tests {
         assert_eq!(with_smsc_prefix(vec![6, 1, 2], 3), vec![0, 6, 1, 2]);
         // SMSC length 1 (`01 91`?): 1 + 1 + 3 = 5 octets: left alone.
         assert_eq!(with_smsc_prefix(vec![1, 0x91, 6, 1, 2], 3), vec![1, 0x91, 6, 1, 2]);
+        // A `<length>` near usize::MAX (any number the modem prints parses): no overflow.
+        assert_eq!(with_smsc_prefix(vec![1, 0x91, 6], usize::MAX), vec![1, 0x91, 6]);
     }
 
     #[test]

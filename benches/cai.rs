@@ -1,0 +1,414 @@
+//! Push-CAI end to end with the real daemon: pushes per second through InjectPdu → spool and
+//! store → Deliver → ack, to one agent and to ten, with latency p50/p99; the daemon's idle RSS,
+//! its peak RSS during a 1,000-message burst, and its idle wake-ups per minute.
+//!
+//! Starts a private `dbus-daemon` (`ctl::private_bus::PrivateBus`) and the `otapushd` binary
+//! with `--device sim --bus ADDR --state-dir TMP` (the state dir on disk, under $TMPDIR).
+//! Agents are `cai::client::serve_agent` objects, each on its own bus connection; pushes are
+//! single-segment WAP Push SMS PDUs built by `ctl::encode::encode_push`, each with a distinct
+//! body so that no two share a message id.
+//!
+//! Run: `cargo build --release --bin otapushd && cargo bench --bench cai`.
+//! Environment: `OTAPUSHD` (the daemon binary; default target/release/otapushd, else the bench
+//! build's own), `BENCH_PUSHES` (pushes per throughput run, default 2000), `IDLE_SECS` (length
+//! of the quiet period for wake-ups, default 60), `RUST_LOG` for the daemon (default `info`,
+//! as shipped; its log goes to a file).
+//! Must run as root or as a user the daemon treats as privileged (InjectPdu is privileged).
+
+use otapush::cai::client::{serve_agent, AgentEvent, ManagerProxy};
+use otapush::ctl::encode::{encode_push, PushRequest};
+use otapush::ctl::private_bus::PrivateBus;
+use otapush::sms::Timestamp;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+use zbus::zvariant::Value;
+
+/// Injections in flight at once in a throughput run.
+const WINDOW: usize = 64;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn daemon_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("OTAPUSHD") {
+        return p.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let release = target.join("release/otapushd");
+    if release.exists() {
+        return release;
+    }
+    PathBuf::from(env!("CARGO_BIN_EXE_otapushd"))
+}
+
+/// `/proc/PID/status` fields in kB.
+fn status_kb(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.trim_start_matches(':').split_whitespace().next()))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Context switches of every thread of `pid` (voluntary + involuntary): each one is a wake-up
+/// or a preemption.
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .map(|t| {
+            let s = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            s.lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Resets VmHWM to the current RSS (Linux `clear_refs` value 5); false where not permitted.
+fn reset_peak(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+fn mib(kb: u64) -> String {
+    format!("{:.2} MiB ({kb} kB)", kb as f64 / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn pdu(run: &str, i: usize, app_id: &str) -> Vec<u8> {
+    let body = format!("{run} push {i:06} {}", "x".repeat(40)).into_bytes();
+    let req = PushRequest {
+        app_id: Some(app_id.to_string()),
+        content_type: "application/vnd.wap.mms-message".into(),
+        body,
+        from: "+447700900123".into(),
+        tid: (i % 256) as u8,
+        reference: (i % 256) as u16,
+        scts: Some(Timestamp::new((2025, 1, 2), (3, 4, 5), 4).unwrap()),
+        ..PushRequest::default()
+    };
+    let mut pdus = encode_push(&req).unwrap();
+    assert_eq!(pdus.len(), 1, "one segment per push");
+    pdus.remove(0)
+}
+
+/// The index a bench push carries in its body.
+fn index_of(body: &[u8]) -> Option<usize> {
+    let s = std::str::from_utf8(body).ok()?;
+    s.split_whitespace().nth(2)?.parse().ok()
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SIGTERM for a clean shutdown; kill if it does not go.
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Agents: one connection each, every delivery acked at once and reported as (index, time).
+struct Agents {
+    conns: Vec<zbus::Connection>,
+    delivered: mpsc::UnboundedReceiver<(usize, Instant)>,
+}
+
+async fn agents(address: &str, manager_conn: &zbus::Connection, filters: &[Option<String>]) -> Agents {
+    let (tx, delivered) = mpsc::unbounded_channel();
+    let mut conns = Vec::new();
+    for (k, app) in filters.iter().enumerate() {
+        let conn = zbus::connection::Builder::address(address).unwrap().build().await.unwrap();
+        let path = format!("/bench/agent{k}");
+        let mut events = serve_agent(&conn, &path, 256).await.unwrap();
+        let manager = ManagerProxy::new(&conn).await.unwrap();
+        let mut filter: HashMap<&str, Value<'_>> = HashMap::new();
+        if let Some(app) = app {
+            filter.insert("ApplicationId", Value::from(app.as_str()));
+        }
+        manager.register(filter, &path.as_str().try_into().unwrap()).await.unwrap();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if let AgentEvent::Deliver(d) = ev {
+                    let at = Instant::now();
+                    let i = index_of(&d.body);
+                    d.ack();
+                    if let Some(i) = i {
+                        let _ = tx.send((i, at));
+                    }
+                }
+            }
+        });
+        conns.push(conn);
+    }
+    let _ = manager_conn;
+    Agents { conns, delivered }
+}
+
+async fn wait_unregistered(manager: &ManagerProxy<'_>) {
+    for _ in 0..100 {
+        if manager.list_registrations().await.map(|r| r.is_empty()).unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("cai: registrations did not go away");
+}
+
+struct Run {
+    pushes: usize,
+    deliveries: usize,
+    secs: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn print(&self, name: &str) {
+        let mut l = self.latencies.clone();
+        l.sort();
+        println!(
+            "cai: {name:<34} {:>8.0} pushes/s  ({} pushes, {} deliveries in {:.3} s; latency p50 {:.2} ms p99 {:.2} ms)",
+            self.pushes as f64 / self.secs,
+            self.pushes,
+            self.deliveries,
+            self.secs,
+            percentile(&l, 0.5).as_secs_f64() * 1e3,
+            percentile(&l, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// Injects `pdus` with [`WINDOW`] calls in flight and waits until `fanout` deliveries of each
+/// arrived. Latency: from the start of a push's InjectPdu call to its (first… last) delivery.
+async fn throughput(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<Vec<u8>>, fanout: usize) -> Run {
+    let n = pdus.len();
+    let sem = Arc::new(Semaphore::new(WINDOW));
+    let mut starts = vec![None; n];
+    let t0 = Instant::now();
+    let mut received = vec![0usize; n];
+    let mut latencies = Vec::with_capacity(n * fanout);
+    let mut done = 0usize;
+    let mut pending = pdus.into_iter().enumerate();
+    let mut last = t0;
+    loop {
+        // Keep the window full, and collect deliveries meanwhile.
+        tokio::select! {
+            biased;
+            Some((i, at)) = agents.delivered.recv() => {
+                if let (Some(start), Some(r)) = (starts.get(i).copied().flatten(), received.get_mut(i)) {
+                    *r += 1;
+                    latencies.push(at.duration_since(start));
+                    last = at;
+                    if *r == fanout {
+                        done += 1;
+                    }
+                }
+            }
+            permit = sem.clone().acquire_owned(), if pending.len() > 0 => {
+                let permit = permit.unwrap();
+                if let Some((i, p)) = pending.next() {
+                    starts[i] = Some(Instant::now());
+                    let m = manager.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = m.inject_pdu(&p).await {
+                            eprintln!("cai: InjectPdu failed: {e}");
+                        }
+                        drop(permit);
+                    });
+                }
+            }
+        }
+        if done == n {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(300) {
+            eprintln!("cai: gave up with {done} of {n} delivered");
+            break;
+        }
+    }
+    Run { pushes: n, deliveries: latencies.len(), secs: last.duration_since(t0).as_secs_f64(), latencies }
+}
+
+/// One push at a time: the unloaded latency from InjectPdu to Deliver.
+async fn serial(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<Vec<u8>>) -> Run {
+    let t0 = Instant::now();
+    let mut latencies = Vec::new();
+    let n = pdus.len();
+    for (i, p) in pdus.into_iter().enumerate() {
+        let start = Instant::now();
+        manager.inject_pdu(&p).await.unwrap();
+        loop {
+            let (j, at) = tokio::time::timeout(Duration::from_secs(30), agents.delivered.recv())
+                .await
+                .expect("a delivery within 30 s")
+                .unwrap();
+            if j == i {
+                latencies.push(at.duration_since(start));
+                break;
+            }
+        }
+    }
+    Run { pushes: n, deliveries: n, secs: t0.elapsed().as_secs_f64(), latencies }
+}
+
+fn strace_idle(pid: u32, secs: u64) -> Option<String> {
+    let out = Command::new("timeout")
+        .args(["-s", "INT", &secs.to_string(), "strace", "-f", "-c", "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The summary's last line: "100.00 <secs> <usecs/call> <calls> <errors> total".
+    let total = text.lines().rev().find(|l| l.trim_end().ends_with("total"))?;
+    let calls: Vec<&str> = total.split_whitespace().collect();
+    let n = calls.get(calls.len().checked_sub(3)?).copied().unwrap_or("?");
+    Some(format!("{n} system calls in {secs} s (strace -f -c)"))
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` from tooling
+    }
+    let pushes = env_num("BENCH_PUSHES", 2000) as usize;
+    let idle_secs = env_num("IDLE_SECS", 60);
+    let bin = daemon_binary();
+    println!("cai: daemon {} ({} octets)", bin.display(), std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0));
+    let bus = PrivateBus::start().expect("dbus-daemon");
+    let state = tempfile::Builder::new().prefix("otapush-bench-").tempdir_in("/var/tmp").or_else(|_| tempfile::tempdir()).unwrap();
+    let log = state.path().join("otapushd.log");
+    let child = Command::new(&bin)
+        .args(["--device", "sim", "--bus", bus.address(), "--state-dir"])
+        .arg(state.path().join("state"))
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("otapushd starts");
+    let daemon = Daemon { child, log };
+    let pid = daemon.child.id();
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let conn = zbus::connection::Builder::address(bus.address()).unwrap().build().await.unwrap();
+        let manager = ManagerProxy::new(&conn).await.unwrap();
+        let ready = Instant::now();
+        loop {
+            match manager.modem_state().await {
+                Ok(s) if s == "ready" => break,
+                _ if ready.elapsed() > Duration::from_secs(30) => panic!("daemon not ready; log {}", daemon.log.display()),
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        println!("cai: daemon ready after {:.0} ms", ready.elapsed().as_secs_f64() * 1e3);
+
+        // Idle: settle, then RSS and a quiet period.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        println!("cai: idle RSS {} (VmHWM so far {}), {} threads", mib(status_kb(pid, "VmRSS")), mib(status_kb(pid, "VmHWM")), threads(pid));
+        let before = context_switches(pid);
+        tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+        let switches = context_switches(pid) - before;
+        println!(
+            "cai: idle wake-ups {:.1}/min ({switches} context switches of all threads in {idle_secs} s, /proc/PID/task/*/status)",
+            switches as f64 * 60.0 / idle_secs as f64
+        );
+        if let Some(s) = tokio::task::spawn_blocking(move || strace_idle(pid, idle_secs)).await.unwrap() {
+            println!("cai: idle {s}");
+        }
+
+        // 1,000-message burst to one agent: peak RSS.
+        let mut a = agents(bus.address(), &conn, &[None]).await;
+        let warm: Vec<_> = (0..100).map(|i| pdu("warm", i, "x-wap-application:mms.ua")).collect();
+        throughput(&manager, &mut a, warm, 1).await;
+        let reset = reset_peak(pid);
+        let burst: Vec<_> = (0..1000).map(|i| pdu("burst", i, "x-wap-application:mms.ua")).collect();
+        throughput(&manager, &mut a, burst, 1).await.print("burst 1000 -> 1 agent");
+        println!(
+            "cai: burst peak RSS {} (VmHWM{}), RSS after {}",
+            mib(status_kb(pid, "VmHWM")),
+            if reset { " reset before the burst" } else { " since start: clear_refs not permitted" },
+            mib(status_kb(pid, "VmRSS"))
+        );
+        // 1,000 queued with no agent, then drained by one.
+        drop(a);
+        wait_unregistered(&manager).await;
+        let reset = reset_peak(pid);
+        let queued: Vec<_> = (0..1000).map(|i| pdu("queued", i, "x-wap-application:mms.ua")).collect();
+        for p in &queued {
+            manager.inject_pdu(p).await.unwrap();
+        }
+        let t = Instant::now();
+        let mut a = agents(bus.address(), &conn, &[None]).await;
+        let mut got = 0;
+        while got < 1000 {
+            match tokio::time::timeout(Duration::from_secs(60), a.delivered.recv()).await {
+                Ok(Some(_)) => got += 1,
+                _ => break,
+            }
+        }
+        println!(
+            "cai: 1000 queued unclaimed then drained by a new agent in {:.3} s ({got} delivered); peak RSS {}{}",
+            t.elapsed().as_secs_f64(),
+            mib(status_kb(pid, "VmHWM")),
+            if reset { "" } else { " (VmHWM since start)" }
+        );
+
+        // Throughput and latency, one agent.
+        let s: Vec<_> = (0..200).map(|i| pdu("serial1", i, "x-wap-application:mms.ua")).collect();
+        serial(&manager, &mut a, s).await.print("serial, 1 agent");
+        let p: Vec<_> = (0..pushes).map(|i| pdu("one", i, "x-wap-application:mms.ua")).collect();
+        throughput(&manager, &mut a, p, 1).await.print("1 agent");
+        drop(a);
+        wait_unregistered(&manager).await;
+
+        // Ten agents, each push to one of them (by application id).
+        let apps: Vec<Option<String>> = (0..10).map(|k| Some(format!("x-otapush-bench:agent{k}"))).collect();
+        let mut a = agents(bus.address(), &conn, &apps).await;
+        let p: Vec<_> =
+            (0..pushes).map(|i| pdu("ten", i, apps[i % 10].as_deref().unwrap_or_default())).collect();
+        throughput(&manager, &mut a, p, 1).await.print("10 agents, each push to one");
+        drop(a);
+        wait_unregistered(&manager).await;
+
+        // Ten agents with empty filters: every push to all ten.
+        let mut a = agents(bus.address(), &conn, &[None, None, None, None, None, None, None, None, None, None]).await;
+        let p: Vec<_> = (0..pushes / 5).map(|i| pdu("fan", i, "x-wap-application:mms.ua")).collect();
+        throughput(&manager, &mut a, p, 10).await.print("10 agents, each push to all ten");
+        let _ = a.conns.len();
+        drop(a);
+        println!("cai: peak RSS over the whole run {}", mib(status_kb(pid, "VmHWM")));
+    });
+    drop(daemon);
+}

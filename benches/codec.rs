@@ -1,0 +1,157 @@
+//! Codec costs: SMS decode plus text per PDU, the whole receive path per segment of a
+//! two-segment MMS notification push, WSP parse, and event-stream parser throughput.
+//! Run: `cargo bench --bench codec` (figures and budgets in BENCHMARKS.md).
+//!
+//! The PDUs are the published vectors of the unit tests (src/sms/tests.rs) where one fits,
+//! otherwise built with the crate's encoder (the 160-character GSM 7-bit PDU).
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use otapush::receive::{Outcome, Receiver};
+use otapush::sms::{self, Address, DeliverTemplate, Timestamp};
+use otapush::{hex, sse, wdp, wsp};
+use std::time::Duration;
+
+/// Dreamfabric's classic "hellohello": 10 septets, no UDH.
+const SHORT: &str = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
+/// oFono `unicode_deliver`: UCS2, 63 characters, alphanumeric originator.
+const UCS2: &str = concat!(
+    "04819999990414D0FBFD7EBFDFEFF77BFE1E0019512090801361807E00DC00FC00C400E400D600F600C5",
+    "00E500D800F800C600E600C700E700C900E900CA00EA00DF003100320033003400350036003700380039",
+    "003000200054006800690073002000",
+    "6D0065007300730061006700650020006900730020003600330020",
+    "0075006E00690063006F00640065002000630068006100720073002E"
+);
+/// python-messaging `test_wap.py`: an MMS notification push in two 8-bit segments (16-bit
+/// reference 40846, ports 9200 → 2948).
+const MMS: [&str; 2] = [
+    "0791447758100650400E80885810000000810004016082415464408C0C08049F8E020105040B8423F00106226170706C69636174696F6E2F766E642E7761702E6D6D732D6D65737361676500AF848C82984E4F4B3543694B636F544D595347344D4253774141734B7631344655484141414141414141008D908919802B3434373738353334323734392F545950453D504C4D4E008A808E0274008805810301194083687474703A2F",
+    "0791447758100650440E8088581000000081000401608241547440440C08049F8E020205040B8423F02F70726F6D6D732F736572766C6574732F4E4F4B3543694B636F544D595347344D4253774141734B763134465548414141414141414100",
+];
+
+fn pdu(h: &str) -> Vec<u8> {
+    hex::decode(h).unwrap()
+}
+
+/// A 160-character GSM 7-bit SMS-DELIVER (one PDU, no UDH), built with the encoder.
+fn gsm7_160() -> Vec<u8> {
+    let text: String = "The quick brown fox jumps over the lazy dog 0123456789. ".chars().cycle().take(160).collect();
+    let t = DeliverTemplate {
+        smsc: Some(Address::international("+447785016005").unwrap()),
+        originator: Address::international("+447700900123").unwrap(),
+        scts: Timestamp::new((2024, 5, 17), (12, 30, 45), -8).unwrap(),
+        pid: 0,
+    };
+    let pdus = sms::segment_text(&t, &text, 0, 8).unwrap();
+    assert_eq!(pdus.len(), 1);
+    pdus.into_iter().next().unwrap()
+}
+
+/// Decode plus the text (or data) of one PDU.
+fn decode_text(p: &[u8]) -> usize {
+    let d = sms::decode(p, true).unwrap();
+    d.user_data().map_or(0, |u| u.as_bytes().len())
+}
+
+fn sms_decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sms_decode_text");
+    let cases = [
+        ("gsm7_160", gsm7_160()),
+        ("gsm7_short", pdu(SHORT)),
+        ("ucs2_63", pdu(UCS2)),
+        ("8bit_mms_segment", pdu(MMS[0])),
+    ];
+    for (name, p) in &cases {
+        assert!(decode_text(p) > 0);
+        g.bench_with_input(BenchmarkId::from_parameter(name), p, |b, p| b.iter(|| decode_text(black_box(p))));
+    }
+    g.finish();
+}
+
+/// The whole receive path for both segments: SMS decode, reassembly, WSP parse, the message
+/// (id, meta maps). Criterion's time is per message (two segments).
+fn receive_path(c: &mut Criterion) {
+    let segs = [pdu(MMS[0]), pdu(MMS[1])];
+    let mut rx = Receiver::new(wdp::Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3_600_000 });
+    let mut now = 1_700_000_000_000u64;
+    let mut tag = 0u64;
+    let mut one = |rx: &mut Receiver| {
+        now += 1;
+        tag += 2;
+        let a = rx.process(tag, black_box(&segs[0]), now);
+        let b = rx.process(tag + 1, black_box(&segs[1]), now);
+        debug_assert!(matches!(a.as_slice(), [Outcome::Pending { .. }]));
+        match b.as_slice() {
+            [Outcome::Complete(c)] => c.messages.len(),
+            other => panic!("not complete: {other:?}"),
+        }
+    };
+    assert_eq!(one(&mut rx), 1);
+    let mut g = c.benchmark_group("receive_path");
+    g.throughput(Throughput::Elements(2));
+    g.bench_function("mms_two_segments", |b| b.iter(|| one(&mut rx)));
+    g.finish();
+}
+
+fn wsp_parse(c: &mut Criterion) {
+    let mut payload = Vec::new();
+    for h in MMS {
+        let d = sms::decode(&pdu(h), true).unwrap();
+        payload.extend_from_slice(d.user_data().unwrap().binary().unwrap());
+    }
+    assert_eq!(wsp::parse(&payload).unwrap().content_type, "application/vnd.wap.mms-message");
+    c.bench_function("wsp_parse/mms_notification", |b| {
+        b.iter(|| wsp::parse(black_box(&payload)).map(|p| p.headers.len()).unwrap())
+    });
+}
+
+/// About 1 MiB of event stream made of `event`.
+fn stream_of(event: &[u8]) -> Vec<u8> {
+    let n = (1 << 20) / event.len() + 1;
+    event.repeat(n)
+}
+
+fn sse_parse(c: &mut Criterion) {
+    let small = stream_of(b"id: 42\nevent: update\ndata: {\"seq\":1,\"v\":\"hello\"}\n\n");
+    let large = {
+        let mut e = b"data: ".to_vec();
+        e.extend(std::iter::repeat_n(b'x', 64 * 1024));
+        e.extend_from_slice(b"\n\n");
+        stream_of(&e)
+    };
+    let many_lines = {
+        let mut e = Vec::new();
+        for i in 0..100 {
+            e.extend_from_slice(format!("data: line {i:03} of a many-line event, forty octets\n").as_bytes());
+        }
+        e.push(b'\n');
+        stream_of(&e)
+    };
+    let mut g = c.benchmark_group("sse_parse");
+    for (name, stream) in [("small_events", &small), ("large_events_64k", &large), ("many_line_events", &many_lines)]
+    {
+        g.throughput(Throughput::Bytes(stream.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(name), stream, |b, s| {
+            b.iter(|| {
+                let mut p = sse::Parser::new(sse::Limits::default());
+                let mut events = 0usize;
+                // 16 KiB reads, as an HTTP body arrives.
+                for chunk in s.chunks(16 * 1024) {
+                    p.feed(chunk, &mut |o| {
+                        if let sse::Output::Event(e) = o {
+                            events += black_box(e).data.len().min(1);
+                        }
+                    });
+                }
+                events
+            })
+        });
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! { name = benches; config = config(); targets = sms_decode, receive_path, wsp_parse, sse_parse }
+criterion_main!(benches);
