@@ -60,7 +60,7 @@ async fn events_switch_between_http_and_sms_and_back_exactly_once() {
         "[bearer]\nmode = \"external\"\n\n{}",
         stream_section("ticker", &origin.url("/ticker"), TICKER)
     );
-    let mut daemon = rig.daemon("sim", 25, &base).await;
+    let daemon = rig.daemon("sim", 25, &base).await;
     let manager = rig.manager().await;
     let mut agent = Agent::new(rig.address(), "ticker").await;
     agent.register(&[("ApplicationId", Value::from(TICKER))]).await;
