@@ -702,8 +702,13 @@ impl Tally {
 
 /// One line per scenario, collected by `scripts/fault-injection` into its table.
 pub fn report(scenario: &str, t: &Tally, peak_kib: u64) {
+    report_with(scenario, t, peak_kib, "");
+}
+
+/// [`report`] with a note for the table (e.g. what a cap dropped by design).
+pub fn report_with(scenario: &str, t: &Tally, peak_kib: u64, note: &str) {
     println!(
-        "FAULT-RESULT scenario={scenario} sent={} delivered={} duplicated={} lost={} peak_rss_kib={peak_kib}",
+        "FAULT-RESULT scenario={scenario} sent={} delivered={} duplicated={} lost={} peak_rss_kib={peak_kib} note={note}",
         t.sent, t.delivered, t.duplicated, t.lost
     );
 }
