@@ -71,13 +71,16 @@ fn main() {
     let report = |name: &str, (allocs, bytes): (f64, f64)| {
         println!("allocs: {name:<40} {allocs:>6.1} allocations {bytes:>8.0} octets");
     };
-    for (name, h) in [("sms_decode/gsm7_short", SHORT), ("sms_decode/ucs2_63", UCS2), ("sms_decode/8bit_mms", MMS[0])] {
+    for (name, h) in
+        [("sms_decode/gsm7_short", SHORT), ("sms_decode/ucs2_63", UCS2), ("sms_decode/8bit_mms", MMS[0])]
+    {
         let p = hex::decode(h).unwrap();
         report(name, per_call(1000, || drop(std::hint::black_box(sms::decode(&p, true).unwrap()))));
     }
 
     let segs: Vec<Vec<u8>> = MMS.iter().map(|h| hex::decode(h).unwrap()).collect();
-    let mut rx = Receiver::new(wdp::Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3_600_000 });
+    let mut rx =
+        Receiver::new(wdp::Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3_600_000 });
     let mut now = 1_700_000_000_000u64;
     let mut tag = 0;
     let (mut pending, mut completing) = ((0.0, 0.0), (0.0, 0.0));
@@ -108,18 +111,21 @@ fn main() {
     }
     report("receive/mms_segment_1_of_2 (pending)", pending);
     report("receive/mms_segment_2_of_2 (completes)", completing);
-    report("receive/per_segment (mean of both)", ((pending.0 + completing.0) / 2.0, (pending.1 + completing.1) / 2.0));
+    report(
+        "receive/per_segment (mean of both)",
+        ((pending.0 + completing.0) / 2.0, (pending.1 + completing.1) / 2.0),
+    );
 
     let mut payload = Vec::new();
     for s in &segs {
         payload.extend_from_slice(sms::decode(s, true).unwrap().user_data().unwrap().binary().unwrap());
     }
-    report("wsp_parse/mms_notification", per_call(1000, || drop(std::hint::black_box(wsp::parse(&payload).unwrap()))));
+    report(
+        "wsp_parse/mms_notification",
+        per_call(1000, || drop(std::hint::black_box(wsp::parse(&payload).unwrap()))),
+    );
 
     let event = b"id: 42\nevent: update\ndata: {\"seq\":1,\"v\":\"hello\"}\n\n";
     let mut p = sse::Parser::new(sse::Limits::default());
-    report(
-        "sse_parse/small_event",
-        per_call(1000, || p.feed(event, &mut |o| drop(std::hint::black_box(o)))),
-    );
+    report("sse_parse/small_event", per_call(1000, || p.feed(event, &mut |o| drop(std::hint::black_box(o)))));
 }

@@ -66,7 +66,9 @@ fn context_switches(pid: u32) -> u64 {
         .map(|t| {
             let s = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
             s.lines()
-                .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+                .filter(|l| {
+                    l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
+                })
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .sum::<u64>()
         })
@@ -211,7 +213,12 @@ impl Run {
 
 /// Injects `pdus` with [`WINDOW`] calls in flight and waits until `fanout` deliveries of each
 /// arrived. Latency: from the start of a push's InjectPdu call to its (first… last) delivery.
-async fn throughput(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<Vec<u8>>, fanout: usize) -> Run {
+async fn throughput(
+    manager: &ManagerProxy<'static>,
+    agents: &mut Agents,
+    pdus: Vec<Vec<u8>>,
+    fanout: usize,
+) -> Run {
     let n = pdus.len();
     let sem = Arc::new(Semaphore::new(WINDOW));
     let mut starts = vec![None; n];
@@ -304,9 +311,17 @@ fn main() {
     let pushes = env_num("BENCH_PUSHES", 2000) as usize;
     let idle_secs = env_num("IDLE_SECS", 60);
     let bin = daemon_binary();
-    println!("cai: daemon {} ({} octets)", bin.display(), std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0));
+    println!(
+        "cai: daemon {} ({} octets)",
+        bin.display(),
+        std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0)
+    );
     let bus = PrivateBus::start().expect("dbus-daemon");
-    let state = tempfile::Builder::new().prefix("otapush-bench-").tempdir_in("/var/tmp").or_else(|_| tempfile::tempdir()).unwrap();
+    let state = tempfile::Builder::new()
+        .prefix("otapush-bench-")
+        .tempdir_in("/var/tmp")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
     let log = state.path().join("otapushd.log");
     let child = Command::new(&bin)
         .args(["--device", "sim", "--bus", bus.address(), "--state-dir"])

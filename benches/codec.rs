@@ -34,7 +34,8 @@ fn pdu(h: &str) -> Vec<u8> {
 
 /// A 160-character GSM 7-bit SMS-DELIVER (one PDU, no UDH), built with the encoder.
 fn gsm7_160() -> Vec<u8> {
-    let text: String = "The quick brown fox jumps over the lazy dog 0123456789. ".chars().cycle().take(160).collect();
+    let text: String =
+        "The quick brown fox jumps over the lazy dog 0123456789. ".chars().cycle().take(160).collect();
     let t = DeliverTemplate {
         smsc: Some(Address::international("+447785016005").unwrap()),
         originator: Address::international("+447700900123").unwrap(),
@@ -71,7 +72,8 @@ fn sms_decode(c: &mut Criterion) {
 /// (id, meta maps). Criterion's time is per message (two segments).
 fn receive_path(c: &mut Criterion) {
     let segs = [pdu(MMS[0]), pdu(MMS[1])];
-    let mut rx = Receiver::new(wdp::Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3_600_000 });
+    let mut rx =
+        Receiver::new(wdp::Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3_600_000 });
     let mut now = 1_700_000_000_000u64;
     let mut tag = 0u64;
     let mut one = |rx: &mut Receiver| {
@@ -127,7 +129,8 @@ fn sse_parse(c: &mut Criterion) {
         stream_of(&e)
     };
     let mut g = c.benchmark_group("sse_parse");
-    for (name, stream) in [("small_events", &small), ("large_events_64k", &large), ("many_line_events", &many_lines)]
+    for (name, stream) in
+        [("small_events", &small), ("large_events_64k", &large), ("many_line_events", &many_lines)]
     {
         g.throughput(Throughput::Bytes(stream.len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), stream, |b, s| {

@@ -9,7 +9,7 @@ use crate::cai::{self, CaiHandle, ServiceHooks};
 use crate::config::{Config, ConfigError, SseConfig};
 use crate::message::{event_message_id, EventInfo, Kind, Message, Source};
 use crate::modem::{self, ModemState, Profile, ReceivedPdu, SimHandle, Transport};
-use crate::receive::{Outcome, Receiver, EVENT_STREAM};
+use crate::receive::{Completed, Outcome, Receiver, EVENT_STREAM};
 use crate::sse::client::{StreamEvent, StreamStatus};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap};
@@ -121,7 +121,15 @@ struct Daemon {
     stream_events: mpsc::Sender<StreamEvent>,
     stream_changed: mpsc::Sender<()>,
     bearer: crate::bearer::BearerHandle,
+    /// Completed messages whose commit failed (a full disk): their PDUs stay spooled, and the
+    /// commit is tried again after a backoff, so they are delivered without waiting for a restart.
+    uncommitted: Vec<Completed>,
+    commit_retry: Option<(tokio::time::Instant, crate::cai::delivery::Backoff)>,
 }
+
+/// Completed messages held for a commit retry; beyond this the spool alone keeps them (replayed
+/// at the next start).
+const MAX_UNCOMMITTED: usize = 256;
 
 async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
     let cfg = load_config(config_path.as_deref(), &overrides)?;
@@ -175,6 +183,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         stream_events,
         stream_changed,
         bearer,
+        uncommitted: Vec::new(),
+        commit_retry: None,
     };
     d.apply_stream_config();
     d.replay_spool().await;
@@ -186,6 +196,13 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     d.cai.set_bearer_state(if *bearer_rx.borrow() { "up" } else { "down" });
     loop {
         let deadline = d.receiver.next_deadline();
+        let retry = d.commit_retry.as_ref().map(|(at, _)| *at);
+        let commit_retry = async {
+            match retry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let sleep = async {
             match deadline {
                 Some(ms) => {
@@ -211,6 +228,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
                 log::info!("data bearer {}", if up { "up" } else { "down" });
                 d.cai.set_bearer_state(if up { "up" } else { "down" });
             }
+            () = commit_retry => d.retry_commits().await,
             () = sleep => {
                 let outcomes = d.receiver.expire(crate::time::now_ms());
                 d.settle(outcomes).await;
@@ -294,13 +312,11 @@ impl Daemon {
     /// Commits what the receive path produced, in one transaction; spooled PDUs go only once
     /// their message is in.
     async fn settle(&mut self, outcomes: Vec<Outcome>) {
-        let mut messages = Vec::new();
-        let mut consumed = Vec::new();
+        let mut completed: Vec<Completed> = Vec::new();
         for o in outcomes {
             match o {
                 Outcome::Complete(c) => {
-                    consumed.extend(c.tags.iter().map(|t| *t as i64));
-                    messages.extend(c.messages);
+                    completed.push(*c);
                 }
                 Outcome::Pending { tag, have, total } => log::debug!("segment {tag}: {have} of {total}"),
                 Outcome::Duplicate { tag } => {
@@ -318,21 +334,72 @@ impl Daemon {
                 }
             }
         }
-        if messages.is_empty() && consumed.is_empty() {
+        if completed.is_empty() {
             return;
         }
+        let messages: Vec<Message> = completed.iter().flat_map(|c| c.messages.iter().cloned()).collect();
+        let consumed: Vec<i64> = completed.iter().flat_map(|c| c.tags.iter().map(|t| *t as i64)).collect();
         match self.cai.submit(&messages, &consumed).await {
-            Ok(results) => {
-                for (m, (_, outcome)) in messages.iter().zip(&results) {
-                    log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
-                    if *outcome == crate::store::Outcome::New {
-                        self.note_event(m);
-                    }
+            Ok(results) => self.note_events(&messages, &results),
+            Err(e) => {
+                log::error!("cannot commit {} messages (kept in the spool, retried): {e}", messages.len());
+                for c in completed {
+                    self.hold_for_retry(c);
                 }
             }
-            Err(e) => {
-                log::error!("cannot commit {} messages (their PDUs stay in the spool): {e}", messages.len())
+        }
+    }
+
+    /// Moves Last-Event-IDs for the events that were new.
+    fn note_events(&mut self, messages: &[Message], results: &[(String, crate::store::Outcome)]) {
+        for (m, (_, outcome)) in messages.iter().zip(results) {
+            log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
+            if *outcome == crate::store::Outcome::New {
+                self.note_event(m);
             }
+        }
+    }
+
+    /// Commits one completed message; gives it back when the store refused.
+    async fn commit(&mut self, c: Box<Completed>) -> Result<(), Box<Completed>> {
+        let tags: Vec<i64> = c.tags.iter().map(|t| *t as i64).collect();
+        match self.cai.submit(&c.messages, &tags).await {
+            Ok(results) => {
+                self.note_events(&c.messages, &results);
+                Ok(())
+            }
+            Err(e) => {
+                log::error!("cannot commit message from {} (kept in the spool, retried): {e}", c.originator);
+                Err(c)
+            }
+        }
+    }
+
+    fn hold_for_retry(&mut self, c: Completed) {
+        if self.uncommitted.len() >= MAX_UNCOMMITTED {
+            log::error!("too many uncommitted messages: this one waits in the spool for the next start");
+            return;
+        }
+        self.uncommitted.push(c);
+        if self.commit_retry.is_none() {
+            let mut backoff = crate::cai::delivery::Backoff::new();
+            let at = tokio::time::Instant::now() + backoff.next_delay();
+            self.commit_retry = Some((at, backoff));
+        }
+    }
+
+    /// Tries the held commits again, in order; what still fails waits for the next, longer pause.
+    async fn retry_commits(&mut self) {
+        let Some((_, mut backoff)) = self.commit_retry.take() else { return };
+        let mut still = Vec::new();
+        for c in std::mem::take(&mut self.uncommitted) {
+            if let Err(c) = self.commit(Box::new(c)).await {
+                still.push(*c);
+            }
+        }
+        if !still.is_empty() {
+            self.uncommitted = still;
+            self.commit_retry = Some((tokio::time::Instant::now() + backoff.next_delay(), backoff));
         }
     }
 

@@ -148,8 +148,11 @@ fn story() -> Vec<Sent> {
     ]
 }
 
+/// A filter as the tests write it.
+type Filter = Vec<(&'static str, Value<'static>)>;
+
 /// The agents, their filters, and which messages (by index into [`story`]) each must get.
-fn agents() -> Vec<(&'static str, Vec<(&'static str, Value<'static>)>, Vec<usize>)> {
+fn agents() -> Vec<(&'static str, Filter, Vec<usize>)> {
     vec![
         ("mms", vec![("ApplicationId", Value::from("x-wap-application:mms.ua"))], vec![0, 1]),
         // A numeric code is mapped through the OMNA table (0x02 = wml.ua).

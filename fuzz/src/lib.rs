@@ -387,7 +387,10 @@ pub fn receive(data: &[u8]) {
     let mut pdus: Vec<Vec<u8>> = Vec::new();
     let mut now = 1_700_000_000_000u64;
     let mut tag = 0u64;
-    let check = |outs: Vec<RxOutcome>, current: Option<u64>, pending: &mut BTreeSet<u64>, settled: &mut BTreeSet<u64>| {
+    let check = |outs: Vec<RxOutcome>,
+                 current: Option<u64>,
+                 pending: &mut BTreeSet<u64>,
+                 settled: &mut BTreeSet<u64>| {
         for o in outs {
             let mut settle = |t: u64| {
                 assert!(Some(t) == current || pending.remove(&t), "tag {t} settled but not held");
@@ -538,7 +541,9 @@ pub fn at(data: &[u8]) {
                         at_line_ok(&l, max_line);
                         at_lines(&l);
                     }
-                    Urc::Error(fr) => assert!(matches!(fr, FinalResult::CmsError(_) | FinalResult::CmeError(_))),
+                    Urc::Error(fr) => {
+                        assert!(matches!(fr, FinalResult::CmsError(_) | FinalResult::CmeError(_)))
+                    }
                     Urc::MessageStored { .. } | Urc::StatusReportStored { .. } | Urc::Indicator { .. } => {}
                 },
             }

@@ -47,16 +47,26 @@ pub(super) async fn run(
         match verdict(tokio::time::timeout(timeout, call).await, timeout) {
             Verdict::Ack => {
                 log::debug!("registration {id}: message {} delivered", m.id);
-                backoff.reset();
                 if let Err(e) = registry.store.remove_queued(head.seq) {
-                    log::error!("registration {id}: message {} delivered, but store: {e}", m.id);
+                    // Still at the head: it comes again (same id), after a pause, not in a loop.
+                    let d = backoff.next_delay();
+                    log::error!(
+                        "registration {id}: message {} delivered, but store: {e}; again in {d:?}",
+                        m.id
+                    );
+                    tokio::time::sleep(d).await;
+                } else {
+                    backoff.reset();
                 }
             }
             Verdict::Rejected(why) => {
                 log::info!("registration {id}: agent rejected message {} ({why}); not sent again", m.id);
-                backoff.reset();
                 if let Err(e) = registry.store.remove_queued(head.seq) {
-                    log::error!("registration {id}: store: {e}");
+                    let d = backoff.next_delay();
+                    log::error!("registration {id}: store: {e}; retrying in {d:?}");
+                    tokio::time::sleep(d).await;
+                } else {
+                    backoff.reset();
                 }
             }
             Verdict::Retry(why) => {

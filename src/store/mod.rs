@@ -37,6 +37,9 @@ use thiserror::Error;
 /// The database file inside `[store] dir`.
 pub const DB_FILE: &str = "otapush.sqlite3";
 
+/// WAL pages written between automatic checkpoints (the WAL file stays about this size).
+const WAL_CHECKPOINT_PAGES: i64 = 256;
+
 /// Why a store operation failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -145,6 +148,10 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Truncate the WAL file back to 1 MiB after checkpoints (flash wear, disk use).
         conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
+        // Checkpoint every 256 pages (1 MiB) rather than SQLite's 1000 (4 MiB): the WAL only
+        // shrinks through a checkpoint, so on a partition with less free space than the WAL
+        // would grow to, the disk filled up and stayed full (daemon_faults `disk_full`).
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(24);
         schema::migrate(&mut conn)?;
         Ok(Store { conn: Arc::new(Mutex::new(conn)), limits: Arc::new(limits) })
@@ -226,6 +233,21 @@ pub(crate) mod tests {
         assert_eq!(v, schema::VERSION);
         let mode: String = s.lock().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn the_wal_stays_near_one_mebibyte() {
+        let (dir, s) = temp_store(Limits::default());
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        let mut largest = 0;
+        // 800 commits of at least one page each: past 256 frames, short of SQLite's 1000.
+        for i in 0..800u32 {
+            s.set_last_event_id("ticker", &i.to_string()).unwrap();
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        // 256 pages of 4 KiB plus a 24-octet header each, and the 32-octet file header.
+        let bound = WAL_CHECKPOINT_PAGES as u64 * (4096 + 24) + 32 + 2 * (4096 + 24);
+        assert!(largest > 0 && largest <= bound, "the WAL grew to {largest} octets (bound {bound})");
     }
 
     #[test]

@@ -268,7 +268,13 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- otapushd log (last 60 lines) ---\n{}", self.log_tail(60));
+            let keep = std::env::temp_dir().join(format!("otapushd-failed-{}.log", std::process::id()));
+            let _ = std::fs::copy(&self.log, &keep);
+            eprintln!(
+                "--- otapushd log (last 60 lines; all of it in {}) ---\n{}",
+                keep.display(),
+                self.log_tail(60)
+            );
         }
         let Some(mut child) = self.child.take() else { return };
         send_signal(child.id(), libc::SIGTERM);
@@ -294,9 +300,14 @@ pub struct Rig {
 
 impl Rig {
     pub async fn new() -> Rig {
+        Rig::new_in(&std::env::temp_dir()).await
+    }
+
+    /// A rig whose temp dir (and state directory) lives under `base` (e.g. a tmpfs).
+    pub async fn new_in(base: &Path) -> Rig {
         let _ = env_logger::builder().is_test(true).try_init();
         let bus = PrivateBus::start().expect("dbus-daemon");
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in(base).unwrap();
         let state = dir.path().join("state");
         let conn = connect(bus.address()).await;
         Rig { bus, dir, state, conn }
@@ -470,8 +481,8 @@ pub enum Behaviour {
 pub struct Recorder {
     pub got: Arc<Mutex<Vec<Got>>>,
     behaviour: watch::Sender<Behaviour>,
-    /// Deliveries seen, answered or not.
-    pub seen: Arc<Mutex<u64>>,
+    /// The ids of every `Deliver` call seen, answered or not, in order.
+    seen: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
     pub conn: zbus::Connection,
     pub manager: ManagerProxy<'static>,
@@ -494,7 +505,7 @@ impl Recorder {
         agent.register(f).await;
         let Agent { conn, path, manager, mut inbox } = agent;
         let (behaviour, mut mode) = watch::channel(Behaviour::Ack);
-        let seen: Arc<Mutex<u64>> = Arc::default();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let (g, s) = (got.clone(), seen.clone());
         let task = tokio::spawn(async move {
             let mut held = Vec::new();
@@ -502,7 +513,7 @@ impl Recorder {
                 tokio::select! {
                     ev = inbox.recv() => match ev {
                         Some(AgentEvent::Deliver(d)) => {
-                            *s.lock().unwrap() += 1;
+                            s.lock().unwrap().push(d.id.clone());
                             if *mode.borrow() == Behaviour::Hang {
                                 held.push(d);
                                 continue;
@@ -535,6 +546,18 @@ impl Recorder {
 
     pub fn count(&self) -> usize {
         self.got.lock().unwrap().len()
+    }
+
+    /// Asserts nothing more is acknowledged during `wait` (absence can only be checked by waiting).
+    pub async fn quiet_check(&self, wait: Duration) {
+        let before = self.count();
+        tokio::time::sleep(wait).await;
+        assert_eq!(self.count(), before, "{}: unexpected deliveries", self.path);
+    }
+
+    /// `Deliver` calls seen so far, answered or not.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
     }
 
     pub fn snapshot(&self) -> Vec<Got> {
@@ -679,8 +702,13 @@ impl Tally {
 
 /// One line per scenario, collected by `scripts/fault-injection` into its table.
 pub fn report(scenario: &str, t: &Tally, peak_kib: u64) {
+    report_with(scenario, t, peak_kib, "");
+}
+
+/// [`report`] with a note for the table (e.g. what a cap dropped by design).
+pub fn report_with(scenario: &str, t: &Tally, peak_kib: u64, note: &str) {
     println!(
-        "FAULT-RESULT scenario={scenario} sent={} delivered={} duplicated={} lost={} peak_rss_kib={peak_kib}",
+        "FAULT-RESULT scenario={scenario} sent={} delivered={} duplicated={} lost={} peak_rss_kib={peak_kib} note={note}",
         t.sent, t.delivered, t.duplicated, t.lost
     );
 }
@@ -740,4 +768,21 @@ pub fn status_report_pdu(reference: u8, recipient: &str, status: u8) -> Vec<u8> 
         user_data: None,
     };
     sms::encode(&sms::SmsPdu { smsc: None, tpdu: sms::Tpdu::StatusReport(report) }, true).unwrap()
+}
+
+/// Segment 1 of a two-segment message that never completes: a WAP Push body of 200 octets
+/// split by the real encoder, 16-bit reference `n % 65536`, the originator varied with `n / 65536`
+/// so every PDU opens a partial message of its own.
+pub fn bogus_segment(n: usize) -> Vec<u8> {
+    let from = format!("{}", 15_550_000_000u64 + (n / 65536) as u64);
+    let template = DeliverTemplate {
+        smsc: None,
+        originator: Address::international(&from).unwrap(),
+        scts: scts(),
+        pid: 0,
+    };
+    let ports = Some(sms::Ports { src: 9200, dst: 2948, bits: 16 });
+    let mut pdus = sms::segment_binary(&template, ports, &[0x42; 200], (n % 65536) as u16, 16).unwrap();
+    assert_eq!(pdus.len(), 2);
+    pdus.swap_remove(0)
 }
