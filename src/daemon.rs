@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError, SseConfig};
 use crate::message::{event_message_id, EventInfo, Kind, Message, Source};
 use crate::modem::{self, ModemState, Profile, ReceivedPdu, SimHandle, Transport};
 use crate::receive::{Completed, Outcome, Receiver, EVENT_STREAM};
-use crate::sse::client::{StreamEvent, StreamStatus};
+use crate::sse::{StreamEvent, StreamStatus};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -118,6 +118,7 @@ struct Daemon {
     cai: CaiHandle,
     receiver: Receiver,
     streams: BTreeMap<String, Stream>,
+    #[cfg_attr(not(feature = "sse-http"), allow(dead_code))]
     stream_events: mpsc::Sender<StreamEvent>,
     stream_changed: mpsc::Sender<()>,
     bearer: crate::bearer::BearerHandle,
@@ -518,7 +519,7 @@ impl Daemon {
             {
                 drop(last_id_rx);
                 status_tx.send_modify(|s| {
-                    s.state = crate::sse::client::StreamState::Stopped {
+                    s.state = crate::sse::StreamState::Stopped {
                         reason: "built without the sse-http feature: events arrive by SMS only".into(),
                     }
                 });
@@ -557,11 +558,11 @@ impl Daemon {
             let mut d: HashMap<&str, Value<'_>> = HashMap::new();
             d.insert("State", Value::from(st.state.as_str()));
             match &st.state {
-                crate::sse::client::StreamState::BackingOff { until_ms, attempt } => {
+                crate::sse::StreamState::BackingOff { until_ms, attempt } => {
                     d.insert("Until", Value::from(crate::time::format_unix_ms(*until_ms)));
                     d.insert("Attempt", Value::from(*attempt));
                 }
-                crate::sse::client::StreamState::Stopped { reason } => {
+                crate::sse::StreamState::Stopped { reason } => {
                     d.insert("Reason", Value::from(reason.clone()));
                 }
                 _ => {}
@@ -601,9 +602,7 @@ impl Daemon {
         let stopped: Vec<String> = self
             .streams
             .iter()
-            .filter(|(_, s)| {
-                matches!(s.status.borrow().state, crate::sse::client::StreamState::Stopped { .. })
-            })
+            .filter(|(_, s)| matches!(s.status.borrow().state, crate::sse::StreamState::Stopped { .. }))
             .map(|(n, _)| n.clone())
             .collect();
         for n in stopped {

@@ -11,7 +11,7 @@
 //! `client-proxy` feature and CONNECT tunnelling through the TLS connector; left for a board that
 //! needs it. Redirect targets are resolved without dot-segment removal.
 
-use super::parser::{Event, Limits, Output, Parser};
+use super::parser::{Limits, Output, Parser};
 use super::policy::{classify, Action, End, Failure, Policy, Response, Tuning};
 use crate::config::SseConfig;
 use http_body_util::{BodyExt, Empty};
@@ -31,67 +31,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// One event from a stream, for the daemon to deduplicate and deliver. The daemon then moves
-/// the shared last-event-id watch (and the store), which the next connect sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamEvent {
-    /// The `[[sse]] name`.
-    pub stream: String,
-    pub event: Event,
-}
-
-/// Where a stream is (the `Streams` property and `otapushctl status`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum StreamState {
-    /// The bearer is down: no connection, events come by SMS.
-    #[default]
-    Idle,
-    Connecting,
-    Connected,
-    /// Waiting to reconnect until `until_ms` (Unix ms); `attempt` consecutive failures so far.
-    BackingOff {
-        until_ms: u64,
-        attempt: u32,
-    },
-    /// Stopped until the config is reloaded (or for good, after 204).
-    Stopped {
-        reason: String,
-    },
-}
-
-impl StreamState {
-    /// A short name: `idle`, `connecting`, `connected`, `backing_off`, `stopped`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            StreamState::Idle => "idle",
-            StreamState::Connecting => "connecting",
-            StreamState::Connected => "connected",
-            StreamState::BackingOff { .. } => "backing_off",
-            StreamState::Stopped { .. } => "stopped",
-        }
-    }
-}
-
-/// The status of one stream, published on a watch channel.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StreamStatus {
-    pub state: StreamState,
-    /// The id of the last event received on this stream (or the id it started from).
-    pub last_event_id: String,
-    /// Events received.
-    pub events: u64,
-    /// Connection attempts (requests started, redirects not counted).
-    pub attempts: u64,
-    /// Attempts that became a stream (200 `text/event-stream`).
-    pub connects: u64,
-    /// Failed attempts and streams that ended by an error or the idle timeout.
-    pub errors: u64,
-    pub last_error: Option<String>,
-    /// The reconnection time the server set with `retry:`, to persist.
-    pub retry_ms: Option<u64>,
-    /// Events dropped for breaking the size cap.
-    pub oversized: u64,
-}
+pub use super::status::{StreamEvent, StreamState, StreamStatus};
 
 /// Knobs with production defaults; tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

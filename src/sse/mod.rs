@@ -7,9 +7,9 @@ pub mod client;
 pub mod encode;
 pub mod parser;
 pub mod policy;
+pub mod status;
 
 #[cfg(feature = "sse-http")]
-pub use client::{
-    spawn_stream, spawn_stream_with, StreamEvent, StreamHandle, StreamOptions, StreamState, StreamStatus,
-};
+pub use client::{spawn_stream, spawn_stream_with, StreamHandle, StreamOptions};
 pub use parser::{parse_body, Event, Limits, Output, ParsedBody, Parser};
+pub use status::{StreamEvent, StreamState, StreamStatus};

@@ -1,0 +1,66 @@
+//! What a connection-oriented stream reports: its events and its status. Plain data, compiled
+//! without the `sse-http` feature too, so an SMS-only daemon reports its streams as stopped.
+
+use super::Event;
+
+/// One event from a stream, for the daemon to deduplicate and deliver. The daemon then moves
+/// the shared last-event-id watch (and the store), which the next connect sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    /// The `[[sse]] name`.
+    pub stream: String,
+    pub event: Event,
+}
+
+/// Where a stream is (the `Streams` property and `otapushctl status`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StreamState {
+    /// The bearer is down: no connection, events come by SMS.
+    #[default]
+    Idle,
+    Connecting,
+    Connected,
+    /// Waiting to reconnect until `until_ms` (Unix ms); `attempt` consecutive failures so far.
+    BackingOff {
+        until_ms: u64,
+        attempt: u32,
+    },
+    /// Stopped until the config is reloaded (or for good, after 204).
+    Stopped {
+        reason: String,
+    },
+}
+
+impl StreamState {
+    /// A short name: `idle`, `connecting`, `connected`, `backing_off`, `stopped`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StreamState::Idle => "idle",
+            StreamState::Connecting => "connecting",
+            StreamState::Connected => "connected",
+            StreamState::BackingOff { .. } => "backing_off",
+            StreamState::Stopped { .. } => "stopped",
+        }
+    }
+}
+
+/// The status of one stream, published on a watch channel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamStatus {
+    pub state: StreamState,
+    /// The id of the last event received on this stream (or the id it started from).
+    pub last_event_id: String,
+    /// Events received.
+    pub events: u64,
+    /// Connection attempts (requests started, redirects not counted).
+    pub attempts: u64,
+    /// Attempts that became a stream (200 `text/event-stream`).
+    pub connects: u64,
+    /// Failed attempts and streams that ended by an error or the idle timeout.
+    pub errors: u64,
+    pub last_error: Option<String>,
+    /// The reconnection time the server set with `retry:`, to persist.
+    pub retry_ms: Option<u64>,
+    /// Events dropped for breaking the size cap.
+    pub oversized: u64,
+}
