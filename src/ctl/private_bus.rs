@@ -44,8 +44,12 @@ fn config_text(dir: &Path) -> String {
 impl PrivateBus {
     /// Starts `dbus-daemon` with a session-like configuration listening in a fresh directory.
     pub fn start() -> Result<PrivateBus, PrivateBusError> {
+        // Unique per process and per call: tests start several buses in the same millisecond,
+        // and each bus removes its own directory when dropped.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
-            "otapush-bus-{}-{}",
+            "otapush-bus-{}-{n}-{}",
             std::process::id(),
             crate::time::now_ms() % 1_000_000_007
         ));
