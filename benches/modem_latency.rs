@@ -6,10 +6,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use otapush::config::{Config, ModemConfig};
-use otapush::store::{Limits, Store};
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
 use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
+use otapush::store::{Limits, Store};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
