@@ -7,6 +7,9 @@ use otapush::receive::{Outcome, Receiver};
 use otapush::{hex, sms, sse, wdp, wsp};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use vectors::{GSM7_160, MMS, SHORT, UCS2};
+
+mod vectors;
 
 struct Counting;
 
@@ -52,28 +55,17 @@ fn per_call(n: usize, mut f: impl FnMut()) -> (f64, f64) {
     ((a1 - a0) as f64 / n as f64, (b1 - b0) as f64 / n as f64)
 }
 
-// The same vectors as benches/codec.rs (sources named there).
-const SHORT: &str = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
-const UCS2: &str = concat!(
-    "04819999990414D0FBFD7EBFDFEFF77BFE1E0019512090801361807E00DC00FC00C400E400D600F600C5",
-    "00E500D800F800C600E600C700E700C900E900CA00EA00DF003100320033003400350036003700380039",
-    "003000200054006800690073002000",
-    "6D0065007300730061006700650020006900730020003600330020",
-    "0075006E00690063006F00640065002000630068006100720073002E"
-);
-const MMS: [&str; 2] = [
-    "0791447758100650400E80885810000000810004016082415464408C0C08049F8E020105040B8423F00106226170706C69636174696F6E2F766E642E7761702E6D6D732D6D65737361676500AF848C82984E4F4B3543694B636F544D595347344D4253774141734B7631344655484141414141414141008D908919802B3434373738353334323734392F545950453D504C4D4E008A808E0274008805810301194083687474703A2F",
-    "0791447758100650440E8088581000000081000401608241547440440C08049F8E020205040B8423F02F70726F6D6D732F736572766C6574732F4E4F4B3543694B636F544D595347344D4253774141734B763134465548414141414141414100",
-];
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let report = |name: &str, (allocs, bytes): (f64, f64)| {
         println!("allocs: {name:<40} {allocs:>6.1} allocations {bytes:>8.0} octets");
     };
-    for (name, h) in
-        [("sms_decode/gsm7_short", SHORT), ("sms_decode/ucs2_63", UCS2), ("sms_decode/8bit_mms", MMS[0])]
-    {
+    for (name, h) in [
+        ("sms_decode/gsm7_160", GSM7_160),
+        ("sms_decode/gsm7_short", SHORT),
+        ("sms_decode/ucs2_63", UCS2),
+        ("sms_decode/8bit_mms", MMS[0]),
+    ] {
         let p = hex::decode(h).unwrap();
         report(name, per_call(1000, || drop(std::hint::black_box(sms::decode(&p, true).unwrap()))));
     }

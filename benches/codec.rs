@@ -10,29 +10,16 @@ use otapush::receive::{Outcome, Receiver};
 use otapush::sms::{self, Address, DeliverTemplate, Timestamp};
 use otapush::{hex, sse, wdp, wsp};
 use std::time::Duration;
+use vectors::{GSM7_160, MMS, SHORT, UCS2};
 
-/// Dreamfabric's classic "hellohello": 10 septets, no UDH.
-const SHORT: &str = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
-/// oFono `unicode_deliver`: UCS2, 63 characters, alphanumeric originator.
-const UCS2: &str = concat!(
-    "04819999990414D0FBFD7EBFDFEFF77BFE1E0019512090801361807E00DC00FC00C400E400D600F600C5",
-    "00E500D800F800C600E600C700E700C900E900CA00EA00DF003100320033003400350036003700380039",
-    "003000200054006800690073002000",
-    "6D0065007300730061006700650020006900730020003600330020",
-    "0075006E00690063006F00640065002000630068006100720073002E"
-);
-/// python-messaging `test_wap.py`: an MMS notification push in two 8-bit segments (16-bit
-/// reference 40846, ports 9200 → 2948).
-const MMS: [&str; 2] = [
-    "0791447758100650400E80885810000000810004016082415464408C0C08049F8E020105040B8423F00106226170706C69636174696F6E2F766E642E7761702E6D6D732D6D65737361676500AF848C82984E4F4B3543694B636F544D595347344D4253774141734B7631344655484141414141414141008D908919802B3434373738353334323734392F545950453D504C4D4E008A808E0274008805810301194083687474703A2F",
-    "0791447758100650440E8088581000000081000401608241547440440C08049F8E020205040B8423F02F70726F6D6D732F736572766C6574732F4E4F4B3543694B636F544D595347344D4253774141734B763134465548414141414141414100",
-];
+mod vectors;
 
 fn pdu(h: &str) -> Vec<u8> {
     hex::decode(h).unwrap()
 }
 
-/// A 160-character GSM 7-bit SMS-DELIVER (one PDU, no UDH), built with the encoder.
+/// A 160-character GSM 7-bit SMS-DELIVER (one PDU, no UDH), built with the encoder: SMSC
+/// +447785016005, originator +447700900123, SCTS 2024-05-17 12:30:45 -02:00.
 fn gsm7_160() -> Vec<u8> {
     let text: String =
         "The quick brown fox jumps over the lazy dog 0123456789. ".chars().cycle().take(160).collect();
@@ -44,6 +31,7 @@ fn gsm7_160() -> Vec<u8> {
     };
     let pdus = sms::segment_text(&t, &text, 0, 8).unwrap();
     assert_eq!(pdus.len(), 1);
+    assert_eq!(pdus[0], pdu(GSM7_160));
     pdus.into_iter().next().unwrap()
 }
 

@@ -188,6 +188,12 @@ impl Reassembler {
     /// reported in [`Outcome::evicted`] with any evicted to make room.
     pub fn push(&mut self, seg: &Segment<'_>, now_ms: u64) -> Result<Outcome, ReassemblyError> {
         validate(seg)?;
+        // Before anything changes (an error leaves the state as it was, expiry included): a
+        // segment that cannot be held and completes no message is refused.
+        let len = seg.data.len();
+        if seg.total > 1 && len > self.limits.max_bytes && !self.completes(seg, now_ms) {
+            return Err(ReassemblyError::TooLarge { len, max: self.limits.max_bytes });
+        }
         let mut evicted = self.expire(now_ms);
         if seg.total == 1 {
             let datagram = Datagram {
@@ -212,7 +218,6 @@ impl Reassembler {
                 return Ok(Outcome { pushed: Pushed::Complete(datagram), evicted });
             }
         }
-        let len = seg.data.len();
         if len > self.limits.max_bytes {
             return Err(ReassemblyError::TooLarge { len, max: self.limits.max_bytes });
         }
@@ -241,6 +246,17 @@ impl Reassembler {
         p.parts.insert(at, Part { seq: seg.seq, tag: seg.tag, data });
         let pushed = Pushed::Pending { have: p.have(), total: p.total };
         Ok(Outcome { pushed, evicted })
+    }
+
+    /// Whether `seg` completes a partial message that has not expired at `now_ms`.
+    fn completes(&self, seg: &Segment<'_>, now_ms: u64) -> bool {
+        self.partials.iter().any(|p| {
+            p.matches(seg)
+                && now_ms.saturating_sub(p.first_ms) < self.limits.timeout_ms
+                && p.ports == seg.ports
+                && p.parts.len() + 1 == p.total as usize
+                && p.parts.binary_search_by_key(&seg.seq, |x| x.seq).is_err()
+        })
     }
 
     /// Duplicate or conflict with the partial message at `i`, if the segment is one.

@@ -66,7 +66,11 @@ impl LineFramer {
                     if !self.buf.is_empty() {
                         // Only printable ASCII and TAB are ever stored, so this cannot fail.
                         if let Ok(s) = std::str::from_utf8(&self.buf) {
-                            on_line(s.trim_end_matches([' ', '\t']));
+                            // A line of blanks only is an empty line too.
+                            let line = s.trim_end_matches([' ', '\t']);
+                            if !line.is_empty() {
+                                on_line(line);
+                            }
                         }
                         self.buf.clear();
                     }
@@ -106,6 +110,13 @@ mod tests {
         assert_eq!(lines(&mut f, b"\r\nOK\r\n"), ["OK"]);
         assert_eq!(lines(&mut f, b"A\rB\r\r\nC\nD"), ["A", "B", "C"]);
         assert_eq!(lines(&mut f, b"\r"), ["D"]);
+    }
+
+    #[test]
+    fn blank_lines_are_dropped() {
+        // Found by the `at` fuzz target: a line of spaces came out as an empty line.
+        let mut f = LineFramer::default();
+        assert_eq!(lines(&mut f, b" \r\n\t \r\nOK  \r\n"), ["OK"]);
     }
 
     #[test]

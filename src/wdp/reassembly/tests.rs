@@ -197,6 +197,24 @@ fn oldest_partials_evicted_when_byte_cap_reached() {
 }
 
 #[test]
+fn too_large_segment_changes_nothing_even_when_a_partial_is_due() {
+    // Found by the reassembly fuzz target: `push` expired the due partial message first and
+    // then refused the segment, so the expired one was dropped without being reported.
+    let mut r = Reassembler::new(Limits { max_bytes: 10, timeout_ms: 1000, ..limits() });
+    r.push(&seg("A", 1, 8, 2, 1, b"aaaa", 1), 0).unwrap();
+    assert_eq!(
+        r.push(&seg("B", 2, 8, 2, 1, b"0123456789X", 2), 5000),
+        Err(ReassemblyError::TooLarge { len: 11, max: 10 })
+    );
+    assert_eq!(r.held_tags().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(r.expire(5000)[0].tags, vec![1]);
+    // A segment over the cap that completes a message (it is never held) still completes it.
+    r.push(&seg("C", 3, 8, 2, 1, b"c", 3), 5000).unwrap();
+    let d = complete(r.push(&seg("C", 3, 8, 2, 2, b"0123456789X", 4), 5001).unwrap());
+    assert_eq!(d.data, b"c0123456789X");
+}
+
+#[test]
 fn message_too_large_for_the_cap_evicts_itself_and_restarts() {
     let mut r = Reassembler::new(Limits { max_bytes: 10, ..limits() });
     r.push(&seg("A", 1, 8, 3, 1, b"12345678", 1), 0).unwrap();
