@@ -57,22 +57,29 @@ fn status_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Context switches of every thread of `pid` (voluntary + involuntary): each one is a wake-up
-/// or a preemption.
-fn context_switches(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+/// Context switches per thread of `pid` (voluntary + involuntary): each one is a wake-up or a
+/// preemption.
+fn context_switches(pid: u32) -> HashMap<String, u64> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return HashMap::new() };
     tasks
         .filter_map(Result::ok)
         .map(|t| {
             let s = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-            s.lines()
+            let n = s
+                .lines()
                 .filter(|l| {
                     l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
                 })
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .sum::<u64>()
+                .sum::<u64>();
+            (t.file_name().to_string_lossy().into_owned(), n)
         })
-        .sum()
+        .collect()
+}
+
+/// Switches between two snapshots: threads that exist at the end, counted from zero if new.
+fn switches_between(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> u64 {
+    after.iter().map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0))).sum()
 }
 
 fn threads(pid: u32) -> usize {
@@ -293,11 +300,48 @@ fn strace_idle(pid: u32, secs: u64) -> Option<String> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    // The summary's last line: "100.00 <secs> <usecs/call> <calls> <errors> total".
-    let total = text.lines().rev().find(|l| l.trim_end().ends_with("total"))?;
-    let calls: Vec<&str> = total.split_whitespace().collect();
-    let n = calls.get(calls.len().checked_sub(3)?).copied().unwrap_or("?");
-    Some(format!("{n} system calls in {secs} s (strace -f -c)"))
+    Some(format!("strace -f -c over {secs} s: {}", strace_summary(&text)?))
+}
+
+/// "N system calls (name n, …)" from an `strace -c` table: the `calls` column of each row.
+fn strace_summary(text: &str) -> Option<String> {
+    let Some(header) = text.lines().find(|l| l.contains("calls") && l.contains("syscall")) else {
+        // strace prints no table when the process made no system call at all.
+        return text.contains("attached").then(|| "0 system calls".to_string());
+    };
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    let calls_at = cols.iter().position(|c| *c == "calls")?;
+    let mut rows = Vec::new();
+    let mut total = None;
+    for l in text.lines().skip_while(|l| !l.contains("syscall")).skip(2) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (Some(name), Some(n)) = (f.last(), f.get(calls_at).and_then(|n| n.parse::<u64>().ok())) else {
+            continue;
+        };
+        if *name == "total" {
+            total = Some(n);
+        } else {
+            rows.push(format!("{name} {n}"));
+        }
+    }
+    Some(format!("{} system calls ({})", total.unwrap_or(0), rows.join(", ")))
+}
+
+/// Counts the daemon's system calls while `f` runs (strace attached; it slows the daemon, so
+/// this is for the mix, not the rate).
+async fn strace_during<F: std::future::Future<Output = Run>>(pid: u32, f: F) -> Option<(Run, String)> {
+    let mut child = tokio::process::Command::new("strace")
+        .args(["-f", "-c", "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let run = f.await;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id()? as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().await.ok()?;
+    Some((run, strace_summary(&String::from_utf8_lossy(&out.stderr))?))
 }
 
 fn main() {
@@ -334,7 +378,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let conn = zbus::connection::Builder::address(bus.address()).unwrap().build().await.unwrap();
-        let manager = ManagerProxy::new(&conn).await.unwrap();
+        // No property cache: the daemon may not own its name yet when the proxy is made.
+        let manager = ManagerProxy::builder(&conn)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
+            .unwrap();
         let ready = Instant::now();
         loop {
             match manager.modem_state().await {
@@ -348,9 +397,13 @@ fn main() {
         // Idle: settle, then RSS and a quiet period.
         tokio::time::sleep(Duration::from_secs(3)).await;
         println!("cai: idle RSS {} (VmHWM so far {}), {} threads", mib(status_kb(pid, "VmRSS")), mib(status_kb(pid, "VmHWM")), threads(pid));
+        // Idle blocking-pool threads end after tokio's 10 s keep-alive; start once they have.
+        tokio::time::sleep(Duration::from_secs(12)).await;
         let before = context_switches(pid);
         tokio::time::sleep(Duration::from_secs(idle_secs)).await;
-        let switches = context_switches(pid) - before;
+        let after = context_switches(pid);
+        let switches = switches_between(&before, &after);
+        println!("cai: threads at the start and end of the quiet period: {} and {}", before.len(), after.len());
         println!(
             "cai: idle wake-ups {:.1}/min ({switches} context switches of all threads in {idle_secs} s, /proc/PID/task/*/status)",
             switches as f64 * 60.0 / idle_secs as f64
@@ -418,6 +471,16 @@ fn main() {
         let p: Vec<_> = (0..pushes / 5).map(|i| pdu("fan", i, "x-wap-application:mms.ua")).collect();
         throughput(&manager, &mut a, p, 10).await.print("10 agents, each push to all ten");
         let _ = a.conns.len();
+        drop(a);
+        wait_unregistered(&manager).await;
+
+        // What the daemon does per push: its system calls during 500 pushes to one agent.
+        let mut a = agents(bus.address(), &conn, &[None]).await;
+        let p: Vec<_> = (0..500).map(|i| pdu("strace", i, "x-wap-application:mms.ua")).collect();
+        if let Some((run, calls)) = strace_during(pid, throughput(&manager, &mut a, p, 1)).await {
+            run.print("1 agent under strace");
+            println!("cai: 500 pushes under strace -f -c: {calls}");
+        }
         drop(a);
         println!("cai: peak RSS over the whole run {}", mib(status_kb(pid, "VmHWM")));
     });

@@ -82,6 +82,26 @@ fn receive_path(c: &mut Criterion) {
     g.finish();
 }
 
+/// The message id of the same push (SHA-256 over originator, time stamp, reference and the
+/// 180-octet payload): the largest single cost inside `receive_path`.
+fn message_id(c: &mut Criterion) {
+    let mut payload = Vec::new();
+    for h in MMS {
+        let d = sms::decode(&pdu(h), true).unwrap();
+        payload.extend_from_slice(d.user_data().unwrap().binary().unwrap());
+    }
+    c.bench_function("message_id/mms_notification", |b| {
+        b.iter(|| {
+            otapush::message::sms_message_id(
+                black_box("+447785016005"),
+                Some("2010-06-28T14:45:44+01:00"),
+                Some(40846),
+                black_box(&payload),
+            )
+        })
+    });
+}
+
 fn wsp_parse(c: &mut Criterion) {
     let mut payload = Vec::new();
     for h in MMS {
@@ -144,5 +164,5 @@ fn config() -> Criterion {
     Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
 }
 
-criterion_group! { name = benches; config = config(); targets = sms_decode, receive_path, wsp_parse, sse_parse }
+criterion_group! { name = benches; config = config(); targets = sms_decode, receive_path, message_id, wsp_parse, sse_parse }
 criterion_main!(benches);

@@ -53,8 +53,18 @@ fn unwrap(s: &str) -> &str {
     s.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(s)
 }
 
+/// Whether `line` holds a run of more than 9 digits. `at-commands`' integer parser overflows on
+/// those (a panic with overflow checks, a wrapped number without), so such lines are refused
+/// before they reach it (found by the `at` fuzz target).
+fn has_long_number(line: &str) -> bool {
+    line.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() > 9)
+}
+
 /// `+CMTI: <mem>,<index>` / `+CDSI: <mem>,<index>` (TS 27.005 §3.4.1): the storage and index.
 pub fn parse_stored_indication(line: &str, prefix: &str) -> Result<(String, u32), AtParseError> {
+    if has_long_number(line) {
+        return Err(err("storage index", line, prefix.len()));
+    }
     let (mem, index) = CommandParser::parse(line.as_bytes())
         .expect_identifier(prefix.as_bytes())
         .expect_string_parameter()
@@ -67,6 +77,9 @@ pub fn parse_stored_indication(line: &str, prefix: &str) -> Result<(String, u32)
 
 /// `+CIEV: <ind>,<value>` (TS 27.007 §8.10).
 pub fn parse_ciev(line: &str) -> Result<(u32, i32), AtParseError> {
+    if has_long_number(line) {
+        return Err(err("+CIEV", line, 6));
+    }
     let (ind, value) = CommandParser::parse(line.as_bytes())
         .expect_identifier(b"+CIEV:")
         .expect_int_parameter()
@@ -274,6 +287,16 @@ pub fn parse_cind_smsfull(line: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_too_long_for_i32_are_errors_not_overflows() {
+        // Found by the `at` fuzz target: at-commands' parser overflowed on these.
+        assert!(parse_ciev("+CIEV: 99999999999,1").is_err());
+        assert!(parse_ciev("+CIEV: 1,-2147483648").is_err());
+        assert!(parse_stored_indication("+CMTI: \"SM\",4294967299", "+CMTI:").is_err());
+        assert_eq!(parse_stored_indication("+CMTI: \"SM\",999999999", "+CMTI:").unwrap().1, 999_999_999);
+        assert_eq!(parse_ciev("+CIEV: 7,-999999999").unwrap(), (7, -999_999_999));
+    }
 
     #[test]
     fn stored_indications() {
