@@ -256,32 +256,31 @@ fn profile_dir(cfg: &Config) -> Option<PathBuf> {
 impl Daemon {
     /// A PDU from the modem: durable first, then the modem may delete it.
     async fn modem_pdu(&mut self, p: ReceivedPdu) {
-        let now = crate::time::now_ms();
-        match self.store.spool_pdu(&p.pdu, now) {
-            Ok(id) => {
-                let _ = p.durable.send(Ok(()));
-                let outcomes = self.receiver.process(id as u64, &p.pdu, now);
-                self.settle(outcomes).await;
-            }
-            Err(e) => {
-                log::error!("cannot spool a PDU (it stays on the modem): {e}");
-                let _ = p.durable.send(Err(e.to_string()));
-            }
-        }
+        self.spool_and_process(&p.pdu, p.durable, "it stays on the modem").await
     }
 
     /// An `InjectPdu` call: durable first, then the caller's call returns.
     async fn injected_pdu(&mut self, p: InjectedPdu) {
+        self.spool_and_process(&p.pdu, p.durable, "the InjectPdu call fails").await
+    }
+
+    /// Spools a PDU, answers `durable`, and runs it through the receive path.
+    async fn spool_and_process(
+        &mut self,
+        pdu: &[u8],
+        durable: oneshot::Sender<Result<(), String>>,
+        if_not: &str,
+    ) {
         let now = crate::time::now_ms();
-        match self.store.spool_pdu(&p.pdu, now) {
+        match self.store.spool_pdu(pdu, now) {
             Ok(id) => {
-                let _ = p.durable.send(Ok(()));
-                let outcomes = self.receiver.process(id as u64, &p.pdu, now);
+                let _ = durable.send(Ok(()));
+                let outcomes = self.receiver.process(id as u64, pdu, now);
                 self.settle(outcomes).await;
             }
             Err(e) => {
-                log::error!("cannot spool an injected PDU: {e}");
-                let _ = p.durable.send(Err(e.to_string()));
+                log::error!("cannot spool a PDU ({if_not}): {e}");
+                let _ = durable.send(Err(e.to_string()));
             }
         }
     }
