@@ -41,18 +41,23 @@ fn config_text(dir: &Path) -> String {
     )
 }
 
+/// A directory name no other bus of this or another process uses: pid, a per-process counter
+/// (two buses started in the same millisecond must not share, or the first one dropped deletes
+/// the other's socket), and the time (pids are reused).
+fn fresh_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "otapush-bus-{}-{n}-{}",
+        std::process::id(),
+        crate::time::now_ms() % 1_000_000_007
+    ))
+}
+
 impl PrivateBus {
     /// Starts `dbus-daemon` with a session-like configuration listening in a fresh directory.
     pub fn start() -> Result<PrivateBus, PrivateBusError> {
-        // Unique per process and per call: tests start several buses in the same millisecond,
-        // and each bus removes its own directory when dropped.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "otapush-bus-{}-{n}-{}",
-            std::process::id(),
-            crate::time::now_ms() % 1_000_000_007
-        ));
+        let dir = fresh_dir();
         std::fs::create_dir_all(&dir).map_err(|e| PrivateBusError::Failed(e.to_string()))?;
         let conf = dir.join("bus.conf");
         std::fs::write(&conf, config_text(&dir)).map_err(|e| PrivateBusError::Failed(e.to_string()))?;
@@ -88,5 +93,16 @@ impl Drop for PrivateBus {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_unique_within_a_millisecond() {
+        let names: std::collections::HashSet<PathBuf> = (0..100).map(|_| fresh_dir()).collect();
+        assert_eq!(names.len(), 100);
     }
 }

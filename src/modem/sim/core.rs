@@ -104,9 +104,13 @@ pub struct SimCore {
     full_reported: bool,
     on_delete: Option<DeleteHook>,
     stall: Option<(Stall, Option<tokio::sync::oneshot::Sender<()>>)>,
-    /// Every command received, for tests.
+    /// The commands received, for tests: the newest [`COMMAND_LOG_CAP`] at most.
     pub log: Vec<String>,
 }
+
+/// Commands kept in [`SimCore::log`]. The simulator also runs inside `otapushd` (`device =
+/// "sim"`), for as long as the daemon runs: an unbounded log grew by ~100 octets per SMS.
+pub const COMMAND_LOG_CAP: usize = 4096;
 
 /// `+CIND=?` of the simulator: smsfull is indicator 5.
 const CIND_TEST: &str =
@@ -384,6 +388,9 @@ impl SimCore {
     }
 
     fn command(&mut self, line: &str) {
+        if self.log.len() >= COMMAND_LOG_CAP {
+            self.log.drain(..COMMAND_LOG_CAP / 2);
+        }
         self.log.push(line.to_string());
         if let Some((stall, _)) = &self.stall {
             if line.to_ascii_uppercase().starts_with(&stall.prefix.to_ascii_uppercase()) {
@@ -651,6 +658,19 @@ mod tests {
         let r = run(&mut c, "AT+CMGD=0");
         assert!(r.contains("+CMTI: \"SM\",0"), "{r}");
         assert_eq!(c.stored()[0].2.pdu, sample_deliver_pdu(2));
+    }
+
+    #[test]
+    fn the_command_log_keeps_the_newest() {
+        let mut c = SimCore::new(SimOptions::default());
+        for i in 0..COMMAND_LOG_CAP + 10 {
+            c.input(format!("AT+CMGR={i}\r").as_bytes());
+        }
+        assert!(c.log.len() <= COMMAND_LOG_CAP);
+        assert_eq!(
+            c.log.last().map(String::as_str),
+            Some(format!("AT+CMGR={}", COMMAND_LOG_CAP + 9).as_str())
+        );
     }
 
     #[test]
