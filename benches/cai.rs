@@ -292,6 +292,38 @@ async fn serial(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<
     Run { pushes: n, deliveries: n, secs: t0.elapsed().as_secs_f64(), latencies }
 }
 
+/// One push at a time through the simulated modem (`Simulator.Deliver`): the modem signals
+/// `+CMTI`, the AT engine reads the PDU, the spool commits it with fsync, the modem deletes it,
+/// and the message reaches the agent. The latency from the network to `Deliver`.
+async fn serial_modem(conn: &zbus::Connection, agents: &mut Agents, pdus: Vec<Vec<u8>>) -> Run {
+    let t0 = Instant::now();
+    let mut latencies = Vec::new();
+    let n = pdus.len();
+    for (i, p) in pdus.into_iter().enumerate() {
+        let start = Instant::now();
+        conn.call_method(
+            Some("org.otapush.Push1"),
+            "/org/otapush/Push1/Simulator",
+            Some("org.otapush.Push1.Simulator"),
+            "Deliver",
+            &(p,),
+        )
+        .await
+        .unwrap();
+        loop {
+            let (j, at) = tokio::time::timeout(Duration::from_secs(30), agents.delivered.recv())
+                .await
+                .expect("a delivery within 30 s")
+                .unwrap();
+            if j == i {
+                latencies.push(at.duration_since(start));
+                break;
+            }
+        }
+    }
+    Run { pushes: n, deliveries: n, secs: t0.elapsed().as_secs_f64(), latencies }
+}
+
 fn strace_idle(pid: u32, secs: u64) -> Option<String> {
     let out = Command::new("timeout")
         .args(["-s", "INT", &secs.to_string(), "strace", "-f", "-c", "-p", &pid.to_string()])
@@ -330,7 +362,7 @@ fn strace_summary(text: &str) -> Option<String> {
 /// Counts the daemon's system calls while `f` runs (strace attached; it slows the daemon, so
 /// this is for the mix, not the rate).
 async fn strace_during<F: std::future::Future<Output = Run>>(pid: u32, f: F) -> Option<(Run, String)> {
-    let mut child = tokio::process::Command::new("strace")
+    let child = tokio::process::Command::new("strace")
         .args(["-f", "-c", "-p", &pid.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -452,6 +484,8 @@ fn main() {
         // Throughput and latency, one agent.
         let s: Vec<_> = (0..200).map(|i| pdu("serial1", i, "x-wap-application:mms.ua")).collect();
         serial(&manager, &mut a, s).await.print("serial, 1 agent");
+        let s: Vec<_> = (0..200).map(|i| pdu("modem1", i, "x-wap-application:mms.ua")).collect();
+        serial_modem(&conn, &mut a, s).await.print("serial through the modem (+CMTI -> Deliver), 1 agent");
         let p: Vec<_> = (0..pushes).map(|i| pdu("one", i, "x-wap-application:mms.ua")).collect();
         throughput(&manager, &mut a, p, 1).await.print("1 agent");
         drop(a);

@@ -17,6 +17,7 @@ pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod hex;
+pub mod logging;
 pub mod message;
 pub mod modem;
 pub mod receive;

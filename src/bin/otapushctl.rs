@@ -287,7 +287,7 @@ fn report(r: Result<(), String>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    otapush::logging::init("warn");
     let cli = Cli::parse();
     match cli.command {
         Command::Decode(d) => decode(d),
