@@ -105,8 +105,10 @@ pub struct Parser {
     // The block's buffers (§9.2.6).
     data: String,
     event_type: String,
-    /// The `id` value of the current block; it becomes the last event ID at dispatch.
-    block_id: Option<String>,
+    /// The `id` value of the current block (when `has_block_id`); it becomes the last event ID
+    /// at dispatch. The buffer is reused from block to block.
+    block_id: String,
+    has_block_id: bool,
     block_lines: usize,
     // Stream state.
     last_event_id: String,
@@ -126,7 +128,8 @@ impl Parser {
             dropping: false,
             data: String::new(),
             event_type: String::new(),
-            block_id: None,
+            block_id: String::new(),
+            has_block_id: false,
             block_lines: 0,
             last_event_id: String::new(),
             retry_ms: None,
@@ -320,9 +323,11 @@ impl Parser {
                     return;
                 }
                 let value = decode(value);
-                let old = self.block_id.as_ref().map_or(0, String::len);
+                let old = self.block_id_len();
                 if self.admit(value.len().saturating_sub(old), out) {
-                    self.block_id = Some(value.into_owned());
+                    self.block_id.clear();
+                    self.block_id.push_str(&value);
+                    self.has_block_id = true;
                 }
             }
             b"retry" => {
@@ -335,6 +340,14 @@ impl Parser {
         }
     }
 
+    fn block_id_len(&self) -> usize {
+        if self.has_block_id {
+            self.block_id.len()
+        } else {
+            0
+        }
+    }
+
     /// Whether a field line that grows the event by `grow` octets fits the caps; drops the block
     /// if not.
     fn admit(&mut self, grow: usize, out: &mut impl FnMut(Output)) -> bool {
@@ -344,7 +357,7 @@ impl Parser {
             self.drop_block(lines, out);
             return false;
         }
-        let id = self.block_id.as_ref().map_or(0, String::len);
+        let id = self.block_id_len();
         let size = self.data.len() + self.event_type.len() + id + grow;
         if size > self.limits.max_event {
             self.drop_block(size, out);
@@ -366,7 +379,8 @@ impl Parser {
         // Release rather than clear: a dropped block may have grown the buffers to the cap.
         self.data = String::new();
         self.event_type = String::new();
-        self.block_id = None;
+        self.block_id = String::new();
+        self.has_block_id = false;
         self.block_lines = 0;
     }
 
@@ -378,8 +392,11 @@ impl Parser {
             return;
         }
         self.block_lines = 0;
-        if let Some(id) = self.block_id.take() {
-            self.last_event_id = id;
+        if self.has_block_id {
+            // The old last ID's buffer becomes the next block's: no allocation per event.
+            mem::swap(&mut self.last_event_id, &mut self.block_id);
+            self.block_id.clear();
+            self.has_block_id = false;
         }
         if self.data.is_empty() {
             self.event_type.clear();
