@@ -270,6 +270,19 @@ async fn throughput(
     Run { pushes: n, deliveries: latencies.len(), secs: last.duration_since(t0).as_secs_f64(), latencies }
 }
 
+/// When push `i` reached an agent (earlier deliveries are skipped).
+async fn delivered(agents: &mut Agents, i: usize) -> Instant {
+    loop {
+        let (j, at) = tokio::time::timeout(Duration::from_secs(30), agents.delivered.recv())
+            .await
+            .expect("a delivery within 30 s")
+            .unwrap();
+        if j == i {
+            return at;
+        }
+    }
+}
+
 /// One push at a time: the unloaded latency from InjectPdu to Deliver.
 async fn serial(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<Vec<u8>>) -> Run {
     let t0 = Instant::now();
@@ -278,16 +291,7 @@ async fn serial(manager: &ManagerProxy<'static>, agents: &mut Agents, pdus: Vec<
     for (i, p) in pdus.into_iter().enumerate() {
         let start = Instant::now();
         manager.inject_pdu(&p).await.unwrap();
-        loop {
-            let (j, at) = tokio::time::timeout(Duration::from_secs(30), agents.delivered.recv())
-                .await
-                .expect("a delivery within 30 s")
-                .unwrap();
-            if j == i {
-                latencies.push(at.duration_since(start));
-                break;
-            }
-        }
+        latencies.push(delivered(agents, i).await.duration_since(start));
     }
     Run { pushes: n, deliveries: n, secs: t0.elapsed().as_secs_f64(), latencies }
 }
@@ -310,16 +314,7 @@ async fn serial_modem(conn: &zbus::Connection, agents: &mut Agents, pdus: Vec<Ve
         )
         .await
         .unwrap();
-        loop {
-            let (j, at) = tokio::time::timeout(Duration::from_secs(30), agents.delivered.recv())
-                .await
-                .expect("a delivery within 30 s")
-                .unwrap();
-            if j == i {
-                latencies.push(at.duration_since(start));
-                break;
-            }
-        }
+        latencies.push(delivered(agents, i).await.duration_since(start));
     }
     Run { pushes: n, deliveries: n, secs: t0.elapsed().as_secs_f64(), latencies }
 }

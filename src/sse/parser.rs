@@ -423,27 +423,9 @@ fn parse_retry(value: &[u8]) -> Option<u64> {
     Some(value.iter().fold(0u64, |n, &d| n.saturating_mul(10).saturating_add(u64::from(d - b'0'))))
 }
 
-/// The index of the first CR or LF, eight octets at a time (SWAR: a byte of `w ^ pattern` is
-/// zero where `w` matches; `(x - 0x01..) & !x & 0x80..` sets the top bit of the lowest zero byte,
-/// and false positives appear only above a true one, so the lowest set bit is exact).
+/// The index of the first CR or LF (memchr's vectorised search; nom already links it).
 fn find_eol(bytes: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LF: u64 = LO * b'\n' as u64;
-    const CR: u64 = LO * b'\r' as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let Ok(octets) = <[u8; 8]>::try_from(chunk) else { break };
-        let w = u64::from_le_bytes(octets);
-        let (lf, cr) = (w ^ LF, w ^ CR);
-        let found = (lf.wrapping_sub(LO) & !lf | cr.wrapping_sub(LO) & !cr) & HI;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    chunks.remainder().iter().position(|&b| b == b'\n' || b == b'\r').map(|i| at + i)
+    memchr::memchr2(b'\n', b'\r', bytes)
 }
 
 /// UTF-8 with U+FFFD for invalid sequences; the common valid case without the lossy decoder.
