@@ -64,19 +64,19 @@ _cross_binfmt() {
 }
 
 cross_setup() {
-  local target=$1 mode=${2:-} gnu qemu sysroot cc musl_arch=
+  local target=$1 mode=${2:-} gnu debarch qemu sysroot cc musl_arch=
   case $target in
     x86_64-unknown-linux-gnu)
       CROSS_STRIP=strip
       return 0 ;;
     armv7-unknown-linux-gnueabihf)
-      gnu=arm-linux-gnueabihf qemu=qemu-arm sysroot=/usr/arm-linux-gnueabihf cc=$gnu-gcc ;;
+      gnu=arm-linux-gnueabihf debarch=armhf qemu=qemu-arm sysroot=/usr/arm-linux-gnueabihf cc=$gnu-gcc ;;
     aarch64-unknown-linux-gnu)
-      gnu=aarch64-linux-gnu qemu=qemu-aarch64 sysroot=/usr/aarch64-linux-gnu cc=$gnu-gcc ;;
+      gnu=aarch64-linux-gnu debarch=arm64 qemu=qemu-aarch64 sysroot=/usr/aarch64-linux-gnu cc=$gnu-gcc ;;
     armv7-unknown-linux-musleabihf)
-      gnu=arm-linux-gnueabihf qemu=qemu-arm sysroot= cc=arm-linux-musleabihf-gcc musl_arch=armhf ;;
+      gnu=arm-linux-gnueabihf debarch=armhf qemu=qemu-arm sysroot= cc=arm-linux-musleabihf-gcc musl_arch=armhf ;;
     aarch64-unknown-linux-musl)
-      gnu=aarch64-linux-gnu qemu=qemu-aarch64 sysroot= cc=aarch64-linux-musl-gcc musl_arch=arm64 ;;
+      gnu=aarch64-linux-gnu debarch=arm64 qemu=qemu-aarch64 sysroot= cc=aarch64-linux-musl-gcc musl_arch=arm64 ;;
     *)
       echo "cross-env: unsupported target $target" >&2
       return 1 ;;
@@ -86,7 +86,9 @@ cross_setup() {
     echo "cross-env: rustup has no standard library for $target here" >&2
     return 1
   }
-  _cross_apt "gcc-$gnu" || return 1
+  # The C library's headers and startup files for the target (a recommendation of gcc-$gnu only,
+  # so --no-install-recommends leaves them out: SQLite's C then finds no <bits/...> headers).
+  _cross_apt "gcc-$gnu" "libc6-dev-$debarch-cross" || return 1
   if [ -n "$musl_arch" ]; then
     _cross_foreign_arch "$musl_arch" && _cross_apt "musl-dev:$musl_arch" || return 1
   fi
@@ -100,7 +102,7 @@ cross_setup() {
   CROSS_STRIP=$gnu-strip
 
   if [ "$mode" = run ]; then
-    _cross_apt qemu-user-static || return 1
+    _cross_apt qemu-user-static binfmt-support || return 1
     if [ -n "$sysroot" ]; then
       export "CARGO_TARGET_${upper}_RUNNER=$qemu-static -L $sysroot"
       export QEMU_LD_PREFIX=$sysroot
