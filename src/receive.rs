@@ -65,7 +65,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 struct SegmentMeta {
     seq: u8,
-    sent_time: String,
+    /// Formatted only when the message completes, from its first segment.
+    scts: sms::Timestamp,
     text: bool,
 }
 
@@ -112,14 +113,15 @@ impl Receiver {
 
     /// Processes one PDU (with the SMSC prefix, as modems print it).
     pub fn process(&mut self, tag: u64, pdu: &[u8], now_ms: u64) -> Vec<Outcome> {
-        let received_time = crate::time::format_unix_ms(now_ms);
         let decoded = match sms::decode(pdu, true) {
             Ok(d) => d,
             Err(e) => return vec![Outcome::Rejected { tags: vec![tag], reason: format!("SMS PDU: {e}") }],
         };
         match &decoded.tpdu {
-            Tpdu::StatusReport(report) => vec![self.status_report(tag, report, &received_time)],
-            Tpdu::Deliver(_) => self.deliver(tag, &decoded, now_ms, &received_time),
+            Tpdu::StatusReport(report) => {
+                vec![self.status_report(tag, report, &crate::time::format_unix_ms(now_ms))]
+            }
+            Tpdu::Deliver(_) => self.deliver(tag, &decoded, now_ms),
         }
     }
 
@@ -159,7 +161,7 @@ impl Receiver {
         }))
     }
 
-    fn deliver(&mut self, tag: u64, decoded: &SmsPdu, now_ms: u64, received_time: &str) -> Vec<Outcome> {
+    fn deliver(&mut self, tag: u64, decoded: &SmsPdu, now_ms: u64) -> Vec<Outcome> {
         let Tpdu::Deliver(d) = &decoded.tpdu else { return Vec::new() };
         let originator = d.originator.as_str();
         let ports = decoded.ports().map(|p| wdp::Ports { src: p.src, dst: p.dst, bits: p.bits });
@@ -167,7 +169,6 @@ impl Receiver {
             UserData::Text(t) => (t.as_bytes(), true),
             UserData::Binary(b) => (b.as_slice(), false),
         };
-        let sent_time = d.scts.to_rfc3339();
         let segment = match decoded.concat() {
             Some(c) if c.total > 1 => Segment {
                 originator,
@@ -191,20 +192,21 @@ impl Receiver {
         let mut out: Vec<Outcome> = outcome.evicted.into_iter().map(|e| self.evicted(e)).collect();
         match outcome.pushed {
             wdp::Pushed::Complete(dg) => {
-                let mut first = (seq, sent_time);
+                let mut first = (seq, d.scts);
                 let mut text = is_text;
                 for t in &dg.tags {
                     if let Some(m) = self.segments.remove(t) {
                         text &= m.text;
                         if m.seq < first.0 {
-                            first = (m.seq, m.sent_time);
+                            first = (m.seq, m.scts);
                         }
                     }
                 }
-                out.push(self.complete(dg, Some(first.1), text, received_time));
+                let received_time = crate::time::format_unix_ms(now_ms);
+                out.push(self.complete(dg, Some(first.1.to_rfc3339()), text, &received_time));
             }
             wdp::Pushed::Pending { have, total } => {
-                self.segments.insert(tag, SegmentMeta { seq, sent_time, text: is_text });
+                self.segments.insert(tag, SegmentMeta { seq, scts: d.scts, text: is_text });
                 out.push(Outcome::Pending { tag, have, total });
             }
             wdp::Pushed::Duplicate { .. } => out.push(Outcome::Duplicate { tag }),
@@ -263,19 +265,21 @@ impl Receiver {
             pdu_type: None,
             port: dg.ports.map(|p| p.dst),
             event: None,
-            body: dg.data.clone(),
+            // Set below: the push's body, or the datagram (the only copy of it; `payload` takes
+            // the datagram itself at the end).
+            body: Vec::new(),
         };
         let mut completed = Completed {
             kind: Kind::Text,
-            originator: dg.originator.clone(),
+            originator: dg.originator,
             sent_time,
             ports: dg.ports,
             reference,
-            payload: dg.data.clone(),
+            payload: Vec::new(),
             text: None,
             events: Vec::new(),
             messages: Vec::new(),
-            tags: dg.tags.clone(),
+            tags: Vec::new(),
         };
         let is_push_port =
             dg.ports.is_some_and(|p| p.dst == wdp::PORT_WAP_PUSH || p.dst == wdp::PORT_WAP_PUSH_SECURE);
@@ -307,11 +311,15 @@ impl Receiver {
             if !text {
                 message.content_type = OCTET_STREAM.into();
             }
+            message.body = dg.data.clone();
             completed.messages.push(message);
         } else {
             completed.text = Some(String::from_utf8_lossy(&dg.data).into_owned());
+            message.body = dg.data.clone();
             completed.messages.push(message);
         }
+        completed.payload = dg.data;
+        completed.tags = dg.tags;
         Outcome::Complete(Box::new(completed))
     }
 

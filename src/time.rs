@@ -58,8 +58,8 @@ pub fn format_rfc3339(
     let off = offset_minutes.unsigned_abs();
     two(&mut b, 20, off / 60);
     two(&mut b, 23, off % 60);
-    // Every byte written above is ASCII.
-    b.iter().map(|&c| c as char).collect()
+    // Every byte written above is ASCII, so this is one copy into a fitting allocation.
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Formats Unix milliseconds as RFC 3339 in UTC (`+00:00`), second precision.
