@@ -305,16 +305,16 @@ impl Receiver {
             } else {
                 completed.messages.push(message);
             }
-        } else if dg.ports.is_some() || !text {
-            completed.kind = Kind::Datagram;
-            message.kind = Kind::Datagram;
-            if !text {
-                message.content_type = OCTET_STREAM.into();
-            }
-            message.body = dg.data.clone();
-            completed.messages.push(message);
         } else {
-            completed.text = Some(String::from_utf8_lossy(&dg.data).into_owned());
+            if dg.ports.is_some() || !text {
+                completed.kind = Kind::Datagram;
+                message.kind = Kind::Datagram;
+                if !text {
+                    message.content_type = OCTET_STREAM.into();
+                }
+            } else {
+                completed.text = Some(String::from_utf8_lossy(&dg.data).into_owned());
+            }
             message.body = dg.data.clone();
             completed.messages.push(message);
         }
