@@ -43,13 +43,17 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
         return Err(HexError::OddLength(t.len()));
     }
     out.reserve(t.len() / 2);
-    for (i, pair) in t.chunks_exact(2).enumerate() {
+    // Branch-free over the digits: an invalid one sets a high bit in `bad`; find it afterwards.
+    let mut bad = 0u8;
+    out.extend(t.chunks_exact(2).map(|pair| {
         let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
-        if hi > 15 || lo > 15 {
-            let (ch, offset) = if hi > 15 { (pair[0], 2 * i) } else { (pair[1], 2 * i + 1) };
-            return Err(HexError::InvalidDigit { ch: ch as char, offset });
-        }
-        out.push(hi << 4 | lo);
+        bad |= hi | lo;
+        hi << 4 | lo & 15
+    }));
+    if bad > 15 {
+        out.clear();
+        let offset = t.iter().position(|&c| NIBBLE[usize::from(c)] > 15).unwrap_or(0);
+        return Err(HexError::InvalidDigit { ch: char::from(t[offset]), offset });
     }
     Ok(())
 }

@@ -185,8 +185,8 @@ fn decode(cmd: Decode) -> ExitCode {
 }
 
 /// Writes the records of `cmd` to `out`; `failed` is set when an input could not be decoded.
-fn decode_into(cmd: Decode, out: &mut dyn Write, failed: &Cell<bool>) -> io::Result<()> {
-    let fail = |out: &mut dyn Write, e: &dyn std::fmt::Display| {
+fn decode_into<W: Write>(cmd: Decode, out: &mut W, failed: &Cell<bool>) -> io::Result<()> {
+    let fail = |out: &mut W, e: &dyn std::fmt::Display| {
         failed.set(true);
         json::write_error(out, e)
     };

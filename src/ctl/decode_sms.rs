@@ -18,12 +18,12 @@ pub fn to_json(p: &SmsPdu) -> Value {
 }
 
 /// The JSON record of one decoded PDU, borrowing from it; written with `serde_json::to_writer`.
+/// Each record carries its own `type` (a struct, not an internally tagged enum: serde_json
+/// writes structs without its slower map path).
 #[derive(Serialize)]
-#[serde(tag = "type")]
+#[serde(untagged)]
 pub enum SmsRecord<'a> {
-    #[serde(rename = "deliver")]
     Deliver(DeliverRecord<'a>),
-    #[serde(rename = "status_report")]
     StatusReport(StatusReportRecord<'a>),
 }
 
@@ -40,6 +40,8 @@ impl<'a> SmsRecord<'a> {
 /// SMS-DELIVER fields (TS 23.040 §9.2.2.1).
 #[derive(Serialize)]
 pub struct DeliverRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
     smsc: Option<&'a str>,
     originator: &'a str,
     originator_type: &'static str,
@@ -61,6 +63,7 @@ impl<'a> DeliverRecord<'a> {
     fn new(smsc: Option<&'a str>, d: &'a Deliver) -> Self {
         let (text, data_hex) = user_data(&d.user_data);
         DeliverRecord {
+            kind: "deliver",
             smsc,
             originator: d.originator.as_str(),
             originator_type: d.originator.kind_str(),
@@ -81,6 +84,8 @@ impl<'a> DeliverRecord<'a> {
 /// SMS-STATUS-REPORT fields (TS 23.040 §9.2.2.3).
 #[derive(Serialize)]
 pub struct StatusReportRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
     smsc: Option<&'a str>,
     mr: u8,
     recipient: &'a str,
@@ -105,6 +110,7 @@ impl<'a> StatusReportRecord<'a> {
     fn new(smsc: Option<&'a str>, s: &'a StatusReport) -> Self {
         let (text, data_hex) = s.user_data.as_ref().map_or((None, None), user_data);
         StatusReportRecord {
+            kind: "status_report",
             smsc,
             mr: s.message_reference,
             recipient: s.recipient.as_str(),
