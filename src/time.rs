@@ -33,12 +33,19 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Formats a local date-time with its offset from UTC, e.g. `2024-03-09T14:05:00-03:30`.
-/// Hand-written (no `format!`): it runs once per received segment.
-pub fn format_rfc3339(
+pub fn format_rfc3339(date: (i64, u32, u32), time: (u32, u32, u32), offset_minutes: i32) -> String {
+    let b = rfc3339_bytes(date, time, offset_minutes);
+    // Every byte of `b` is ASCII, so this is one copy into a fitting allocation.
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// [`format_rfc3339`] into a stack buffer, for writers that need no `String`. Hand-written (no
+/// `format!`): it runs once per received segment and once per decoded PDU.
+pub fn rfc3339_bytes(
     (year, month, day): (i64, u32, u32),
     (hour, minute, second): (u32, u32, u32),
     offset_minutes: i32,
-) -> String {
+) -> [u8; 25] {
     fn two(out: &mut [u8], at: usize, v: u32) {
         out[at] = b'0' + (v / 10 % 10) as u8;
         out[at + 1] = b'0' + (v % 10) as u8;
@@ -58,8 +65,7 @@ pub fn format_rfc3339(
     let off = offset_minutes.unsigned_abs();
     two(&mut b, 20, off / 60);
     two(&mut b, 23, off % 60);
-    // Every byte written above is ASCII, so this is one copy into a fitting allocation.
-    String::from_utf8_lossy(&b).into_owned()
+    b
 }
 
 /// Formats Unix milliseconds as RFC 3339 in UTC (`+00:00`), second precision.

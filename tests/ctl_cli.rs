@@ -121,3 +121,70 @@ fn decode_sse_reads_stdin() {
         serde_json::json!({"events": [{"type": "message", "data": "a\nb", "id": ""}], "retry_ms": 2500})
     );
 }
+
+/// A batch as scripts pipe it: thousands of CRLF lines, streamed in order; a line that is not
+/// UTF-8 gets an error record and the rest still decode; a reader that closes early (`| head`)
+/// ends the run quietly.
+#[test]
+fn decode_sms_batch_from_stdin_in_order() {
+    // The same PDU with TP-PID counting 0..=255 through the batch, so order is visible.
+    let pdu = |i: usize| format!("{}{:02X}{}", &HELLO[..34], i % 256, &HELLO[36..]);
+    let mut input = Vec::new();
+    for i in 0..5000 {
+        input.extend_from_slice(pdu(i).as_bytes());
+        input.extend_from_slice(b"\r\n");
+        if i == 2500 {
+            input.extend_from_slice(b"\xff\xfe\r\n");
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
+        .args(["decode", "sms", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the bad line makes the exit status 1");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5001);
+    for (n, v) in lines.iter().enumerate() {
+        if n == 2501 {
+            assert!(v["error"].as_str().unwrap().contains("UTF-8"), "{v}");
+            continue;
+        }
+        let i = if n > 2501 { n - 1 } else { n };
+        assert_eq!(v["pid"], i % 256, "line {n}: {v}");
+        assert_eq!(v["text"], "hellohello");
+    }
+
+    // `| head -1`: the reader goes away after the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
+        .args(["decode", "sms", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    let writer = std::thread::spawn(move || {
+        let line = format!("{HELLO}\n").repeat(1000);
+        for _ in 0..200 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"{");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.stderr.is_empty(), "a closed pipe is not an error: {}", String::from_utf8_lossy(&out.stderr));
+}

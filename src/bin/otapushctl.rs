@@ -2,9 +2,9 @@
 //! simulated modem on a pty, and play the demo.
 
 use clap::{Args, Parser, Subcommand};
-use otapush::ctl;
-use serde_json::Value;
-use std::io::{BufRead, Read, Write};
+use otapush::ctl::{self, json};
+use std::cell::Cell;
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -135,83 +135,115 @@ struct DemoArgs {
     daemon: Option<PathBuf>,
 }
 
-/// Hex arguments, or stdin lines when the only argument is `-`.
-fn hex_inputs(args: &[String]) -> Vec<String> {
-    if args.len() == 1 && args[0] == "-" {
-        std::io::stdin()
-            .lock()
-            .lines()
-            .map_while(Result::ok)
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect()
-    } else {
-        args.to_vec()
+/// One input of `decode sms`/`decode push`: a hex argument, or a line of stdin.
+enum Input<'a> {
+    Pdu(&'a [u8]),
+    /// A stdin line that is not UTF-8 text.
+    NotText,
+}
+
+/// Calls `each` for every hex argument, or for every non-blank stdin line when the only argument
+/// is `-`. Stdin is streamed: memory is one line, whatever the batch size.
+fn for_each_input(args: &[String], mut each: impl FnMut(Input<'_>) -> io::Result<()>) -> io::Result<()> {
+    if args.len() != 1 || args[0] != "-" {
+        return args.iter().try_for_each(|a| each(Input::Pdu(a.as_bytes())));
     }
-}
-
-fn print_json(v: &Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{v}");
-}
-
-fn error_json(msg: impl std::fmt::Display) -> Value {
-    serde_json::json!({ "error": msg.to_string() })
+    let mut stdin = io::stdin().lock();
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if stdin.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let t = line.trim_ascii();
+        if t.is_empty() {
+            continue;
+        }
+        each(if std::str::from_utf8(t).is_ok() { Input::Pdu(t) } else { Input::NotText })?;
+    }
 }
 
 fn decode(cmd: Decode) -> ExitCode {
-    let mut failed = false;
-    let mut fail = |v: Value| {
-        print_json(&v);
-        failed = true;
-    };
-    match cmd {
-        Decode::Sms { no_smsc, hex } => {
-            for h in hex_inputs(&hex) {
-                match otapush::hex::decode(&h) {
-                    Err(e) => fail(error_json(e)),
-                    Ok(pdu) => match ctl::decode_sms::decode_sms_json(&pdu, !no_smsc) {
-                        Ok(v) => print_json(&v),
-                        Err(e) => fail(error_json(e)),
-                    },
-                }
-            }
+    // One lock of stdout, one buffer for the whole run: each record is serialized straight into it.
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let failed = Cell::new(false);
+    let result = decode_into(cmd, &mut out, &failed).and_then(|()| out.flush());
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otapushctl: {e}");
+            return ExitCode::FAILURE;
         }
-        Decode::Wsp { hex } => match otapush::hex::decode(&hex) {
-            Err(e) => fail(error_json(e)),
-            Ok(pdu) => match ctl::decode_wsp::decode_wsp_json(&pdu) {
-                Ok(v) => print_json(&v),
-                Err(e) => fail(error_json(e)),
-            },
-        },
-        Decode::Push { hex } => {
-            let mut pdus = Vec::new();
-            for h in hex_inputs(&hex) {
-                match otapush::hex::decode(&h) {
-                    Ok(p) => pdus.push(p),
-                    Err(e) => fail(error_json(e)),
-                }
-            }
-            for r in ctl::decode_push::decode_push_json(&pdus) {
-                match r {
-                    Ok(v) => print_json(&v),
-                    Err(v) => fail(v),
-                }
-            }
-        }
-        Decode::Sse => {
-            let mut input = Vec::new();
-            if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
-                fail(error_json(e));
-            } else {
-                print_json(&ctl::decode_sse::decode_sse_json(&input));
-            }
-        }
+        Ok(()) => {}
     }
-    if failed {
+    if failed.get() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Writes the records of `cmd` to `out`; `failed` is set when an input could not be decoded.
+fn decode_into<W: Write>(cmd: Decode, out: &mut W, failed: &Cell<bool>) -> io::Result<()> {
+    let fail = |out: &mut W, e: &dyn std::fmt::Display| {
+        failed.set(true);
+        json::write_error(out, e)
+    };
+    let mut pdu = Vec::with_capacity(256);
+    match cmd {
+        Decode::Sms { no_smsc, hex } => for_each_input(&hex, |input| {
+            let Input::Pdu(text) = input else {
+                return fail(out, &"input line is not UTF-8 text");
+            };
+            if let Err(e) = otapush::hex::decode_into(text, &mut pdu) {
+                return fail(out, &e);
+            }
+            match otapush::sms::decode(&pdu, !no_smsc) {
+                Ok(p) => json::write_line(out, &ctl::decode_sms::SmsRecord::new(&p)),
+                Err(e) => fail(out, &e),
+            }
+        }),
+        Decode::Wsp { hex } => match otapush::hex::decode(&hex) {
+            Err(e) => fail(out, &e),
+            Ok(pdu) => match otapush::wsp::parse(&pdu) {
+                Ok(p) => json::write_line(out, &ctl::decode_wsp::WspRecord::new(&p)),
+                Err(e) => fail(out, &e),
+            },
+        },
+        Decode::Push { hex } => {
+            let mut decoder = ctl::decode_push::PushDecoder::new();
+            for_each_input(&hex, |input| {
+                let Input::Pdu(text) = input else {
+                    decoder.skip();
+                    return fail(out, &"input line is not UTF-8 text");
+                };
+                if let Err(e) = otapush::hex::decode_into(text, &mut pdu) {
+                    decoder.skip();
+                    return fail(out, &e);
+                }
+                for r in decoder.feed(&pdu) {
+                    match r {
+                        Ok(c) => json::write_line(out, &ctl::decode_push::MessageRecord::new(&c))?,
+                        Err(reject) => {
+                            failed.set(true);
+                            json::write_line(out, &reject)?
+                        }
+                    }
+                }
+                Ok(())
+            })
+        }
+        Decode::Sse => {
+            let mut input = Vec::new();
+            match io::stdin().lock().read_to_end(&mut input) {
+                Err(e) => fail(out, &e),
+                Ok(_) => {
+                    let parsed = ctl::decode_sse::parse(&input);
+                    json::write_line(out, &ctl::decode_sse::SseRecord::new(&parsed))
+                }
+            }
+        }
     }
 }
 

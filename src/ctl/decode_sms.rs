@@ -1,8 +1,9 @@
 //! `otapushctl decode sms`: one SMS PDU → the JSON object of the contract.
 
-use crate::hex;
+use super::json::{Hex, Rfc3339};
 use crate::sms::{self, Deliver, SmsPdu, StatusReport, Tpdu, UserData, UserDataHeader};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Decodes one PDU (`with_smsc`: the service-centre address comes first, as modems print
 /// it) into the contract's JSON object, or the decoder's error message.
@@ -11,81 +12,190 @@ pub fn decode_sms_json(pdu: &[u8], with_smsc: bool) -> Result<Value, String> {
     Ok(to_json(&p))
 }
 
-/// The contract's JSON for a decoded PDU.
+/// The contract's JSON for a decoded PDU, as a value (tests and fuzzing).
 pub fn to_json(p: &SmsPdu) -> Value {
-    let mut m = Map::new();
-    m.insert("type".into(), p.kind().as_str().into());
-    m.insert("smsc".into(), p.smsc.as_ref().map_or(Value::Null, |a| a.as_str().into()));
-    match &p.tpdu {
-        Tpdu::Deliver(d) => deliver(&mut m, d),
-        Tpdu::StatusReport(s) => status_report(&mut m, s),
-    }
-    Value::Object(m)
+    serde_json::to_value(SmsRecord::new(p)).unwrap_or(Value::Null)
 }
 
-fn deliver(m: &mut Map<String, Value>, d: &Deliver) {
-    m.insert("originator".into(), d.originator.as_str().into());
-    m.insert("originator_type".into(), d.originator.kind_str().into());
-    m.insert("timestamp".into(), d.scts.to_rfc3339().into());
-    m.insert("pid".into(), d.pid.into());
-    m.insert("dcs".into(), d.dcs.octet().into());
-    m.insert("encoding".into(), d.dcs.encoding_str().into());
-    m.insert("class".into(), d.dcs.class().into());
-    m.insert("compressed".into(), d.dcs.compressed().into());
-    m.insert(
-        "mwi".into(),
-        d.dcs
-            .mwi()
-            .map_or(Value::Null, |w| json!({"active": w.active, "discard": w.discard, "kind": w.kind_str()})),
-    );
-    user_data(m, &d.user_data);
-    m.insert("udh".into(), udh(d.udh.as_ref()));
+/// The JSON record of one decoded PDU, borrowing from it; written with `serde_json::to_writer`.
+/// Each record carries its own `type` (a struct, not an internally tagged enum: serde_json
+/// writes structs without its slower map path).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum SmsRecord<'a> {
+    Deliver(DeliverRecord<'a>),
+    StatusReport(StatusReportRecord<'a>),
 }
 
-fn status_report(m: &mut Map<String, Value>, s: &StatusReport) {
-    m.insert("mr".into(), s.message_reference.into());
-    m.insert("recipient".into(), s.recipient.as_str().into());
-    m.insert("recipient_type".into(), s.recipient.kind_str().into());
-    m.insert("timestamp".into(), s.scts.to_rfc3339().into());
-    m.insert("discharge_time".into(), s.discharge_time.to_rfc3339().into());
-    m.insert("status".into(), s.status.into());
-    m.insert("status_kind".into(), s.status_kind().as_str().into());
-    if let Some(pid) = s.pid {
-        m.insert("pid".into(), pid.into());
-    }
-    if let Some(dcs) = s.dcs {
-        m.insert("dcs".into(), dcs.octet().into());
-    }
-    if let Some(ud) = &s.user_data {
-        user_data(m, ud);
-        m.insert("udh".into(), udh(s.udh.as_ref()));
+impl<'a> SmsRecord<'a> {
+    pub fn new(p: &'a SmsPdu) -> Self {
+        let smsc = p.smsc.as_ref().map(|a| a.as_str());
+        match &p.tpdu {
+            Tpdu::Deliver(d) => SmsRecord::Deliver(DeliverRecord::new(smsc, d)),
+            Tpdu::StatusReport(s) => SmsRecord::StatusReport(StatusReportRecord::new(smsc, s)),
+        }
     }
 }
 
-fn user_data(m: &mut Map<String, Value>, ud: &UserData) {
+/// SMS-DELIVER fields (TS 23.040 §9.2.2.1).
+#[derive(Serialize)]
+pub struct DeliverRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    smsc: Option<&'a str>,
+    originator: &'a str,
+    originator_type: &'static str,
+    timestamp: Rfc3339,
+    pid: u8,
+    dcs: u8,
+    encoding: &'static str,
+    class: Option<u8>,
+    compressed: bool,
+    mwi: Option<MwiRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_hex: Option<Hex<'a>>,
+    udh: UdhRecord<'a>,
+}
+
+impl<'a> DeliverRecord<'a> {
+    fn new(smsc: Option<&'a str>, d: &'a Deliver) -> Self {
+        let (text, data_hex) = user_data(&d.user_data);
+        DeliverRecord {
+            kind: "deliver",
+            smsc,
+            originator: d.originator.as_str(),
+            originator_type: d.originator.kind_str(),
+            timestamp: Rfc3339(d.scts.rfc3339_bytes()),
+            pid: d.pid,
+            dcs: d.dcs.octet(),
+            encoding: d.dcs.encoding_str(),
+            class: d.dcs.class(),
+            compressed: d.dcs.compressed(),
+            mwi: d.dcs.mwi().map(|w| MwiRecord { active: w.active, discard: w.discard, kind: w.kind_str() }),
+            text,
+            data_hex,
+            udh: UdhRecord::new(d.udh.as_ref()),
+        }
+    }
+}
+
+/// SMS-STATUS-REPORT fields (TS 23.040 §9.2.2.3).
+#[derive(Serialize)]
+pub struct StatusReportRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    smsc: Option<&'a str>,
+    mr: u8,
+    recipient: &'a str,
+    recipient_type: &'static str,
+    timestamp: Rfc3339,
+    discharge_time: Rfc3339,
+    status: u8,
+    status_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dcs: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_hex: Option<Hex<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udh: Option<UdhRecord<'a>>,
+}
+
+impl<'a> StatusReportRecord<'a> {
+    fn new(smsc: Option<&'a str>, s: &'a StatusReport) -> Self {
+        let (text, data_hex) = s.user_data.as_ref().map_or((None, None), user_data);
+        StatusReportRecord {
+            kind: "status_report",
+            smsc,
+            mr: s.message_reference,
+            recipient: s.recipient.as_str(),
+            recipient_type: s.recipient.kind_str(),
+            timestamp: Rfc3339(s.scts.rfc3339_bytes()),
+            discharge_time: Rfc3339(s.discharge_time.rfc3339_bytes()),
+            status: s.status,
+            status_kind: s.status_kind().as_str(),
+            pid: s.pid,
+            dcs: s.dcs.map(|d| d.octet()),
+            text,
+            data_hex,
+            udh: s.user_data.as_ref().map(|_| UdhRecord::new(s.udh.as_ref())),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MwiRecord {
+    active: bool,
+    discard: bool,
+    kind: &'static str,
+}
+
+fn user_data(ud: &UserData) -> (Option<&str>, Option<Hex<'_>>) {
     match ud {
-        UserData::Text(t) => m.insert("text".into(), t.as_str().into()),
-        UserData::Binary(b) => m.insert("data_hex".into(), hex::encode_lower(b).into()),
-    };
+        UserData::Text(t) => (Some(t.as_str()), None),
+        UserData::Binary(b) => (None, Some(Hex(b))),
+    }
 }
 
-fn udh(h: Option<&UserDataHeader>) -> Value {
-    let Some(h) = h else {
-        return json!({"concat": null, "ports": null, "elements": []});
-    };
-    let concat = h.concat().map_or(
-        Value::Null,
-        |c| json!({"ref": c.reference, "total": c.total, "seq": c.seq, "ref_bits": c.ref_bits}),
-    );
-    let ports = h.ports().map_or(Value::Null, |p| json!({"src": p.src, "dst": p.dst, "bits": p.bits}));
-    let elements: Vec<Value> =
-        h.elements().map(|e| json!({"iei": e.iei, "data_hex": hex::encode_lower(e.data)})).collect();
-    json!({"concat": concat, "ports": ports, "elements": elements})
+/// The user data header (TS 23.040 §9.2.3.24): the interpreted elements and every element.
+#[derive(Serialize)]
+pub struct UdhRecord<'a> {
+    concat: Option<ConcatRecord>,
+    ports: Option<PortsRecord>,
+    elements: Vec<ElementRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct ConcatRecord {
+    #[serde(rename = "ref")]
+    reference: u16,
+    total: u8,
+    seq: u8,
+    ref_bits: u8,
+}
+
+/// Application port addressing (TS 23.040 §9.2.3.24.3-4); also used by `decode push`.
+#[derive(Serialize)]
+pub struct PortsRecord {
+    pub src: u16,
+    pub dst: u16,
+    pub bits: u8,
+}
+
+#[derive(Serialize)]
+struct ElementRecord<'a> {
+    iei: u8,
+    data_hex: Hex<'a>,
+}
+
+impl<'a> UdhRecord<'a> {
+    fn new(h: Option<&'a UserDataHeader>) -> Self {
+        let Some(h) = h else {
+            return UdhRecord { concat: None, ports: None, elements: Vec::new() };
+        };
+        UdhRecord {
+            concat: h.concat().map(|c| ConcatRecord {
+                reference: c.reference,
+                total: c.total,
+                seq: c.seq,
+                ref_bits: c.ref_bits,
+            }),
+            ports: h.ports().map(|p| PortsRecord { src: p.src, dst: p.dst, bits: p.bits }),
+            elements: h.elements().map(|e| ElementRecord { iei: e.iei, data_hex: Hex(e.data) }).collect(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hex;
+    use serde_json::json;
 
     fn run(hex_pdu: &str, with_smsc: bool) -> Value {
         decode_sms_json(&hex::decode(hex_pdu).unwrap(), with_smsc).unwrap()

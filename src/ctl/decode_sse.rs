@@ -1,30 +1,64 @@
 //! `otapushctl decode sse`: an event stream on stdin → `{"events": [{"type", "data", "id"}],
-//! "retry_ms": n|null}` (contract, "otapushctl").
+//! "retry_ms": n|null}`, with `"dropped": n` only when events broke the cap.
 
-use crate::sse::{parse_body, Limits};
-use serde_json::{json, Value};
+use crate::sse::{parse_body, Event, Limits, ParsedBody};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Parses a whole event stream (BOM stripped once, an unterminated last block discarded, 1 MiB
 /// event cap). `id` is each event's last event ID at dispatch; `retry_ms` is the reconnection
-/// time the stream set last, or null. A `"dropped"` count of events over the cap is added only
-/// when some were dropped.
+/// time the stream set last, or null.
+pub fn parse(input: &[u8]) -> ParsedBody {
+    parse_body(input, Limits::default())
+}
+
+/// [`parse`] as a JSON value (tests and fuzzing).
 pub fn decode_sse_json(input: &[u8]) -> Value {
-    let parsed = parse_body(input, Limits::default());
-    let events: Vec<Value> = parsed
-        .events
-        .into_iter()
-        .map(|e| json!({"type": e.event_type, "data": e.data, "id": e.id}))
-        .collect();
-    let mut v = json!({"events": events, "retry_ms": parsed.retry_ms});
-    if parsed.dropped > 0 {
-        v["dropped"] = json!(parsed.dropped);
+    serde_json::to_value(SseRecord::new(&parse(input))).unwrap_or(Value::Null)
+}
+
+/// The JSON record of a parsed stream.
+#[derive(Serialize)]
+pub struct SseRecord<'a> {
+    events: Vec<EventRecord<'a>>,
+    retry_ms: Option<u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    dropped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl<'a> SseRecord<'a> {
+    pub fn new(p: &'a ParsedBody) -> Self {
+        SseRecord {
+            events: p.events.iter().map(EventRecord::new).collect(),
+            retry_ms: p.retry_ms,
+            dropped: p.dropped,
+        }
     }
-    v
+}
+
+/// One dispatched event (HTML Living Standard §9.2.6): also used by `decode push`.
+#[derive(Serialize)]
+pub struct EventRecord<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    data: &'a str,
+    id: &'a str,
+}
+
+impl<'a> EventRecord<'a> {
+    pub fn new(e: &'a Event) -> Self {
+        EventRecord { event_type: &e.event_type, data: &e.data, id: &e.id }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn contract_shape() {

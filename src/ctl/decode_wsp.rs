@@ -1,15 +1,16 @@
 //! `otapushctl decode wsp HEX`: one WSP Push PDU as the contract's JSON object.
 
+use super::json::Hex;
 use crate::wsp::{self, PushPdu};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Decodes a Push or ConfirmedPush PDU into `{tid, pdu_type, content_type,
 /// content_type_params, app_id, headers, body_hex}`; the error is the decoder's message.
 pub fn decode_wsp_json(pdu: &[u8]) -> Result<Value, String> {
     let p = wsp::parse(pdu).map_err(|e| e.to_string())?;
-    let mut obj = Map::new();
-    insert_push_fields(&p, &mut obj);
-    Ok(Value::Object(obj))
+    serde_json::to_value(WspRecord::new(&p)).map_err(|e| e.to_string())
 }
 
 /// [`decode_wsp_json`] of hex text (either case, surrounding white space ignored).
@@ -18,19 +19,31 @@ pub fn decode_wsp_hex(text: &str) -> Result<Value, String> {
     decode_wsp_json(&pdu)
 }
 
-/// Adds the WSP fields of `p` to `obj` (also used by `decode push`). Repeated header or
-/// parameter names are joined with `, `; `app_id` is null when the push has none.
-pub fn insert_push_fields(p: &PushPdu<'_>, obj: &mut Map<String, Value>) {
-    let map = |m: std::collections::BTreeMap<String, String>| {
-        Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
-    };
-    obj.insert("tid".into(), p.tid.into());
-    obj.insert("pdu_type".into(), p.pdu_type.as_str().into());
-    obj.insert("content_type".into(), p.content_type.to_string().into());
-    obj.insert("content_type_params".into(), map(p.content_type_params_map()));
-    obj.insert("app_id".into(), p.app_id.as_ref().map_or(Value::Null, |a| Value::String(a.to_string())));
-    obj.insert("headers".into(), map(p.headers_map()));
-    obj.insert("body_hex".into(), crate::hex::encode_lower(p.body).into());
+/// The WSP fields of a push (WAP-230 §8.2.4.1), also flattened into `decode push` records.
+/// Repeated header or parameter names are joined with `, `; `app_id` is null when absent.
+#[derive(Serialize)]
+pub struct WspRecord<'a> {
+    tid: u8,
+    pdu_type: &'static str,
+    content_type: String,
+    content_type_params: BTreeMap<String, String>,
+    app_id: Option<String>,
+    headers: BTreeMap<String, String>,
+    body_hex: Hex<'a>,
+}
+
+impl<'a> WspRecord<'a> {
+    pub fn new(p: &PushPdu<'a>) -> Self {
+        WspRecord {
+            tid: p.tid,
+            pdu_type: p.pdu_type.as_str(),
+            content_type: p.content_type.to_string(),
+            content_type_params: p.content_type_params_map(),
+            app_id: p.app_id.as_ref().map(|a| a.to_string()),
+            headers: p.headers_map(),
+            body_hex: Hex(p.body),
+        }
+    }
 }
 
 #[cfg(test)]

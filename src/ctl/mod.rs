@@ -7,5 +7,6 @@ pub mod decode_sse;
 pub mod decode_wsp;
 pub mod demo;
 pub mod encode;
+pub mod json;
 pub mod private_bus;
 pub mod sim;

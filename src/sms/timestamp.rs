@@ -72,7 +72,12 @@ impl Timestamp {
 
     /// RFC 3339 with the service centre's offset, e.g. `2024-03-09T14:05:00-03:30`.
     pub fn to_rfc3339(&self) -> String {
-        crate::time::format_rfc3339(
+        String::from_utf8_lossy(&self.rfc3339_bytes()).into_owned()
+    }
+
+    /// [`Timestamp::to_rfc3339`] as ASCII bytes on the stack.
+    pub fn rfc3339_bytes(&self) -> [u8; 25] {
+        crate::time::rfc3339_bytes(
             (i64::from(self.year), u32::from(self.month), u32::from(self.day)),
             (u32::from(self.hour), u32::from(self.minute), u32::from(self.second)),
             self.offset_minutes(),
