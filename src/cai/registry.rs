@@ -157,19 +157,6 @@ impl Registry {
             let caller = Caller { uid: r.uid, gids: r.gids.clone() };
             let privileged = policy.is_privileged(&caller);
             let mine = per_uid.entry(r.uid).or_default();
-            if r.persistent {
-                let refusal = quota_refusal(&settings, privileged, true, state.regs.len(), 0, (*mine, *mine));
-                if let Some(why) = refusal {
-                    let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
-                    log::warn!(
-                        "persistent registration {} of uid {} ended: {why}; {moved} queued messages unclaimed",
-                        r.id,
-                        r.uid
-                    );
-                    continue;
-                }
-                *mine += 1;
-            }
             if !r.persistent {
                 let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
                 log::info!(
@@ -178,8 +165,19 @@ impl Registry {
                 );
                 continue;
             }
+            let refusal = quota_refusal(&settings, privileged, true, state.regs.len(), 0, (*mine, *mine));
+            if let Some(why) = refusal {
+                let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
+                log::warn!(
+                    "persistent registration {} of uid {} ended: {why}; {moved} queued messages unclaimed",
+                    r.id,
+                    r.uid
+                );
+                continue;
+            }
             match serde_json::from_str::<Filter>(&r.filter) {
                 Ok(filter) => {
+                    *mine += 1;
                     state.regs.insert(r.id, Registration { caller, filter, owner: None });
                 }
                 Err(e) => {
