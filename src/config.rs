@@ -124,6 +124,10 @@ pub struct CaiConfig {
     pub privileged_users: Vec<String>,
     /// Groups (names or numeric gids) allowed to call privileged methods.
     pub privileged_groups: Vec<String>,
+    /// Registrations one unprivileged uid may hold at once (connected and persistent).
+    pub max_registrations_per_uid: usize,
+    /// Persistent registrations one unprivileged uid may hold.
+    pub max_persistent_per_uid: usize,
 }
 
 impl Default for CaiConfig {
@@ -134,6 +138,8 @@ impl Default for CaiConfig {
             deliver_timeout: 25,
             privileged_users: Vec::new(),
             privileged_groups: Vec::new(),
+            max_registrations_per_uid: 64,
+            max_persistent_per_uid: 16,
         }
     }
 }

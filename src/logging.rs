@@ -7,6 +7,23 @@
 
 use std::io::Write;
 
+/// The longest piece of foreign text (an agent's error message, a filter) put into a log line
+/// or stored (a dead letter's reason), in bytes.
+pub const MAX_FOREIGN_TEXT: usize = 256;
+
+/// `text` cut to [`MAX_FOREIGN_TEXT`] bytes (at a character boundary) with `… (N bytes)`
+/// appended when it was longer, so a huge message costs one short line.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_FOREIGN_TEXT {
+        return text.into();
+    }
+    let mut end = MAX_FOREIGN_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len()).into()
+}
+
 /// Installs the logger; `default` is the filter when `RUST_LOG` is unset (e.g. `"info"`).
 pub fn init(default: &str) {
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
@@ -54,6 +71,17 @@ fn timestamp(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_at_a_char_boundary() {
+        assert_eq!(clip("short"), "short");
+        let exact = "x".repeat(MAX_FOREIGN_TEXT);
+        assert_eq!(clip(&exact), exact.as_str());
+        let long = format!("{}{}", "é".repeat(200), "y".repeat(1 << 20));
+        let c = clip(&long);
+        assert!(c.len() < MAX_FOREIGN_TEXT + 32, "{}", c.len());
+        assert!(c.starts_with("éé") && c.ends_with(&format!("… ({} bytes)", long.len())), "{c}");
+    }
 
     #[test]
     fn timestamp_is_utc_with_milliseconds() {

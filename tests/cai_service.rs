@@ -361,3 +361,30 @@ async fn second_service_on_the_bus_fails_clearly_and_properties_change() {
     let ticker: HashMap<String, String> = streams["ticker"].try_clone().unwrap().try_into().unwrap();
     assert_eq!(ticker["State"], "connected");
 }
+
+/// Issue 12 item 9: an agent's 1 MB error message was logged in full on every retry. Now each
+/// retry's line carries at most 256 bytes of it and says how long it was.
+#[tokio::test]
+async fn a_huge_agent_error_is_logged_clipped_on_every_retry() {
+    cai_common::logs::capture();
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let c = client(&bus).await;
+    let (_reg, mut agent) = c.register(&[]).await;
+    svc.handle.submit(&[text("huge-error", "x")], &[]).await.unwrap();
+    let huge = "E".repeat(1 << 20);
+    for _ in 0..2 {
+        let d = agent.delivery().await;
+        assert_eq!(d.id, "huge-error");
+        d.answer(Reply::Retry(huge.clone()));
+    }
+    // The third try comes after both retries were logged.
+    assert_eq!(agent.ack_next().await, "huge-error");
+    let lines = cai_common::logs::lines_with("message huge-error not delivered");
+    assert_eq!(lines.len(), 2, "one line per retry");
+    for l in &lines {
+        assert!(l.len() < 512, "a log line of {} bytes", l.len());
+        assert!(l.contains("EEEE… (1048576 bytes)"), "{}", &l[..l.len().min(400)]);
+    }
+}

@@ -16,20 +16,20 @@ pub enum Verdict {
     Retry(String),
 }
 
-/// Classifies the outcome of a `Deliver` call bounded by `timeout`.
+/// Classifies the outcome of a `Deliver` call bounded by `timeout`. The agent's error text is
+/// clipped ([`crate::logging::clip`]): it is logged on every retry.
 pub fn verdict<T>(
     outcome: Result<zbus::Result<T>, tokio::time::error::Elapsed>,
     timeout: Duration,
 ) -> Verdict {
+    let clip = |text: Option<String>| crate::logging::clip(text.as_deref().unwrap_or_default()).into_owned();
     match outcome {
         Ok(Ok(_)) => Verdict::Ack,
         Ok(Err(zbus::Error::MethodError(name, text, _))) if name.as_str() == REJECTED_ERROR => {
-            Verdict::Rejected(text.unwrap_or_default())
+            Verdict::Rejected(clip(text))
         }
-        Ok(Err(zbus::Error::MethodError(name, text, _))) => {
-            Verdict::Retry(format!("{name}: {}", text.unwrap_or_default()))
-        }
-        Ok(Err(e)) => Verdict::Retry(e.to_string()),
+        Ok(Err(zbus::Error::MethodError(name, text, _))) => Verdict::Retry(format!("{name}: {}", clip(text))),
+        Ok(Err(e)) => Verdict::Retry(clip(Some(e.to_string()))),
         Err(_) => Verdict::Retry(format!("no reply within {} s", timeout.as_secs())),
     }
 }
@@ -93,5 +93,12 @@ mod tests {
             verdict::<()>(Ok(Err(err("org.freedesktop.DBus.Error.Failed"))), t),
             Verdict::Retry("org.freedesktop.DBus.Error.Failed: why".into())
         );
+        let huge = "e".repeat(1 << 20);
+        let msg = zbus::message::Message::method_call("/a", "M").unwrap().build(&()).unwrap();
+        let e = zbus::Error::MethodError("org.example.Huge".try_into().unwrap(), Some(huge), msg);
+        match verdict::<()>(Ok(Err(e)), t) {
+            Verdict::Retry(why) => assert!(why.len() < 400 && why.ends_with("(1048576 bytes)"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -105,14 +105,18 @@ impl Manager {
         self.registry.unregister(registration.as_str(), &sender, &caller)
     }
 
-    /// Every registration: `Owner`, `Uid`, `Filter`, `Name`, `Persistent`, `Queued`,
-    /// `Connected` (contract) and `Agent` (the agent's path, when connected).
+    /// The caller's registrations (every registration for a privileged caller): `Owner`,
+    /// `Uid`, `Filter`, `Name`, `Persistent`, `Queued`, `Connected` (contract) and `Agent` (the
+    /// agent's path, when connected).
     #[zbus(out_args("registrations"))]
     async fn list_registrations(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<Vec<(OwnedObjectPath, HashMap<String, OwnedValue>)>, PushError> {
+        let (_, caller) = self.caller(conn, &hdr).await?;
         let mut out = Vec::new();
-        for r in self.registry.list()? {
+        for r in self.registry.list(&caller)? {
             let mut d = HashMap::new();
             d.insert(
                 "Owner".to_string(),
@@ -216,7 +220,8 @@ impl Manager {
         Ok(out)
     }
 
-    /// One per accepted message, for monitors (no body).
+    /// One per accepted message, for monitors (no body). Broadcast; the system bus policy
+    /// (`dbus/org.otapush.Push1.conf`) lets only root and `otapush-admin` receive it.
     #[zbus(signal)]
     pub(super) async fn push_received(
         emitter: &SignalEmitter<'_>,

@@ -23,12 +23,18 @@ pub const REGISTRATION_PATH_PREFIX: &str = "/org/otapush/Push1/registration/";
 /// Registrations kept at once (connected or persistent), and per connection.
 pub const MAX_REGISTRATIONS: usize = 1024;
 pub const MAX_REGISTRATIONS_PER_CONNECTION: usize = 64;
+/// The part of [`MAX_REGISTRATIONS`] only privileged callers (root, `[cai] privileged_users`
+/// and `privileged_groups`) may fill: unprivileged users together never block them.
+pub const RESERVED_FOR_PRIVILEGED: usize = 64;
 
-/// Timing from `[cai]`.
+/// Timing and quotas from `[cai]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub unclaimed_ttl_ms: u64,
     pub deliver_timeout: Duration,
+    /// Per unprivileged uid: registrations in all, and persistent ones.
+    pub max_per_uid: usize,
+    pub max_persistent_per_uid: usize,
 }
 
 impl Settings {
@@ -36,8 +42,46 @@ impl Settings {
         Settings {
             unclaimed_ttl_ms: cfg.cai.unclaimed_ttl.saturating_mul(1000),
             deliver_timeout: Duration::from_secs(cfg.cai.deliver_timeout.max(1)),
+            max_per_uid: cfg.cai.max_registrations_per_uid,
+            max_persistent_per_uid: cfg.cai.max_persistent_per_uid.min(cfg.cai.max_registrations_per_uid),
         }
     }
+}
+
+/// Why a new registration is refused, or None: the global cap (less the privileged reserve for
+/// unprivileged callers), the per-connection cap, and the per-uid quotas. `mine` counts the
+/// caller's uid's registrations (all, persistent), `on_conn` those of the calling connection.
+fn quota_refusal(
+    s: &Settings,
+    privileged: bool,
+    persistent: bool,
+    total: usize,
+    on_conn: usize,
+    mine: (usize, usize),
+) -> Option<String> {
+    let cap = if privileged { MAX_REGISTRATIONS } else { MAX_REGISTRATIONS - RESERVED_FOR_PRIVILEGED };
+    if total >= cap {
+        return Some(format!("at most {cap} registrations in all"));
+    }
+    if on_conn >= MAX_REGISTRATIONS_PER_CONNECTION {
+        return Some(format!("at most {MAX_REGISTRATIONS_PER_CONNECTION} registrations per connection"));
+    }
+    if privileged {
+        return None;
+    }
+    if mine.0 >= s.max_per_uid {
+        return Some(format!(
+            "at most {} registrations per user ([cai] max_registrations_per_uid)",
+            s.max_per_uid
+        ));
+    }
+    if persistent && mine.1 >= s.max_persistent_per_uid {
+        return Some(format!(
+            "at most {} persistent registrations per user ([cai] max_persistent_per_uid)",
+            s.max_persistent_per_uid
+        ));
+    }
+    None
 }
 
 /// A connected agent: where `Deliver` and `Release` go.
@@ -104,9 +148,15 @@ pub struct Registry {
 impl Registry {
     /// Loads the persistent registrations (disconnected until their owner registers again);
     /// registrations of a previous run that were not persistent end, their queues go unclaimed.
+    /// Persistent registrations over the quotas (left by an older version, or the quotas were
+    /// lowered) end too, oldest kept, so one user's registrations never block another's.
     pub fn load(store: Store, settings: Settings, policy: AccessPolicy) -> Result<Registry, StoreError> {
         let mut state = State::default();
+        let mut per_uid: BTreeMap<u32, usize> = BTreeMap::new();
         for r in store.registrations()? {
+            let caller = Caller { uid: r.uid, gids: r.gids.clone() };
+            let privileged = policy.is_privileged(&caller);
+            let mine = per_uid.entry(r.uid).or_default();
             if !r.persistent {
                 let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
                 log::info!(
@@ -115,9 +165,19 @@ impl Registry {
                 );
                 continue;
             }
+            let refusal = quota_refusal(&settings, privileged, true, state.regs.len(), 0, (*mine, *mine));
+            if let Some(why) = refusal {
+                let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
+                log::warn!(
+                    "persistent registration {} of uid {} ended: {why}; {moved} queued messages unclaimed",
+                    r.id,
+                    r.uid
+                );
+                continue;
+            }
             match serde_json::from_str::<Filter>(&r.filter) {
                 Ok(filter) => {
-                    let caller = Caller { uid: r.uid, gids: r.gids };
+                    *mine += 1;
                     state.regs.insert(r.id, Registration { caller, filter, owner: None });
                 }
                 Err(e) => {
@@ -161,14 +221,20 @@ impl Registry {
             None
         };
         if existing.is_none() {
-            let mine = state
+            let on_conn = state
                 .regs
                 .values()
-                .filter(|r| r.owner.as_ref().is_some_and(|o| o.agent.bus_name == agent.bus_name));
-            if state.regs.len() >= MAX_REGISTRATIONS || mine.count() >= MAX_REGISTRATIONS_PER_CONNECTION {
-                return Err(PushError::LimitExceeded(format!(
-                    "at most {MAX_REGISTRATIONS} registrations, {MAX_REGISTRATIONS_PER_CONNECTION} per connection"
-                )));
+                .filter(|r| r.owner.as_ref().is_some_and(|o| o.agent.bus_name == agent.bus_name))
+                .count();
+            let uid_regs = state.regs.values().filter(|r| r.caller.uid == caller.uid);
+            let mine =
+                uid_regs.fold((0, 0), |(all, p), r| (all + 1, p + usize::from(r.filter.is_persistent())));
+            let privileged = self.policy.is_privileged(&caller);
+            let persistent = filter.is_persistent();
+            let total = state.regs.len();
+            if let Some(why) = quota_refusal(&self.settings, privileged, persistent, total, on_conn, mine) {
+                log::warn!("Register refused to {} (uid {}): {why}", agent.bus_name, caller.uid);
+                return Err(PushError::LimitExceeded(why));
             }
         }
         let (id, previous) = match existing {
@@ -296,11 +362,13 @@ impl Registry {
         Ok(out)
     }
 
-    /// Every registration, for `ListRegistrations`.
-    pub fn list(&self) -> Result<Vec<RegistrationInfo>, StoreError> {
+    /// The registrations `ListRegistrations` shows `caller`: all for a privileged caller,
+    /// otherwise those of the caller's uid (another user's filter, agent and uid are theirs).
+    pub fn list(&self, caller: &Caller) -> Result<Vec<RegistrationInfo>, StoreError> {
+        let all = self.policy.is_privileged(caller);
         let state = self.lock();
-        let mut out = Vec::with_capacity(state.regs.len());
-        for (id, r) in &state.regs {
+        let mut out = Vec::new();
+        for (id, r) in state.regs.iter().filter(|(_, r)| all || r.caller.uid == caller.uid) {
             out.push(RegistrationInfo {
                 id: *id,
                 uid: r.caller.uid,
@@ -342,6 +410,30 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_config(&crate::config::Config::default())
+    }
+
+    #[test]
+    fn quotas_leave_a_reserve_for_privileged_callers() {
+        let s = settings();
+        let unpriv_cap = MAX_REGISTRATIONS - RESERVED_FOR_PRIVILEGED;
+        assert_eq!(quota_refusal(&s, false, true, 0, 0, (0, 0)), None);
+        assert!(quota_refusal(&s, false, true, 0, 0, (1, s.max_persistent_per_uid))
+            .unwrap()
+            .contains("persistent"));
+        assert_eq!(
+            quota_refusal(&s, false, false, 0, 0, (s.max_persistent_per_uid, s.max_persistent_per_uid)),
+            None
+        );
+        assert!(quota_refusal(&s, false, false, 0, 0, (s.max_per_uid, 0)).unwrap().contains("per user"));
+        assert!(quota_refusal(&s, false, false, unpriv_cap, 0, (0, 0)).is_some());
+        // Root: no per-uid quota, the reserve is its own, only the global cap holds.
+        assert_eq!(quota_refusal(&s, true, true, unpriv_cap, 0, (500, 500)), None);
+        assert!(quota_refusal(&s, true, true, MAX_REGISTRATIONS, 0, (0, 0)).is_some());
+        assert!(quota_refusal(&s, true, false, 0, MAX_REGISTRATIONS_PER_CONNECTION, (0, 0)).is_some());
+    }
 
     #[test]
     fn registration_paths_round_trip() {

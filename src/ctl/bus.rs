@@ -125,7 +125,13 @@ fn write_registration(out: &mut impl Write, r: &Json) -> std::io::Result<()> {
     )
 }
 
-/// `otapushctl list`: the registrations.
+/// Whether this process runs as root (which sees every registration and `PushReceived`).
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `otapushctl list`: the registrations (the daemon shows an unprivileged caller only its own).
 pub async fn list(bus: &str, json: bool, out: &mut impl Write) -> Result<(), CtlError> {
     let (_conn, manager) = connect(bus).await?;
     let regs = registrations_json(&manager.list_registrations().await?);
@@ -133,6 +139,9 @@ pub async fn list(bus: &str, json: bool, out: &mut impl Write) -> Result<(), Ctl
         writeln!(out, "{}", Json::Array(regs))?;
     } else {
         writeln!(out, "registrations: {}", regs.len())?;
+        if !is_root() {
+            writeln!(out, "  (your own; root and [cai] privileged users and groups see all)")?;
+        }
         for r in &regs {
             write_registration(out, r)?;
         }
@@ -227,7 +236,8 @@ fn monitor_json(id: &str, meta: Map<String, Json>) -> Json {
 }
 
 /// `otapushctl monitor`: prints each message as the daemon accepts it (`PushReceived`), until
-/// the connection ends or, with `limit`, after that many.
+/// the connection ends or, with `limit`, after that many. On the system bus the policy
+/// delivers `PushReceived` only to root and `otapush-admin`; others are told so there.
 pub async fn monitor(
     bus: &str,
     json: bool,
@@ -238,6 +248,9 @@ pub async fn monitor(
     let mut signals = manager.receive_push_received().await?;
     if !json {
         writeln!(out, "monitoring pushes on the {bus} bus")?;
+        if !is_root() && bus == "system" {
+            writeln!(out, "(the bus delivers PushReceived only to root and members of otapush-admin)")?;
+        }
         out.flush()?;
     }
     let mut count = 0;

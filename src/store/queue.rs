@@ -214,6 +214,7 @@ fn commit_one(
         .execute(params![msg.id, to_i64(now_ms)])?;
     let targets = match disposition {
         Disposition::DeadLetter(reason) => {
+            let reason = crate::logging::clip(reason);
             let summary = format!(
                 "{} from {:?} application {:?} content {:?} ({} octets)",
                 msg.kind.as_str(),

@@ -68,6 +68,7 @@ impl Store {
     /// Moves spooled PDUs to the dead letters with `reason`. Unknown ids are ignored.
     pub fn dead_letter(&self, spool_ids: &[i64], reason: &str, now_ms: u64) -> Result<()> {
         let cap = self.limits.max_dead_letters;
+        let reason = crate::logging::clip(reason);
         // Not fsynced: if lost, the PDUs are still spooled and fail again on replay.
         self.write(Sync::Normal, |tx| {
             let mut sel = tx.prepare_cached("SELECT pdu, received_ms FROM spool WHERE id = ?1")?;

@@ -2,6 +2,9 @@
 //! clients with agents, and sample messages.
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod other_uid;
+
 use otapush::cai::client::{serve_agent, AgentEvent, Delivery, ManagerProxy};
 use otapush::cai::{start, CaiHandle, ServiceHooks};
 use otapush::config::Config;
@@ -29,6 +32,20 @@ impl Bus {
     /// Starts `dbus-daemon` with a session-like config in a temp dir. Any local user may
     /// connect (tests run clients as other uids through `setpriv`).
     pub fn start() -> Bus {
+        Bus::start_with(
+            "session",
+            r#"<policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>"#,
+        )
+    }
+
+    /// Starts `dbus-daemon` of `bus_type` with `policy` (the `<policy>` and `<include>`
+    /// elements of its config).
+    pub fn start_with(bus_type: &str, policy: &str) -> Bus {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let socket = dir.path().join("bus");
@@ -39,15 +56,10 @@ impl Bus {
                 r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
-  <type>session</type>
+  <type>{bus_type}</type>
   <listen>unix:path={}</listen>
   <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
+  {policy}
 </busconfig>
 "#,
                 socket.display()
