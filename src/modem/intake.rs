@@ -24,12 +24,25 @@ const SIM_TRIES: u32 = 10;
 const SIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// Hand-over attempts of one PDU whose `durable` answered `Err`.
 pub const MAX_DURABLE_ATTEMPTS: u32 = 5;
-const DURABLE_RETRY_BASE: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
 const CMS_INVALID_INDEX: u32 = 321;
 /// `+CMS ERROR: 322`: memory full.
 const CMS_MEMORY_FULL: u32 = 322;
+
+/// How soon the intake offers the store again what it refused: a pause doubling from `first`
+/// up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreRetry {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for StoreRetry {
+    fn default() -> Self {
+        StoreRetry { first: Duration::from_secs(5), max: MAX_BACKOFF }
+    }
+}
 
 /// A storage and an index in it.
 pub type Location = (String, u32);
@@ -140,6 +153,7 @@ pub struct Intake {
     acks: u32,
     drains: VecDeque<String>,
     usage_due: bool,
+    store_retry: StoreRetry,
 }
 
 impl Intake {
@@ -173,7 +187,14 @@ impl Intake {
             acks: 0,
             drains: VecDeque::new(),
             usage_due: false,
+            store_retry: StoreRetry::default(),
         }
+    }
+
+    /// Sets the pauses between offers of what the store refused.
+    pub fn with_store_retry(mut self, r: StoreRetry) -> Intake {
+        self.store_retry = r;
+        self
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -338,7 +359,7 @@ impl Intake {
                         ),
                     }
                 } else {
-                    let wait = (DURABLE_RETRY_BASE * 2u32.pow(h.attempts - 1)).min(MAX_BACKOFF);
+                    let wait = (self.store_retry.first * 2u32.pow(h.attempts - 1)).min(self.store_retry.max);
                     log::warn!(
                         "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
                         h.attempts
