@@ -281,8 +281,7 @@ async fn store_refusing_for_long_keeps_sms_on_the_sim_until_it_accepts() {
 /// accepts again, storage is listed, routing (`<mt>` 2) comes back and acks resume.
 #[tokio::test]
 async fn routed_sms_are_not_acknowledged_until_durable_and_wait_on_the_sim() {
-    let mut profile = Profile::default();
-    profile.name = "routed".into();
+    let mut profile = Profile { name: "routed".into(), ..Default::default() };
     profile.init.route = Route::Route;
     profile.init.cnmi_candidates = vec![[2, 2, 0, 0, 0]];
     profile.init.cnma = "AT+CNMA=1".into();
