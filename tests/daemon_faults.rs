@@ -321,7 +321,7 @@ async fn disk_full_tmpfs() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let while_full = tally(sent, &got.lock().unwrap());
     std::fs::remove_file(&filler).unwrap();
-    // No modem reset, no restart: the intake retries the hand-over by itself (5 s, doubling).
+    // No modem reset, no restart: the intake lists storage again by itself (2 s, doubling to 30 s).
     let total = sent + 10;
     for i in sent..total {
         network_sends(&sim, &burst_message(i, 10)).await;

@@ -5,9 +5,11 @@ mod modem_support;
 
 use modem_support::{eventually, pdu, Rig, GUARD};
 use otapush::config::ModemConfig;
+use otapush::modem::profile::Route;
 use otapush::modem::sim::SimOptions;
-use otapush::modem::{run_modem, ModemState, Profile, Transport};
-use std::time::Duration;
+use otapush::modem::{run_modem, ModemState, Profile, StoreRetry, Transport};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 #[tokio::test]
@@ -189,4 +191,141 @@ async fn idle_driver_arms_no_timer() {
     tokio::time::resume();
     assert_eq!(sim.commands().len(), n, "no command while idle: {:?}", &sim.commands()[n..]);
     driver.abort();
+}
+
+/// Short pauses, so that "for a long time" (many more refusals than the five tries of old)
+/// fits in a test.
+const FAST_RETRY: StoreRetry =
+    StoreRetry { first: Duration::from_millis(50), max: Duration::from_millis(200) };
+
+/// How often each PDU was handed over (before `accepting`), and made durable (after).
+#[derive(Default)]
+struct Counts {
+    refused: HashMap<Vec<u8>, usize>,
+    from_storage: HashMap<Vec<u8>, usize>,
+}
+
+impl Counts {
+    /// Receives one hand-over and refuses it as a full disk would.
+    async fn refuse(&mut self, rig: &mut Rig) {
+        let p = rig.next_pdu().await;
+        *self.refused.entry(p.pdu.clone()).or_default() += 1;
+        if p.location.is_some() {
+            *self.from_storage.entry(p.pdu.clone()).or_default() += 1;
+        }
+        let _ = p.durable.send(Err("database or disk is full".into()));
+    }
+}
+
+/// Accepts hand-overs until every PDU of `want` is durable; then waits until the SIM and the
+/// network hold nothing. Returns the time that took and the duplicates made durable.
+async fn accept_all(rig: &mut Rig, want: &[Vec<u8>]) -> (Duration, usize) {
+    let t0 = Instant::now();
+    while !want.iter().all(|p| rig.durable_contains(p)) {
+        rig.accept().await;
+    }
+    let sim = rig.sim.clone();
+    eventually("SIM and network emptied", || sim.stored().is_empty() && sim.network_queue_len() == 0).await;
+    let took = t0.elapsed();
+    let durable = rig.durable.lock().unwrap().clone();
+    (took, durable.len() - want.len())
+}
+
+fn count(rig: &Rig, cmd: &str) -> usize {
+    rig.sim.commands().iter().filter(|c| c.starts_with(cmd)).count()
+}
+
+/// Issue 12 item 2: the store refuses every SMS far longer than five tries; the SMS stay on the
+/// SIM, and once the store accepts again they come through by themselves (no re-init, no
+/// restart), each once, and the SIM is empty.
+#[tokio::test]
+async fn store_refusing_for_long_keeps_sms_on_the_sim_until_it_accepts() {
+    let mut rig = Rig::with_retry(SimOptions::default(), Profile::default(), FAST_RETRY).await;
+    rig.wait_state("ready").await;
+    let inits = count(&rig, "ATE0");
+    let sent: Vec<Vec<u8>> = (41..47).map(pdu).collect();
+    for p in &sent[..3] {
+        rig.sim.deliver(p);
+    }
+    let mut c = Counts::default();
+    // Refused 10 times each; half of the messages arrive while the store refuses.
+    let mut delivered = 3;
+    while c.refused.len() < sent.len() || c.refused.values().any(|n| *n < 10) {
+        c.refuse(&mut rig).await;
+        if delivered < sent.len() && c.refused.values().sum::<usize>() % 7 == 0 {
+            rig.sim.deliver(&sent[delivered]);
+            delivered += 1;
+        }
+    }
+    assert_eq!(rig.sim.stored().len(), sent.len(), "nothing left the SIM while the store refused");
+    assert!(rig.durable.lock().unwrap().is_empty());
+    let (took, dups) = accept_all(&mut rig, &sent).await;
+    assert_eq!(dups, 0, "each made durable once");
+    assert_eq!(count(&rig, "ATE0"), inits, "no re-init");
+    assert_eq!(*rig.state.borrow(), ModemState::Ready);
+    rig.assert_no_violation();
+    println!(
+        "FAULT-RESULT scenario=store-refuses-long sent={} delivered={} duplicated={dups} lost=0 \
+         recovery_ms={} note=each refused >=10 times, backoff {:?}..{:?}",
+        sent.len(),
+        sent.len(),
+        took.as_millis(),
+        FAST_RETRY.first,
+        FAST_RETRY.max
+    );
+}
+
+/// Issue 12 item 3: a routing modem (`+CMT`, service 1, `+CNMA`) and a store that refuses. No
+/// `+CNMA` for what is not durable (the network redelivers), the modem is switched to store
+/// mode (`<mt>` 1) so messages wait on the SIM, nothing is held in memory; when the store
+/// accepts again, storage is listed, routing (`<mt>` 2) comes back and acks resume.
+#[tokio::test]
+async fn routed_sms_are_not_acknowledged_until_durable_and_wait_on_the_sim() {
+    let mut profile = Profile { name: "routed".into(), ..Default::default() };
+    profile.init.route = Route::Route;
+    profile.init.cnmi_candidates = vec![[2, 2, 0, 0, 0]];
+    profile.init.cnma = "AT+CNMA=1".into();
+    let opts = SimOptions {
+        ack_timeout: Duration::from_millis(300),
+        network_retry: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let mut rig = Rig::with_retry(opts, profile, FAST_RETRY).await;
+    rig.wait_state("ready").await;
+    assert_eq!(rig.sim.cnmi(), [2, 2, 0, 0, 0]);
+    let sent: Vec<Vec<u8>> = (51..55).map(pdu).collect();
+    rig.sim.deliver(&sent[0]);
+    let first = rig.next_pdu().await;
+    assert_eq!((first.pdu.clone(), first.location.clone()), (sent[0].clone(), None), "routed");
+    let _ = first.durable.send(Err("database or disk is full".into()));
+    let sim = rig.sim.clone();
+    eventually("store mode", || sim.cnmi() == [2, 1, 0, 0, 0]).await;
+    for p in &sent[1..] {
+        rig.sim.deliver(p);
+    }
+    // Every message, the refused routed one included, reaches the SIM and is offered again.
+    let mut c = Counts::default();
+    while c.from_storage.len() < sent.len() || c.from_storage.values().any(|n| *n < 3) {
+        c.refuse(&mut rig).await;
+    }
+    assert_eq!(count(&rig, "AT+CNMA"), 0, "nothing acknowledged while the store refuses");
+    let (took, dups) = accept_all(&mut rig, &sent).await;
+    assert_eq!(dups, 0, "each made durable once");
+    eventually("routing again", || sim.cnmi() == [2, 2, 0, 0, 0]).await;
+    // Routed and acknowledged again once durable.
+    let late = pdu(59);
+    rig.sim.deliver(&late);
+    let (got, loc) = rig.accept().await;
+    assert_eq!((got, loc), (late, None));
+    eventually("acknowledged", || sim.network_queue_len() == 0 && count(&rig, "AT+CNMA=1") == 1).await;
+    rig.assert_no_violation();
+    println!(
+        "FAULT-RESULT scenario=routed-store-refuses sent={} delivered={} duplicated={dups} lost=0 \
+         recovery_ms={} note=no +CNMA while refused; mt 2->1->2; backoff {:?}..{:?}",
+        sent.len() + 1,
+        sent.len() + 1,
+        took.as_millis(),
+        FAST_RETRY.first,
+        FAST_RETRY.max
+    );
 }

@@ -5,7 +5,7 @@
 
 use super::at::{AtEngine, Event};
 use super::device;
-use super::intake::{Action, Intake};
+use super::intake::{Action, Intake, StoreRetry};
 use super::profile::Profile;
 use super::sim::SimHandle;
 use super::state::ModemState;
@@ -66,9 +66,22 @@ pub async fn run_modem(
     state: watch::Sender<ModemState>,
     shutdown: impl Future<Output = ()>,
 ) {
+    run_modem_with(cfg, profile, transport, pdus, state, shutdown, StoreRetry::default()).await
+}
+
+/// [`run_modem`] with other pauses between offers of what the store refused (tests).
+pub async fn run_modem_with(
+    cfg: ModemConfig,
+    profile: Profile,
+    transport: Transport,
+    pdus: mpsc::Sender<ReceivedPdu>,
+    state: watch::Sender<ModemState>,
+    shutdown: impl Future<Output = ()>,
+    store_retry: StoreRetry,
+) {
     let mut d = Driver {
         no_at_port_ids: profile.device.no_at_port_usb_ids.clone(),
-        intake: Intake::new(profile),
+        intake: Intake::new(profile).with_store_retry(store_retry),
         engine: AtEngine::default(),
         pdus,
         state,

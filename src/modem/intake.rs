@@ -6,6 +6,11 @@
 //!
 //! Crash safety: a stored message stays on the modem until its `durable` answer; after any
 //! restart `+CMGL=4` hands over every leftover again (duplicates are the store's to drop).
+//!
+//! A store that refuses (a full disk) loses nothing and needs no restart: what it refused stays
+//! on the modem (not deleted, a routed one not acknowledged, so the network sends it again), a
+//! routing modem is switched to store mode, and storage is listed again after a pause that
+//! doubles up to a cap, for as long as something waits, and at once when a hand-over succeeds.
 
 use super::at::response::{
     parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, parse_pdu_header,
@@ -22,14 +27,32 @@ const PROBE_TRIES: u32 = 5;
 /// `+CPIN?` / `+CPMS` tries while the SIM initialises (oFono: 10 × 1 s for CPMS).
 const SIM_TRIES: u32 = 10;
 const SIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
-/// Hand-over attempts of one PDU whose `durable` answered `Err`.
-pub const MAX_DURABLE_ATTEMPTS: u32 = 5;
-const DURABLE_RETRY_BASE: Duration = Duration::from_secs(5);
+/// Routed PDUs that the modem acknowledged by itself (service 0) and the store refused: the
+/// only copy, held for the next offer, up to this many.
+const MAX_HELD_ROUTED: usize = 32;
+/// After a routed PDU went unacknowledged the modem may turn routing off when its own wait for
+/// `+CNMA` ends (TS 27.005 §3.4.4), undoing store mode: offers (which apply store mode again)
+/// go on for this long even with nothing on the modem.
+const ROUTED_REFUSAL_GRACE: Duration = Duration::from_secs(120);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
 const CMS_INVALID_INDEX: u32 = 321;
 /// `+CMS ERROR: 322`: memory full.
 const CMS_MEMORY_FULL: u32 = 322;
+
+/// How soon the intake offers the store again what it refused: a pause doubling from `first`
+/// up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreRetry {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for StoreRetry {
+    fn default() -> Self {
+        StoreRetry { first: Duration::from_secs(2), max: Duration::from_secs(30) }
+    }
+}
 
 /// A storage and an index in it.
 pub type Location = (String, u32);
@@ -83,6 +106,7 @@ enum Purpose {
     List(String),
     Delete(Delete),
     Ack,
+    Cnmi([u8; 5]),
     Usage,
 }
 
@@ -100,9 +124,19 @@ struct InHand {
     pdu: Vec<u8>,
     loc: Option<Location>,
     epoch: u64,
-    attempts: u32,
     /// A routed `+CMT`/`+CDS` that the modem expects `+CNMA` for.
     needs_ack: bool,
+}
+
+/// The store refused a hand-over and has accepted none since.
+#[derive(Debug)]
+struct Refusing {
+    since: Instant,
+    /// The next offer of what waits; `None` while nothing is known to wait.
+    at: Option<Instant>,
+    pause: Duration,
+    /// When a routed PDU was last left unacknowledged.
+    routed_refused: Option<Instant>,
 }
 
 /// The intake state machine. See the module doc.
@@ -134,12 +168,17 @@ pub struct Intake {
     smsfull_ind: Option<u32>,
     next_token: u64,
     in_hand: HashMap<u64, InHand>,
-    retries: Vec<(Instant, u64)>,
+    refusing: Option<Refusing>,
+    held: VecDeque<Vec<u8>>,
+    /// The `+CNMI` setting the init chose, and the one the modem has (as far as we know).
+    cnmi_base: Option<[u8; 5]>,
+    cnmi_now: Option<[u8; 5]>,
     reads: VecDeque<Location>,
     deletes: VecDeque<Delete>,
     acks: u32,
     drains: VecDeque<String>,
     usage_due: bool,
+    store_retry: StoreRetry,
 }
 
 impl Intake {
@@ -167,13 +206,23 @@ impl Intake {
             smsfull_ind: None,
             next_token: 1,
             in_hand: HashMap::new(),
-            retries: Vec::new(),
+            refusing: None,
+            held: VecDeque::new(),
+            cnmi_base: None,
+            cnmi_now: None,
             reads: VecDeque::new(),
             deletes: VecDeque::new(),
             acks: 0,
             drains: VecDeque::new(),
             usage_due: false,
+            store_retry: StoreRetry::default(),
         }
+    }
+
+    /// Sets the pauses between offers of what the store refused.
+    pub fn with_store_retry(mut self, r: StoreRetry) -> Intake {
+        self.store_retry = r;
+        self
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -182,7 +231,7 @@ impl Intake {
 
     /// When [`on_timeout`](Self::on_timeout) must be called; `None` while idle.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let retry = self.retries.iter().map(|(t, _)| *t).min();
+        let retry = self.refusing.as_ref().and_then(|r| r.at);
         match (self.pause, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -192,6 +241,11 @@ impl Intake {
     /// PDUs handed over and not yet answered.
     pub fn in_hand(&self) -> usize {
         self.in_hand.len()
+    }
+
+    /// Whether the store refused the last hand-over (what it refused waits on the modem).
+    pub fn store_refusing(&self) -> bool {
+        self.refusing.is_some()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -231,6 +285,7 @@ impl Intake {
     fn forget_modem_state(&mut self) {
         self.epoch += 1;
         self.mem1 = None;
+        self.cnmi_now = None;
         self.reads.clear();
         self.drains.clear();
         self.acks = 0;
@@ -267,12 +322,8 @@ impl Intake {
 
     /// A timer armed by [`next_deadline`](Self::next_deadline) expired.
     pub fn on_timeout(&mut self, now: Instant) {
-        let due: Vec<u64> = self.retries.iter().filter(|(t, _)| *t <= now).map(|(_, k)| *k).collect();
-        self.retries.retain(|(t, _)| *t > now);
-        for token in due {
-            if let Some(h) = self.in_hand.remove(&token) {
-                self.hand_over(h);
-            }
+        if self.refusing.as_ref().and_then(|r| r.at).is_some_and(|t| t <= now) {
+            self.offer_again(now);
         }
         if self.pause.is_some_and(|p| p <= now) {
             self.pause = None;
@@ -292,16 +343,93 @@ impl Intake {
         self.advance(now);
     }
 
-    fn hand_over(&mut self, h: InHand) {
+    fn hand_over_new(&mut self, pdu: Vec<u8>, loc: Option<Location>, needs_ack: bool) {
         let token = self.next_token;
         self.next_token += 1;
-        self.actions.push_back(Action::HandOver { token, pdu: h.pdu.clone(), location: h.loc.clone() });
-        self.in_hand.insert(token, h);
+        self.actions.push_back(Action::HandOver { token, pdu: pdu.clone(), location: loc.clone() });
+        self.in_hand.insert(token, InHand { pdu, loc, epoch: self.epoch, needs_ack });
     }
 
-    fn hand_over_new(&mut self, pdu: Vec<u8>, loc: Option<Location>, needs_ack: bool) {
-        let h = InHand { pdu, loc, epoch: self.epoch, attempts: 0, needs_ack };
-        self.hand_over(h);
+    /// Offers the store again what waits: storage is listed (`+CMGL=4` hands over every
+    /// leftover) and held routed PDUs go again. A routing modem gets store mode again, in case
+    /// it turned routing off after a missed `+CNMA`.
+    fn offer_again(&mut self, now: Instant) {
+        let max = self.store_retry.max;
+        let Some(r) = &mut self.refusing else { return };
+        r.pause = (r.pause * 2).min(max);
+        let routed_recent = r.routed_refused.is_some_and(|t| now.duration_since(t) < ROUTED_REFUSAL_GRACE);
+        // The next offer is armed by the next refusal; a missed ack may still turn routing off.
+        r.at = routed_recent.then(|| now + r.pause);
+        log::info!("modem: offering the store again what waits on the modem");
+        if self.cnmi_base.is_some_and(|b| is_routed(&b)) {
+            self.cnmi_now = None;
+        }
+        self.request_drain();
+        for pdu in std::mem::take(&mut self.held) {
+            self.hand_over_new(pdu, None, false);
+        }
+    }
+
+    /// The store refused `h`: it stays where it is, and an offer is armed.
+    fn refused(&mut self, h: InHand, e: &str, now: Instant) {
+        let first = self.store_retry.first;
+        let routed = self.cnmi_base.is_some_and(|b| is_routed(&b));
+        let r = self.refusing.get_or_insert_with(|| {
+            log::error!(
+                "modem: the store refuses SMS ({e}); they wait on the modem{}",
+                if routed { ", switched to store mode (+CNMI <mt> 1)" } else { "" }
+            );
+            Refusing { since: now, at: None, pause: first, routed_refused: None }
+        });
+        let at = *r.at.get_or_insert(now + r.pause);
+        let wait = at.saturating_duration_since(now);
+        match (&h.loc, h.needs_ack) {
+            (Some((m, i)), _) => {
+                log::warn!("modem: could not make an SMS durable ({e}); {m}/{i} stays on the modem, offered again in {wait:?}")
+            }
+            (None, true) => {
+                r.routed_refused = Some(now);
+                log::warn!("modem: could not make an SMS durable ({e}); routed, not acknowledged: the network sends it again");
+            }
+            (None, false) if self.held.len() < MAX_HELD_ROUTED => {
+                log::warn!("modem: could not make an SMS durable ({e}); routed, held, offered again in {wait:?}");
+                self.held.push_back(h.pdu);
+            }
+            (None, false) => log::error!(
+                "modem: routed SMS lost: could not make it durable ({e}), the modem acknowledged it and {MAX_HELD_ROUTED} are held already"
+            ),
+        }
+    }
+
+    /// The store accepted after refusing: everything that waits is offered now.
+    fn store_accepts(&mut self, since: Instant, now: Instant) {
+        log::info!(
+            "modem: the store accepts SMS again after {:?}; listing storage",
+            now.saturating_duration_since(since)
+        );
+        self.request_drain();
+        for pdu in std::mem::take(&mut self.held) {
+            self.hand_over_new(pdu, None, false);
+        }
+    }
+
+    /// The `+CNMI` setting wanted now: the init's choice, or its store-mode form (`<mt>` 1,
+    /// status reports stored) while the store refuses and the choice routes.
+    fn wanted_cnmi(&self) -> Option<[u8; 5]> {
+        let base = self.cnmi_base?;
+        if self.refusing.is_none() || !is_routed(&base) {
+            return Some(base);
+        }
+        let ds_stored = self
+            .cnmi_ranges
+            .as_ref()
+            .is_none_or(|r| r.get(3).is_some_and(|rs| rs.iter().any(|x| x.contains(&2))));
+        let ds = match base[3] {
+            1 if ds_stored => 2,
+            1 => 0,
+            d => d,
+        };
+        Some([base[0], 1, base[2], ds, base[4]])
     }
 
     /// Whether a stored message at `loc` is already being handled (MM ignores a repeated
@@ -314,7 +442,7 @@ impl Intake {
 
     /// The durable store answered for a handed-over PDU.
     pub fn on_durable(&mut self, token: u64, result: Result<(), String>, now: Instant) {
-        let Some(mut h) = self.in_hand.remove(&token) else { return };
+        let Some(h) = self.in_hand.remove(&token) else { return };
         match result {
             Ok(()) => {
                 if let Some(loc) = h.loc {
@@ -323,32 +451,11 @@ impl Intake {
                 } else if h.needs_ack && h.epoch == self.epoch {
                     self.acks += 1;
                 }
-            }
-            Err(e) => {
-                h.attempts += 1;
-                if h.attempts >= MAX_DURABLE_ATTEMPTS {
-                    match &h.loc {
-                        Some((m, i)) => log::error!(
-                            "modem: giving up on SMS {m}/{i} after {} failed hand-overs ({e}); it stays on the modem for the next re-init",
-                            h.attempts
-                        ),
-                        None => log::error!(
-                            "modem: routed SMS lost after {} failed hand-overs ({e}); not acknowledged, the network may resend it",
-                            h.attempts
-                        ),
-                    }
-                } else {
-                    let wait = (DURABLE_RETRY_BASE * 2u32.pow(h.attempts - 1)).min(MAX_BACKOFF);
-                    log::warn!(
-                        "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
-                        h.attempts
-                    );
-                    let token = self.next_token;
-                    self.next_token += 1;
-                    self.in_hand.insert(token, h);
-                    self.retries.push((now + wait, token));
+                if let Some(r) = self.refusing.take() {
+                    self.store_accepts(r.since, now);
                 }
             }
+            Err(e) => self.refused(h, &e, now),
         }
         self.advance(now);
     }
@@ -545,6 +652,8 @@ impl Intake {
             }
             Step::CnmiSet(i) => {
                 if ok {
+                    self.cnmi_base = self.cnmi_list.get(i).copied();
+                    self.cnmi_now = self.cnmi_base;
                     Step::Usage
                 } else if i + 1 < self.cnmi_list.len() {
                     Step::CnmiSet(i + 1)
@@ -753,6 +862,20 @@ impl Intake {
                     log::warn!("modem: +CNMA failed ({}): further SMS reception is not guaranteed", r.result);
                 }
             }
+            Purpose::Cnmi(v) => {
+                if r.result.is_ok() {
+                    log::info!(
+                        "modem: +CNMI {v:?} ({})",
+                        if is_routed(&v) { "routing" } else { "store mode" }
+                    );
+                } else if r.result != FinalResult::Timeout {
+                    // Not retried until the next offer or re-init.
+                    log::warn!("modem: +CNMI {v:?} refused ({})", r.result);
+                }
+                if r.result != FinalResult::Timeout {
+                    self.cnmi_now = Some(v);
+                }
+            }
             Purpose::Usage => self.log_usage(r),
             other => log::debug!("modem: unexpected response for {other:?}"),
         }
@@ -853,6 +976,11 @@ impl Intake {
                 return;
             }
         }
+        if let Some(want) = self.wanted_cnmi().filter(|w| self.cnmi_now != Some(*w)) {
+            let v: Vec<i32> = want.iter().map(|x| i32::from(*x)).collect();
+            self.send(Command::set_ints("+CNMI", &v, &[]), Purpose::Cnmi(want));
+            return;
+        }
         if let Some(d) = self.deletes.front().cloned() {
             if self.switch_mem(&d.loc.0) {
                 return;
@@ -897,6 +1025,11 @@ impl Intake {
         self.send(Command::cpms_set(&[mem]), Purpose::SwitchMem(mem.to_string()));
         true
     }
+}
+
+/// Whether a `+CNMI` setting routes SMS-DELIVERs (`<mt>` 2 or 3, TS 27.005 §3.4.1).
+fn is_routed(cnmi: &[u8; 5]) -> bool {
+    matches!(cnmi[1], 2 | 3)
 }
 
 #[cfg(test)]
@@ -1081,36 +1214,101 @@ mod tests {
         assert!(c.is_empty());
         assert_eq!(h[0].2, None);
         i.on_durable(h[0].0, Ok(()), t);
-        assert_eq!(drain(&mut i).0[0].text, "AT+CNMA=1");
-        // Not durable: no ack, retried later from memory.
-        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header, hex: "000402".into() }, t);
+        let ack = drain(&mut i).0.remove(0);
+        assert_eq!(ack.text, "AT+CNMA=1");
+        i.on_response(answer(&ack), t);
+        // Not durable: no ack, nothing kept in memory, store mode.
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header: header.clone(), hex: "000402".into() }, t);
         let h = drain(&mut i).1;
         i.on_durable(h[0].0, Err("disk".into()), t);
-        assert!(drain(&mut i).0.is_empty());
-        let d = i.next_deadline().expect("retry timer");
+        let c = drain(&mut i).0;
+        assert_eq!(c.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["AT+CNMI=2,1,0,0,0"]);
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(i.in_hand(), 0);
+        // The offer applies store mode again (the modem may have turned routing off) and lists.
+        let d = i.next_deadline().expect("offer timer");
         i.on_timeout(d);
-        assert_eq!(drain(&mut i).1[0].1, vec![0, 4, 2]);
+        let (sent, h) = serve(&mut i, d, "000402");
+        assert_eq!(sent[0].text, "AT+CNMI=2,1,0,0,0");
+        assert!(sent.iter().all(|c| !c.text.starts_with("AT+CNMA")), "{sent:?}");
+        assert_eq!(h[0].2, Some(("ME".into(), 0)));
+        i.on_durable(h[0].0, Ok(()), d);
+        let (sent, _) = serve(&mut i, d, "000402");
+        let texts: Vec<&str> = sent.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts.first(), Some(&"AT+CNMI=2,2,0,0,0"), "routing again first: {texts:?}");
+        assert!(texts.contains(&"AT+CMGD=0") && texts.contains(&"AT+CMGL=4"), "{texts:?}");
+        assert!(!texts.iter().any(|c| c.starts_with("AT+CNMA")), "{texts:?}");
+    }
+
+    /// Answers `+CMGL=4` with the SMS at ME/0 (none if `pdu_hex` is empty) until it is deleted;
+    /// other commands as `answer`.
+    fn serve(i: &mut Intake, t: Instant, pdu_hex: &str) -> (Vec<Command>, HandOvers) {
+        let (mut sent, mut handed) = (Vec::new(), Vec::new());
+        let mut stored = !pdu_hex.is_empty();
+        loop {
+            let (c, h, _) = drain(i);
+            handed.extend(h);
+            let Some(c) = c.into_iter().next() else { return (sent, handed) };
+            stored &= c.text != "AT+CMGD=0";
+            let r = match (c.text.as_str(), i.mem1.as_deref()) {
+                ("AT+CMGL=4", Some("ME")) if stored => {
+                    resp(&c, &[("+CMGL: 0,1,,2", Some(pdu_hex))], FinalResult::Ok)
+                }
+                _ => answer(&c),
+            };
+            sent.push(c);
+            i.on_response(r, t);
+        }
     }
 
     #[test]
-    fn durable_retries_are_bounded() {
+    fn refused_sms_stays_and_is_offered_again_until_the_store_accepts() {
         let (mut i, t) = ready(Profile::default());
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
         let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
         let mut token = drain(&mut i).1[0].0;
-        for n in 1..MAX_DURABLE_ATTEMPTS {
-            i.on_durable(token, Err("disk".into()), t);
-            let d = i.next_deadline().expect("retry timer");
-            i.on_timeout(d);
-            let (c, h, _) = drain(&mut i);
-            assert!(c.is_empty(), "never deleted: {c:?}");
-            assert_eq!(h.len(), 1, "attempt {n}");
+        let r = StoreRetry::default();
+        let (mut now, mut pause) = (t, r.first);
+        // Far more refusals than the five tries of old: never deleted, never given up.
+        for _ in 0..20 {
+            i.on_durable(token, Err("disk full".into()), now);
+            assert!(i.store_refusing());
+            let d = i.next_deadline().expect("an offer is armed");
+            assert_eq!(d, now + pause);
+            now = d;
+            i.on_timeout(now);
+            let (sent, h) = serve(&mut i, now, "000401");
+            assert!(sent.iter().all(|c| !c.text.starts_with("AT+CMGD")), "{sent:?}");
+            assert!(sent.iter().any(|c| c.text == "AT+CMGL=4"), "storage listed again");
+            assert_eq!(h.len(), 1);
             token = h[0].0;
+            pause = (pause * 2).min(r.max);
         }
-        i.on_durable(token, Err("disk".into()), t);
-        assert_eq!(i.next_deadline(), None, "given up: no more timers");
-        assert_eq!(i.in_hand(), 0);
+        assert_eq!(pause, r.max, "capped");
+        i.on_durable(token, Ok(()), now);
+        let (sent, h) = serve(&mut i, now, "000401");
+        assert!(h.is_empty(), "known, awaiting its delete: not handed over twice");
+        assert!(sent.iter().any(|c| c.text == "AT+CMGD=0"), "{sent:?}");
+        assert!(!i.store_refusing());
+        assert_eq!(i.next_deadline(), None, "idle again: no timer");
+    }
+
+    #[test]
+    fn an_offer_that_finds_nothing_disarms_the_timer() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = [next_cmd(&mut i, t)];
+        i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let token = drain(&mut i).1[0].0;
+        i.on_durable(token, Err("disk full".into()), t);
+        let d = i.next_deadline().unwrap();
+        i.on_timeout(d);
+        // Someone else emptied the storage: nothing waits, so no timer; the next SMS probes.
+        let (_, h) = serve(&mut i, d, "");
+        assert!(h.is_empty());
+        assert_eq!(i.next_deadline(), None);
+        assert!(i.store_refusing());
     }
 
     #[test]

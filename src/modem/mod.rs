@@ -12,7 +12,8 @@ pub mod profile;
 pub mod sim;
 pub mod state;
 
-pub use driver::{run_modem, Transport};
+pub use driver::{run_modem, run_modem_with, Transport};
+pub use intake::StoreRetry;
 pub use profile::{Profile, ProfileError};
 pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};
 pub use state::ModemState;

@@ -1,13 +1,13 @@
 //! Test rig shared by the modem integration tests: the simulator on a real pseudo-terminal,
 //! reached by the real driver through a symlink (as a udev `by-id` link), a durable "store"
-//! that the tests answer for, and a delete hook that records any deletion of a PDU that was
-//! not durable yet.
+//! that the tests answer for, and delete and `+CNMA` hooks that record any deletion or
+//! acknowledgement of a PDU that was not durable yet.
 #![allow(dead_code)]
 
 use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{SimHandle, SimOptions};
-use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
+use otapush::modem::{run_modem_with, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +24,7 @@ pub struct Rig {
     pub link: PathBuf,
     pub dir: tempfile::TempDir,
     pub profile: Profile,
+    pub store_retry: StoreRetry,
     pub rx: mpsc::Receiver<ReceivedPdu>,
     pub state: watch::Receiver<ModemState>,
     driver: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
@@ -40,6 +41,11 @@ pub fn init_log() {
 impl Rig {
     /// A simulator on a fresh pty, the symlink pointing at it, and a driver started on the link.
     pub async fn new(opts: SimOptions, profile: Profile) -> Rig {
+        Rig::with_retry(opts, profile, StoreRetry::default()).await
+    }
+
+    /// [`Rig::new`] with the intake's pauses between offers of what the store refused.
+    pub async fn with_retry(opts: SimOptions, profile: Profile, store_retry: StoreRetry) -> Rig {
         init_log();
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("modem");
@@ -52,10 +58,27 @@ impl Rig {
                 v.lock().unwrap().push(format!("{mem}/{idx} deleted before it was durable"));
             }
         })));
+        let (d, v) = (durable.clone(), violations.clone());
+        sim.set_on_ack(Some(Arc::new(move |pdu: &[u8]| {
+            if !d.lock().unwrap().iter().any(|p| p == pdu) {
+                v.lock().unwrap().push(format!("{pdu:02X?} acknowledged before it was durable"));
+            }
+        })));
         let (_tx, rx) = mpsc::channel(1);
         let (_stx, state) = watch::channel(ModemState::NoDevice);
-        let mut rig =
-            Rig { sim, pty: None, link, dir, profile, rx, state, driver: None, durable, violations };
+        let mut rig = Rig {
+            sim,
+            pty: None,
+            link,
+            dir,
+            profile,
+            store_retry,
+            rx,
+            state,
+            driver: None,
+            durable,
+            violations,
+        };
         rig.plug();
         rig.start_driver();
         rig
@@ -94,10 +117,11 @@ impl Rig {
             profile: self.profile.name.clone(),
             profile_dir: None,
         };
-        let fut =
-            run_modem(cfg, self.profile.clone(), Transport::Serial(self.link.clone()), tx, stx, async {
-                let _ = sd_rx.await;
-            });
+        let transport = Transport::Serial(self.link.clone());
+        let stop = async {
+            let _ = sd_rx.await;
+        };
+        let fut = run_modem_with(cfg, self.profile.clone(), transport, tx, stx, stop, self.store_retry);
         self.driver = Some((tokio::spawn(fut), sd_tx));
         self.rx = rx;
         self.state = srx;

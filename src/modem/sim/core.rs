@@ -4,6 +4,7 @@
 use crate::modem::at::response::{parse_int_ranges, split_fields};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Quirks real modems show, each switchable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +45,11 @@ pub struct SimOptions {
     pub ready_urc: Option<String>,
     /// The `+CNMI=?` ranges.
     pub cnmi_ranges: String,
+    /// With `+CSMS` service 1, how long a routed `+CMT` waits for `+CNMA` before the modem
+    /// answers the network with RP-ERROR and sets `<mt>` and `<ds>` to 0 (TS 27.005 §3.4.4).
+    pub ack_timeout: Duration,
+    /// How long the network waits before it resends a message the modem refused.
+    pub network_retry: Duration,
 }
 
 impl Default for SimOptions {
@@ -55,6 +61,8 @@ impl Default for SimOptions {
             boot_urcs: vec!["RDY".into()],
             ready_urc: None,
             cnmi_ranges: "(0-2),(0-3),(0,2),(0-2),(0,1)".into(),
+            ack_timeout: Duration::from_secs(10),
+            network_retry: Duration::from_secs(10),
         }
     }
 }
@@ -74,6 +82,9 @@ struct Storage {
 
 /// Called when the modem deletes a message: storage, index, PDU.
 pub type DeleteHook = Arc<dyn Fn(&str, u32, &[u8]) + Send + Sync>;
+
+/// Called when `+CNMA` acknowledges a routed message to the network: its PDU.
+pub type AckHook = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// A command that the simulator swallows (no answer), to freeze a conversation at one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +114,13 @@ pub struct SimCore {
     network_queue: VecDeque<Vec<u8>>,
     full_reported: bool,
     on_delete: Option<DeleteHook>,
+    on_ack: Option<AckHook>,
+    /// The routed `+CMT` waiting for `+CNMA` (service 1) and when the modem stops waiting.
+    routed_wait: Option<(Vec<u8>, Instant)>,
+    /// Routed messages the network holds until the one before is acknowledged.
+    routed_backlog: VecDeque<Vec<u8>>,
+    /// Messages refused with RP-ERROR, resent by the network at the given time.
+    redeliver: VecDeque<(Instant, Vec<u8>)>,
     stall: Option<(Stall, Option<tokio::sync::oneshot::Sender<()>>)>,
     /// The commands received, for tests: the newest [`COMMAND_LOG_CAP`] at most.
     pub log: Vec<String>,
@@ -138,6 +156,10 @@ impl SimCore {
             network_queue: VecDeque::new(),
             full_reported: false,
             on_delete: None,
+            on_ack: None,
+            routed_wait: None,
+            routed_backlog: VecDeque::new(),
+            redeliver: VecDeque::new(),
             stall: None,
             log: Vec::new(),
         }
@@ -145,6 +167,10 @@ impl SimCore {
 
     pub fn set_on_delete(&mut self, hook: Option<DeleteHook>) {
         self.on_delete = hook;
+    }
+
+    pub fn set_on_ack(&mut self, hook: Option<AckHook>) {
+        self.on_ack = hook;
     }
 
     pub fn set_stall(&mut self, stall: Option<Stall>, notify: Option<tokio::sync::oneshot::Sender<()>>) {
@@ -173,9 +199,54 @@ impl SimCore {
         v
     }
 
-    /// Messages the network still holds (store was full).
+    /// Messages the network still holds (store full, refused, or routed behind an unacknowledged
+    /// one), and the routed one awaiting `+CNMA`.
     pub fn network_queue_len(&self) -> usize {
         self.network_queue.len()
+            + self.redeliver.len()
+            + self.routed_backlog.len()
+            + usize::from(self.routed_wait.is_some())
+    }
+
+    /// When [`on_time`](Self::on_time) has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ack = self.routed_wait.as_ref().map(|(_, t)| *t);
+        let resend = self.redeliver.iter().map(|(t, _)| *t).min();
+        match (ack, resend) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time passed: a `+CMT` not acknowledged in time is refused, and the network resends what
+    /// is due.
+    pub fn on_time(&mut self, now: Instant) {
+        if self.routed_wait.as_ref().is_some_and(|(_, t)| *t <= now) {
+            self.ack_missed(now);
+        }
+        while let Some(i) = self.redeliver.iter().position(|(t, _)| *t <= now) {
+            if let Some((_, pdu)) = self.redeliver.remove(i) {
+                self.deliver(pdu);
+            }
+        }
+    }
+
+    /// No `+CNMA` came: RP-ERROR to the network, routing off (TS 27.005 §3.4.4); the network
+    /// then sends what it held back under the new setting.
+    fn ack_missed(&mut self, now: Instant) {
+        if let Some((pdu, _)) = self.routed_wait.take() {
+            self.redeliver.push_back((now + self.opts.network_retry, pdu));
+        }
+        self.cnmi[1] = 0;
+        self.cnmi[3] = 0;
+        self.release_backlog();
+    }
+
+    fn release_backlog(&mut self) {
+        while self.routed_wait.is_none() {
+            let Some(pdu) = self.routed_backlog.pop_front() else { break };
+            self.deliver(pdu);
+        }
     }
 
     /// Current `+CNMI` setting.
@@ -243,6 +314,9 @@ impl SimCore {
         self.cnmi = [0; 5];
         self.mem = [0; 3];
         self.awaiting_ack = 0;
+        if let Some((pdu, _)) = self.routed_wait.take() {
+            self.redeliver.push_back((Instant::now() + self.opts.network_retry, pdu));
+        }
         self.input.clear();
         self.held.clear();
         self.glue_pending = false;
@@ -253,6 +327,7 @@ impl SimCore {
         if let Some(r) = self.opts.ready_urc.clone() {
             self.line(&r);
         }
+        self.release_backlog();
     }
 
     /// The SIM accepts its PIN: prints `+CPIN: READY`.
@@ -284,7 +359,12 @@ impl SimCore {
         let mt = self.cnmi[1];
         if mt == 2 || mt == 3 {
             if self.service == 1 {
-                self.awaiting_ack += 1;
+                // One routed message at a time until it is acknowledged.
+                if self.routed_wait.is_some() {
+                    self.routed_backlog.push_back(pdu);
+                    return;
+                }
+                self.routed_wait = Some((pdu.clone(), Instant::now() + self.opts.ack_timeout));
             }
             let text = format!("+CMT: ,{}", Self::tpdu_len(&pdu));
             let p = self.pdu_line(&pdu);
@@ -479,16 +559,35 @@ impl SimCore {
                 Some(i) => self.cmgd(i),
                 None => self.final_result("+CMS ERROR: 302"),
             }
-        } else if cmd.starts_with("+CNMA") {
-            if self.service == 1 && self.awaiting_ack > 0 {
-                self.awaiting_ack -= 1;
-                self.final_result("OK");
-            } else {
-                self.final_result("+CMS ERROR: 340");
-            }
+        } else if let Some(a) = cmd.strip_prefix("+CNMA") {
+            self.cnma(a);
         } else {
             self.final_result("ERROR");
         }
+    }
+
+    /// `+CNMA[=<n>]`: `<n>` 2 is RP-ERROR (the network resends later), else RP-ACK. A pending
+    /// `+CMT` is acknowledged before a pending `+CDS`.
+    fn cnma(&mut self, args: &str) {
+        let negative = args.trim_start_matches('=').starts_with('2');
+        if self.service == 1 {
+            if let Some((pdu, _)) = self.routed_wait.take() {
+                if negative {
+                    self.redeliver.push_back((Instant::now() + self.opts.network_retry, pdu));
+                } else if let Some(hook) = &self.on_ack {
+                    hook(&pdu);
+                }
+                self.final_result("OK");
+                self.release_backlog();
+                return;
+            }
+            if self.awaiting_ack > 0 {
+                self.awaiting_ack -= 1;
+                self.final_result("OK");
+                return;
+            }
+        }
+        self.final_result("+CMS ERROR: 340");
     }
 
     fn usage(&self, m: usize) -> (usize, usize) {
@@ -658,6 +757,41 @@ mod tests {
         let r = run(&mut c, "AT+CMGD=0");
         assert!(r.contains("+CMTI: \"SM\",0"), "{r}");
         assert_eq!(c.stored()[0].2.pdu, sample_deliver_pdu(2));
+    }
+
+    #[test]
+    fn routed_messages_wait_for_cnma_and_a_missed_ack_is_redelivered() {
+        let opts = SimOptions {
+            ack_timeout: Duration::from_secs(1),
+            network_retry: Duration::from_secs(2),
+            ..Default::default()
+        };
+        let mut c = SimCore::new(opts);
+        run(&mut c, "ATE0");
+        run(&mut c, "AT+CSMS=1");
+        run(&mut c, "AT+CNMI=2,2,0,0,0");
+        let acked: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let a = acked.clone();
+        c.set_on_ack(Some(Arc::new(move |p: &[u8]| a.lock().unwrap().push(p.to_vec()))));
+        c.deliver(sample_deliver_pdu(1));
+        c.deliver(sample_deliver_pdu(2));
+        let out = String::from_utf8(c.take_output()).unwrap();
+        assert_eq!(out.matches("+CMT:").count(), 1, "one at a time: {out}");
+        let r = run(&mut c, "AT+CNMA");
+        assert!(r.starts_with("\r\nOK\r\n\r\n+CMT: ,21"), "the next follows the ack: {r}");
+        assert_eq!(*acked.lock().unwrap(), vec![sample_deliver_pdu(1)]);
+        // The second is never acknowledged: refused, routing off, resent later and stored.
+        let t = c.next_deadline().expect("ack timer");
+        c.on_time(t);
+        assert_eq!(c.cnmi(), [2, 0, 0, 0, 0]);
+        assert!(c.stored().is_empty());
+        assert_eq!(c.network_queue_len(), 1);
+        let t = c.next_deadline().expect("network retry");
+        c.on_time(t);
+        assert_eq!(c.stored()[0].2.pdu, sample_deliver_pdu(2));
+        assert_eq!(c.next_deadline(), None);
+        assert_eq!(run(&mut c, "AT+CNMA"), "\r\n+CMS ERROR: 340\r\n");
+        assert_eq!(acked.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 pub mod core;
 pub mod pty;
 
-pub use self::core::{sample_deliver_pdu, DeleteHook, SimCore, SimOptions, SimQuirks, Slot, Stall};
+pub use self::core::{sample_deliver_pdu, AckHook, DeleteHook, SimCore, SimOptions, SimQuirks, Slot, Stall};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,6 +25,8 @@ struct Shared {
 pub struct SimHandle {
     shared: Arc<Mutex<Shared>>,
     plugged: Arc<watch::Sender<bool>>,
+    /// Marked after every call into the modem: its next deadline may have changed.
+    touched: Arc<watch::Sender<()>>,
 }
 
 /// Starts a simulator and connects to it.
@@ -40,6 +42,7 @@ impl SimHandle {
         SimHandle {
             shared: Arc::new(Mutex::new(Shared { core: SimCore::new(opts), conn: None, next_conn: 1 })),
             plugged: Arc::new(watch::Sender::new(true)),
+            touched: Arc::new(watch::Sender::new(())),
         }
     }
 
@@ -58,6 +61,8 @@ impl SimHandle {
                 let _ = tx.send(out);
             }
         }
+        drop(s);
+        self.touched.send_replace(());
         r
     }
 
@@ -83,11 +88,21 @@ impl SimHandle {
             id
         };
         let this = self.clone();
+        let mut touched = self.touched.subscribe();
         tokio::spawn(async move {
             let (mut r, mut w) = tokio::io::split(io);
             let mut buf = [0u8; 1024];
             loop {
+                let deadline = this.lock().core.next_deadline();
+                let timer = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
+                    () = timer => this.with(|c| c.on_time(std::time::Instant::now())),
+                    _ = touched.changed() => {}
                     n = r.read(&mut buf) => match n {
                         Ok(0) | Err(_) => break,
                         Ok(n) => this.input(id, &buf[..n]),
@@ -165,6 +180,11 @@ impl SimHandle {
     /// Called on every `+CMGD` that removes a message.
     pub fn set_on_delete(&self, hook: Option<DeleteHook>) {
         self.with(|c| c.set_on_delete(hook));
+    }
+
+    /// Called on every `+CNMA` that acknowledges a routed message to the network.
+    pub fn set_on_ack(&self, hook: Option<AckHook>) {
+        self.with(|c| c.set_on_ack(hook));
     }
 
     /// Swallows the next command starting with `prefix` (after executing it if `execute`);
