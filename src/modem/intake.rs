@@ -22,9 +22,11 @@ const PROBE_TRIES: u32 = 5;
 /// `+CPIN?` / `+CPMS` tries while the SIM initialises (oFono: 10 × 1 s for CPMS).
 const SIM_TRIES: u32 = 10;
 const SIM_RETRY_PAUSE: Duration = Duration::from_secs(1);
-/// Hand-over attempts of one PDU whose `durable` answered `Err`.
+/// Hand-over attempts of one routed PDU whose `durable` answered `Err`; a stored one is handed
+/// over again for as long as it takes (it stays on the modem meanwhile).
 pub const MAX_DURABLE_ATTEMPTS: u32 = 5;
 const DURABLE_RETRY_BASE: Duration = Duration::from_secs(5);
+const DURABLE_RETRY_MAX: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
 const CMS_INVALID_INDEX: u32 = 321;
@@ -325,20 +327,14 @@ impl Intake {
                 }
             }
             Err(e) => {
-                h.attempts += 1;
-                if h.attempts >= MAX_DURABLE_ATTEMPTS {
-                    match &h.loc {
-                        Some((m, i)) => log::error!(
-                            "modem: giving up on SMS {m}/{i} after {} failed hand-overs ({e}); it stays on the modem for the next re-init",
-                            h.attempts
-                        ),
-                        None => log::error!(
-                            "modem: routed SMS lost after {} failed hand-overs ({e}); not acknowledged, the network may resend it",
-                            h.attempts
-                        ),
-                    }
+                h.attempts = h.attempts.saturating_add(1);
+                if h.loc.is_none() && h.attempts >= MAX_DURABLE_ATTEMPTS {
+                    log::error!(
+                        "modem: routed SMS lost after {} failed hand-overs ({e}); not acknowledged, the network may resend it",
+                        h.attempts
+                    );
                 } else {
-                    let wait = (DURABLE_RETRY_BASE * 2u32.pow(h.attempts - 1)).min(MAX_BACKOFF);
+                    let wait = (DURABLE_RETRY_BASE * 2u32.pow((h.attempts - 1).min(8))).min(DURABLE_RETRY_MAX);
                     log::warn!(
                         "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
                         h.attempts
@@ -1093,24 +1089,26 @@ mod tests {
     }
 
     #[test]
-    fn durable_retries_are_bounded() {
+    fn a_stored_sms_is_handed_over_until_durable() {
         let (mut i, t) = ready(Profile::default());
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
         let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
         let mut token = drain(&mut i).1[0].0;
-        for n in 1..MAX_DURABLE_ATTEMPTS {
-            i.on_durable(token, Err("disk".into()), t);
+        let mut now = t;
+        for n in 1..=40 {
+            i.on_durable(token, Err("disk".into()), now);
             let d = i.next_deadline().expect("retry timer");
-            i.on_timeout(d);
+            assert!(d - now <= DURABLE_RETRY_MAX, "attempt {n}: pause {:?}", d - now);
+            now = d;
+            i.on_timeout(now);
             let (c, h, _) = drain(&mut i);
             assert!(c.is_empty(), "never deleted: {c:?}");
             assert_eq!(h.len(), 1, "attempt {n}");
             token = h[0].0;
         }
-        i.on_durable(token, Err("disk".into()), t);
-        assert_eq!(i.next_deadline(), None, "given up: no more timers");
-        assert_eq!(i.in_hand(), 0);
+        i.on_durable(token, Ok(()), now);
+        assert!(next_cmd(&mut i, now).text.starts_with("AT+CMGD=0"), "deleted once durable");
     }
 
     #[test]
