@@ -34,7 +34,7 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error("modem profile: {0}")]
     Profile(#[from] crate::modem::ProfileError),
-    #[error("store: {0}")]
+    #[error("store: {0}; not starting (no SMS is taken off the modem without a store that commits)")]
     Store(#[from] crate::store::StoreError),
     #[error("D-Bus service: {0}")]
     Service(#[from] crate::cai::Error),
@@ -423,7 +423,10 @@ impl Daemon {
                 self.store_ok();
             }
             Err(e) => {
-                self.store_failed(&format!("{} messages (kept in the spool)", messages.len()), &e.to_string());
+                self.store_failed(
+                    &format!("{} messages (kept in the spool)", messages.len()),
+                    &e.to_string(),
+                );
                 for c in completed {
                     self.hold_for_retry(c);
                 }
@@ -450,7 +453,10 @@ impl Daemon {
                 Ok(())
             }
             Err(e) => {
-                self.store_failed(&format!("the message from {} (kept in the spool)", c.originator), &e.to_string());
+                self.store_failed(
+                    &format!("the message from {} (kept in the spool)", c.originator),
+                    &e.to_string(),
+                );
                 Err(c)
             }
         }

@@ -334,7 +334,8 @@ impl Intake {
                         h.attempts
                     );
                 } else {
-                    let wait = (DURABLE_RETRY_BASE * 2u32.pow((h.attempts - 1).min(8))).min(DURABLE_RETRY_MAX);
+                    let wait =
+                        (DURABLE_RETRY_BASE * 2u32.pow((h.attempts - 1).min(8))).min(DURABLE_RETRY_MAX);
                     log::warn!(
                         "modem: could not make an SMS durable ({e}); retry {} in {wait:?}",
                         h.attempts

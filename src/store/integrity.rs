@@ -59,10 +59,7 @@ pub(super) fn warn_about_files(db: &Path) {
 /// Whether an error from SQLite means the file is damaged (not a database, or corrupt), as
 /// opposed to a full disk, a permission or a lock.
 pub(super) fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase)
-    )
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase))
 }
 
 /// What `PRAGMA quick_check` found.
@@ -94,7 +91,7 @@ pub(super) fn quick_check(conn: &Connection, budget: Duration) -> rusqlite::Resu
     let _ = watchdog.join();
     match found {
         Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(Check::Sound),
-        Ok(lines) => Ok(Check::Damaged(lines.join("; "))),
+        Ok(lines) => Ok(Check::Damaged(lines.join("; ").replace('\n', " "))),
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => Ok(Check::Unfinished),
         Err(e) => Err(e),
     }

@@ -180,7 +180,9 @@ impl Store {
         };
         match Self::open_checked(&path, limits) {
             Ok(store) => Ok(store),
-            Err(Opened::Damaged(reason)) => Err(fresh(StoreError::Corrupt { what: "database".into(), reason })),
+            Err(Opened::Damaged(reason)) => {
+                Err(fresh(StoreError::Corrupt { what: "database".into(), reason }))
+            }
             Err(Opened::Failed(e)) => Err(fresh(e)),
         }
     }
