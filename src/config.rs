@@ -70,11 +70,19 @@ pub struct StoreConfig {
     pub max_queued_messages: u32,
     /// Cap on body bytes held in all queues together.
     pub max_queued_bytes: u64,
+    /// Seconds between tries of a failing commit (a full disk), at most: the pause doubles
+    /// from half a second up to this, for as long as the commit fails.
+    pub commit_retry_max: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { dir: default_state_dir(), max_queued_messages: 10_000, max_queued_bytes: 64 << 20 }
+        StoreConfig {
+            dir: default_state_dir(),
+            max_queued_messages: 10_000,
+            max_queued_bytes: 64 << 20,
+            commit_retry_max: 30,
+        }
     }
 }
 
@@ -235,6 +243,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3600).contains(&self.store.commit_retry_max) {
+            return Err(ConfigError::Invalid("[store] commit_retry_max is 1 to 3600 seconds".into()));
+        }
         let mut names = std::collections::HashSet::new();
         for s in &self.sse {
             if s.name.is_empty() {

@@ -3,7 +3,8 @@
 //! One task owns the receive path and reacts to events (mini-redis style): a PDU from the modem
 //! is spooled durably, acknowledged to the modem (which then deletes it), run through the
 //! [`Receiver`], and what completes is committed and delivered by the Push-CAI service. Nothing
-//! ticks while idle: the only timer is the next reassembly expiry.
+//! ticks while idle: the only timers are the next reassembly expiry and, while the store fails
+//! (a full disk), the next try of what it refused (docs/store.md).
 
 use crate::cai::{self, CaiHandle, ServiceHooks};
 use crate::config::{Config, ConfigError, SseConfig};
@@ -11,7 +12,7 @@ use crate::message::{event_message_id, EventInfo, Kind, Message, Source};
 use crate::modem::{self, ModemState, Profile, ReceivedPdu, SimHandle, Transport};
 use crate::receive::{Completed, Outcome, Receiver, EVENT_STREAM};
 use crate::sse::{StreamEvent, StreamStatus};
-use crate::store::Store;
+use crate::store::{Health, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use thiserror::Error;
@@ -33,7 +34,7 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error("modem profile: {0}")]
     Profile(#[from] crate::modem::ProfileError),
-    #[error("store: {0}")]
+    #[error("store: {0}; not starting (no SMS is taken off the modem without a store that commits)")]
     Store(#[from] crate::store::StoreError),
     #[error("D-Bus service: {0}")]
     Service(#[from] crate::cai::Error),
@@ -122,15 +123,29 @@ struct Daemon {
     stream_events: mpsc::Sender<StreamEvent>,
     stream_changed: mpsc::Sender<()>,
     bearer: crate::bearer::BearerHandle,
-    /// Completed messages whose commit failed (a full disk): their PDUs stay spooled, and the
-    /// commit is tried again after a backoff, so they are delivered without waiting for a restart.
+    /// Stored PDUs the spool refused (a full disk), with their arrival time: their `durable`
+    /// answer waits, so the modem keeps them until the spool takes them on a later try.
+    unspooled: Vec<(ReceivedPdu, u64)>,
+    /// Completed messages whose commit failed: their PDUs stay spooled, and the commit is tried
+    /// again, so they are delivered without waiting for a restart.
     uncommitted: Vec<Completed>,
-    commit_retry: Option<(tokio::time::Instant, crate::cai::delivery::Backoff)>,
+    /// Past [`MAX_UNCOMMITTED`], only the spool ids of such messages: decoded again from the
+    /// spool when it is their turn.
+    uncommitted_ids: Vec<Vec<i64>>,
+    /// Whether commits fail, and the backoff between tries.
+    health: Health,
+    /// The next try of what is held; set only while something is.
+    retry_at: Option<tokio::time::Instant>,
 }
 
-/// Completed messages held for a commit retry; beyond this the spool alone keeps them (replayed
-/// at the next start).
+/// Completed messages held whole for a commit retry.
 const MAX_UNCOMMITTED: usize = 256;
+/// Messages held as spool ids; beyond this the spool alone keeps them (replayed at the next
+/// start). 8 octets a PDU.
+const MAX_UNCOMMITTED_IDS: usize = 65_536;
+/// Stored PDUs whose `durable` answer waits for the spool (more than any SIM or modem memory
+/// holds); beyond this the answer is an error and the intake retries on its own.
+const MAX_UNSPOOLED: usize = 1024;
 
 async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
     let cfg = load_config(config_path.as_deref(), &overrides)?;
@@ -173,6 +188,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let (bearer, mut bearer_rx) = crate::bearer::spawn_bearer(&cfg.bearer);
     let (stream_events, mut events_rx) = mpsc::channel::<StreamEvent>(32);
     let (stream_changed, mut changed_rx) = mpsc::channel::<()>(1);
+    let cfg_retry_max = cfg.store.commit_retry_max;
     let mut d = Daemon {
         receiver: Receiver::new(crate::wdp::Limits::from(&cfg.wdp)),
         cfg,
@@ -184,9 +200,13 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         stream_events,
         stream_changed,
         bearer,
+        unspooled: Vec::new(),
         uncommitted: Vec::new(),
-        commit_retry: None,
+        uncommitted_ids: Vec::new(),
+        health: Health::new(std::time::Duration::from_secs(cfg_retry_max)),
+        retry_at: None,
     };
+    d.cai.set_store_state(&d.health.state().to_string());
     d.apply_stream_config();
     d.replay_spool().await;
 
@@ -197,8 +217,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     d.cai.set_bearer_state(if *bearer_rx.borrow() { "up" } else { "down" });
     loop {
         let deadline = d.receiver.next_deadline();
-        let retry = d.commit_retry.as_ref().map(|(at, _)| *at);
-        let commit_retry = async {
+        let retry = d.retry_at;
+        let store_retry = async {
             match retry {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
@@ -229,7 +249,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
                 log::info!("data bearer {}", if up { "up" } else { "down" });
                 d.cai.set_bearer_state(if up { "up" } else { "down" });
             }
-            () = commit_retry => d.retry_commits().await,
+            () = store_retry => d.retry_store().await,
             () = sleep => {
                 let outcomes = d.receiver.expire(crate::time::now_ms());
                 d.settle(outcomes).await;
@@ -267,27 +287,84 @@ fn profile_dir(cfg: &Config) -> Option<PathBuf> {
 }
 
 impl Daemon {
-    /// PDUs from the modem or `InjectPdu`: spooled durably in one transaction, acknowledged
-    /// (the modem may delete them now), then run through the receive path.
+    /// PDUs from the modem or `InjectPdu`. While the store fails, stored PDUs queue behind the
+    /// ones it already refused (the modem keeps them); routed ones cannot wait and are tried.
     async fn intake(&mut self, batch: Vec<ReceivedPdu>) {
         let now = crate::time::now_ms();
-        let rows: Vec<(&[u8], u64)> = batch.iter().map(|p| (p.pdu.as_slice(), now)).collect();
-        let ids = match self.store.spool_pdus(&rows) {
-            Ok(ids) => ids,
-            Err(e) => {
-                log::error!("cannot spool {} PDUs (they stay with the sender): {e}", batch.len());
-                for p in batch {
-                    let _ = p.durable.send(Err(e.to_string()));
-                }
-                return;
-            }
-        };
-        let mut outcomes = Vec::new();
-        for (p, id) in batch.into_iter().zip(ids) {
-            let _ = p.durable.send(Ok(()));
-            outcomes.extend(self.receiver.process(id as u64, &p.pdu, now));
+        let mut batch: Vec<(ReceivedPdu, u64)> = batch.into_iter().map(|p| (p, now)).collect();
+        if self.holding() {
+            let (routed, stored) = batch.into_iter().partition(|(p, _)| p.location.is_none());
+            let reason = self.health.state().to_string();
+            self.hold_unspooled(stored, &reason);
+            batch = routed;
         }
-        self.settle(outcomes).await;
+        if !batch.is_empty() {
+            self.spool(batch).await;
+        }
+    }
+
+    /// Spools PDUs durably in one transaction, answers their `durable` (the modem may delete
+    /// them now) and runs them through the receive path. What the store refuses is held.
+    async fn spool(&mut self, batch: Vec<(ReceivedPdu, u64)>) {
+        let rows: Vec<(&[u8], u64)> = batch.iter().map(|(p, t)| (p.pdu.as_slice(), *t)).collect();
+        match self.store.spool_pdus(&rows) {
+            Ok(ids) => {
+                let mut outcomes = Vec::new();
+                for ((p, t), id) in batch.into_iter().zip(ids) {
+                    let _ = p.durable.send(Ok(()));
+                    outcomes.extend(self.receiver.process(id as u64, &p.pdu, t));
+                }
+                self.store_ok();
+                self.settle(outcomes).await;
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.store_failed(&format!("{} PDUs to the spool", batch.len()), &reason);
+                self.hold_unspooled(batch, &reason);
+            }
+        }
+    }
+
+    /// Keeps stored PDUs for the next try (their `durable` answer waits); a routed PDU, or one
+    /// past [`MAX_UNSPOOLED`], is answered with the error (it is not acknowledged, not deleted).
+    fn hold_unspooled(&mut self, batch: Vec<(ReceivedPdu, u64)>, reason: &str) {
+        for (p, t) in batch {
+            if p.location.is_none() {
+                let _ = p.durable.send(Err(reason.to_string()));
+            } else if self.unspooled.len() >= MAX_UNSPOOLED {
+                let _ = p.durable.send(Err(format!("{reason}; {MAX_UNSPOOLED} PDUs already wait")));
+            } else {
+                self.unspooled.push((p, t));
+            }
+        }
+    }
+
+    /// Whether something waits for the store.
+    fn holding(&self) -> bool {
+        self.health.is_failing()
+            || !self.unspooled.is_empty()
+            || !self.uncommitted.is_empty()
+            || !self.uncommitted_ids.is_empty()
+    }
+
+    /// A commit failed: the state says so and the next try is armed after the backoff.
+    fn store_failed(&mut self, what: &str, reason: &str) {
+        let pause = self.health.failed(what, reason);
+        self.retry_at = Some(tokio::time::Instant::now() + pause);
+        self.cai.set_store_state(&self.health.state().to_string());
+    }
+
+    /// A commit went through: once nothing waits any more, the store is `ok` again.
+    fn store_ok(&mut self) {
+        if self.health.is_failing()
+            && self.unspooled.is_empty()
+            && self.uncommitted.is_empty()
+            && self.uncommitted_ids.is_empty()
+            && self.health.succeeded()
+        {
+            self.retry_at = None;
+            self.cai.set_store_state(&self.health.state().to_string());
+        }
     }
 
     /// Rebuilds the reassembly state from the spool after a restart, completing what can be.
@@ -341,9 +418,15 @@ impl Daemon {
         let messages: Vec<Message> = completed.iter().flat_map(|c| c.messages.iter().cloned()).collect();
         let consumed: Vec<i64> = completed.iter().flat_map(|c| c.tags.iter().map(|t| *t as i64)).collect();
         match self.cai.submit(&messages, &consumed).await {
-            Ok(results) => self.note_events(&messages, &results),
+            Ok(results) => {
+                self.note_events(&messages, &results);
+                self.store_ok();
+            }
             Err(e) => {
-                log::error!("cannot commit {} messages (kept in the spool, retried): {e}", messages.len());
+                self.store_failed(
+                    &format!("{} messages (kept in the spool)", messages.len()),
+                    &e.to_string(),
+                );
                 for c in completed {
                     self.hold_for_retry(c);
                 }
@@ -370,37 +453,80 @@ impl Daemon {
                 Ok(())
             }
             Err(e) => {
-                log::error!("cannot commit message from {} (kept in the spool, retried): {e}", c.originator);
+                self.store_failed(
+                    &format!("the message from {} (kept in the spool)", c.originator),
+                    &e.to_string(),
+                );
                 Err(c)
             }
         }
     }
 
     fn hold_for_retry(&mut self, c: Completed) {
-        if self.uncommitted.len() >= MAX_UNCOMMITTED {
+        if self.uncommitted.len() < MAX_UNCOMMITTED {
+            self.uncommitted.push(c);
+        } else if self.uncommitted_ids.len() < MAX_UNCOMMITTED_IDS {
+            self.uncommitted_ids.push(c.tags.iter().map(|t| *t as i64).collect());
+        } else {
             log::error!("too many uncommitted messages: this one waits in the spool for the next start");
-            return;
-        }
-        self.uncommitted.push(c);
-        if self.commit_retry.is_none() {
-            let mut backoff = crate::cai::delivery::Backoff::new();
-            let at = tokio::time::Instant::now() + backoff.next_delay();
-            self.commit_retry = Some((at, backoff));
         }
     }
 
-    /// Tries the held commits again, in order; what still fails waits for the next, longer pause.
-    async fn retry_commits(&mut self) {
-        let Some((_, mut backoff)) = self.commit_retry.take() else { return };
-        let mut still = Vec::new();
-        for c in std::mem::take(&mut self.uncommitted) {
+    /// The retry timer: the held commits in order, then the messages held as spool ids, then
+    /// the PDUs the spool refused. The first failure ends the round (the next pause is longer).
+    async fn retry_store(&mut self) {
+        self.retry_at = None;
+        if self.unspooled.is_empty() && self.uncommitted.is_empty() && self.uncommitted_ids.is_empty() {
+            // Only an event failed: the next commit that succeeds says the store is fine.
+            return;
+        }
+        let mut held = std::mem::take(&mut self.uncommitted).into_iter();
+        while let Some(c) = held.next() {
             if let Err(c) = self.commit(Box::new(c)).await {
-                still.push(*c);
+                self.uncommitted.push(*c);
+                self.uncommitted.extend(held);
+                return;
             }
         }
-        if !still.is_empty() {
-            self.uncommitted = still;
-            self.commit_retry = Some((tokio::time::Instant::now() + backoff.next_delay(), backoff));
+        let by_ids = std::mem::take(&mut self.uncommitted_ids);
+        if !by_ids.is_empty() {
+            self.recommit_from_spool(by_ids).await;
+            if self.retry_at.is_some() {
+                return;
+            }
+        }
+        let refused = std::mem::take(&mut self.unspooled);
+        if !refused.is_empty() {
+            self.spool(refused).await;
+        }
+        self.store_ok();
+    }
+
+    /// Decodes messages held as spool ids again (a receiver of their own, so the live partial
+    /// messages are not touched) and commits them; what fails is held again.
+    async fn recommit_from_spool(&mut self, groups: Vec<Vec<i64>>) {
+        let mut receiver = Receiver::new(crate::wdp::Limits::from(&self.cfg.wdp));
+        receiver.set_streams(self.cfg.sse.iter().map(|s| (s.application_id.as_str(), s.name.as_str())));
+        let mut groups = groups.into_iter();
+        while let Some(ids) = groups.next() {
+            let pdus = match self.store.spooled_by_ids(&ids) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.store_failed("a spool read", &e.to_string());
+                    self.uncommitted_ids.push(ids);
+                    self.uncommitted_ids.extend(groups);
+                    return;
+                }
+            };
+            let mut outcomes = Vec::new();
+            for p in pdus {
+                outcomes.extend(receiver.process(p.id as u64, &p.pdu, p.received_ms));
+            }
+            self.settle(outcomes).await;
+            if self.retry_at.is_some() {
+                self.uncommitted_ids.extend(groups);
+                return;
+            }
         }
     }
 
@@ -465,6 +591,7 @@ impl Daemon {
         stream.previous.1 = ev.event.id;
         match self.cai.submit(std::slice::from_ref(&message), &[]).await {
             Ok(r) if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) => {
+                self.store_ok();
                 self.note_event(&message)
             }
             Ok(_) => log::info!(
@@ -472,7 +599,10 @@ impl Daemon {
                 ev.stream,
                 message.event.as_ref().map(|e| &e.event_id)
             ),
-            Err(e) => log::error!("stream {}: cannot commit event: {e}", ev.stream),
+            Err(e) => {
+                log::error!("stream {}: cannot commit event: {e}", ev.stream);
+                self.store_failed(&format!("an event of stream {}", ev.stream), &e.to_string());
+            }
         }
     }
 

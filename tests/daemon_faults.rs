@@ -307,7 +307,7 @@ async fn disk_full_tmpfs() {
     let _rec = Recorder::start_sharing(rig.address(), "back", &persistent("disk"), got.clone()).await;
     // New PDUs cannot be spooled: they stay on the modem (send until that shows, then more).
     let mut sent = queued;
-    let failed = "could not make an SMS durable";
+    let failed = "store: cannot commit";
     while !daemon.log_text().contains(failed) {
         assert!(sent < queued + 500, "no spool failure on a full disk");
         network_sends(&sim, &burst_message(sent, 10)).await;
@@ -321,7 +321,8 @@ async fn disk_full_tmpfs() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let while_full = tally(sent, &got.lock().unwrap());
     std::fs::remove_file(&filler).unwrap();
-    // No modem reset, no restart: the intake lists storage again by itself (2 s, doubling to 30 s).
+    // No modem reset, no restart: the daemon retries the spool (0.5 s doubling to 30 s) and the
+    // intake lists storage again by itself (2 s doubling to 30 s).
     let total = sent + 10;
     for i in sent..total {
         network_sends(&sim, &burst_message(i, 10)).await;

@@ -34,6 +34,8 @@ pub trait Manager {
     fn bearer_state(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn streams(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+    #[zbus(property)]
+    fn store_state(&self) -> zbus::Result<String>;
 }
 
 /// How to answer one `Deliver`.

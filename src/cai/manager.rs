@@ -243,6 +243,12 @@ impl Manager {
     async fn streams(&self) -> HashMap<String, OwnedValue> {
         self.props.streams()
     }
+
+    /// `ok`, or `failing: REASON` while commits fail (a full disk); see docs/store.md.
+    #[zbus(property)]
+    async fn store_state(&self) -> String {
+        self.props.store()
+    }
 }
 
 /// A proxy of the bus daemon that caches nothing (so building it costs no bus traffic).

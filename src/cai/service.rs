@@ -52,7 +52,9 @@ struct PropValues {
     modem: String,
     bearer: String,
     streams: HashMap<String, OwnedValue>,
-    changed: [bool; 3],
+    /// `None` until the daemon says: `ok`.
+    store: Option<String>,
+    changed: [bool; 4],
 }
 
 impl Props {
@@ -64,6 +66,9 @@ impl Props {
     }
     pub(super) fn bearer(&self) -> String {
         self.lock().bearer.clone()
+    }
+    pub(super) fn store(&self) -> String {
+        self.lock().store.clone().unwrap_or_else(|| "ok".into())
     }
     pub(super) fn streams(&self) -> HashMap<String, OwnedValue> {
         self.lock().streams.iter().filter_map(|(k, v)| Some((k.clone(), v.try_clone().ok()?))).collect()
@@ -179,6 +184,7 @@ async fn emit_property_changes(conn: zbus::Connection, props: Arc<Props>) {
             if changed[0] { manager.modem_state_changed(emitter).await } else { Ok(()) },
             if changed[1] { manager.bearer_state_changed(emitter).await } else { Ok(()) },
             if changed[2] { manager.streams_changed(emitter).await } else { Ok(()) },
+            if changed[3] { manager.store_state_changed(emitter).await } else { Ok(()) },
         ];
         for r in results {
             if let Err(e) = r {
@@ -223,6 +229,11 @@ impl CaiHandle {
     /// Sets the `BearerState` property.
     pub fn set_bearer_state(&self, state: &str) {
         self.props.update(1, |p| std::mem::replace(&mut p.bearer, state.to_string()) != state);
+    }
+
+    /// Sets the `StoreState` property: `ok`, or `failing: REASON` while commits fail.
+    pub fn set_store_state(&self, state: &str) {
+        self.props.update(3, |p| p.store.replace(state.to_string()).as_deref() != Some(state));
     }
 
     /// Sets the `Streams` property: stream name → a dictionary (`a{sv}`) of its state.

@@ -154,6 +154,7 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
     let (_conn, manager) = connect(bus).await?;
     let modem = manager.modem_state().await?;
     let bearer = manager.bearer_state().await?;
+    let store = manager.store_state().await?;
     let streams = dict_json(&manager.streams().await?);
     let regs = registrations_json(&manager.list_registrations().await?);
     let dead: Vec<Json> = manager
@@ -170,6 +171,7 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
         let v = json!({
             "modem": modem,
             "bearer": bearer,
+            "store": store,
             "streams": streams,
             "registrations": regs,
             "dead_letters": dead,
@@ -179,6 +181,7 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
     }
     writeln!(out, "modem:   {modem}")?;
     writeln!(out, "bearer:  {bearer}")?;
+    writeln!(out, "store:   {store}")?;
     writeln!(out, "streams: {}", streams.len())?;
     for (name, s) in &streams {
         match s {

@@ -14,12 +14,15 @@
 //! replayed and give the same ids); a lost event commit also loses the Last-Event-ID it moved
 //! (the server replays those events); a lost acknowledgement redelivers (at least once, same id).
 
+mod health;
+mod integrity;
 mod queue;
 mod registration;
 mod schema;
 mod spool;
 mod stream;
 
+pub use health::{Health, StoreState};
 pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
 pub use registration::StoredRegistration;
 pub use spool::{DeadLetter, SpooledPdu};
@@ -51,6 +54,10 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("stored row {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
+    #[error("cannot move the damaged database {path} aside: {source}")]
+    MoveAside { path: PathBuf, source: std::io::Error },
+    #[error("the fresh store {path} (the damaged one was moved to {aside}) fails too: {source}")]
+    FreshFails { path: PathBuf, aside: PathBuf, source: Box<StoreError> },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -106,8 +113,27 @@ pub struct Totals {
 /// A handle on the store; clones share one SQLite connection behind a mutex.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<Db>,
     limits: Arc<Limits>,
+}
+
+/// The connection, and the marker file that says a run has it open (see
+/// [`integrity::warn_about_files`]): removed only after the connection closed cleanly.
+struct Db {
+    conn: Mutex<Connection>,
+    marker: Option<PathBuf>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let Some(marker) = self.marker.take() else { return };
+        let conn = self.conn.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Ok(placeholder) = Connection::open_in_memory() else { return };
+        // The last close checkpoints the WAL and deletes it; only then is the stop clean.
+        if std::mem::replace(conn, placeholder).close().is_ok() {
+            let _ = std::fs::remove_file(marker);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -126,11 +152,55 @@ enum Sync {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    /// Opens (creating if needed) the store in `dir`, checks it and migrates its schema. A
+    /// damaged database is moved aside (`NAME.corrupt-UNIXTIME`, kept for recovery) and a fresh
+    /// one created; when that fails too, so does this (see docs/store.md).
     pub fn open(dir: &Path, limits: Limits) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir { path: dir.into(), source: e })?;
-        let conn = Connection::open(dir.join(DB_FILE))?;
-        Self::from_connection(conn, limits)
+        let path = dir.join(DB_FILE);
+        integrity::warn_about_files(&path);
+        let reason = match Self::open_checked(&path, limits.clone()) {
+            Ok(store) => return Ok(store),
+            Err(Opened::Damaged(reason)) => reason,
+            Err(Opened::Failed(e)) => return Err(e),
+        };
+        let aside = integrity::move_aside(&path, crate::time::now_ms() / 1000)
+            .map_err(|e| StoreError::MoveAside { path: path.clone(), source: e })?;
+        log::error!(
+            "store: the database {} is damaged ({reason}); moved aside to {} with its -wal and \
+             -shm (kept for recovery, not deleted); starting on a fresh store: messages it \
+             still queued are not delivered",
+            path.display(),
+            aside.display()
+        );
+        let fresh = |source: StoreError| StoreError::FreshFails {
+            path: path.clone(),
+            aside: aside.clone(),
+            source: Box::new(source),
+        };
+        match Self::open_checked(&path, limits) {
+            Ok(store) => Ok(store),
+            Err(Opened::Damaged(reason)) => {
+                Err(fresh(StoreError::Corrupt { what: "database".into(), reason }))
+            }
+            Err(Opened::Failed(e)) => Err(fresh(e)),
+        }
+    }
+
+    fn open_checked(path: &Path, limits: Limits) -> Result<Store, Opened> {
+        if path.exists() {
+            Self::check(path)?;
+        }
+        let conn = Connection::open(path)?;
+        let mut store = Self::from_connection(conn, limits)?;
+        let marker = integrity::in_use_marker(path);
+        if let Err(e) = std::fs::write(&marker, std::process::id().to_string()) {
+            log::warn!("store: cannot write {}: {e}", marker.display());
+        }
+        if let Some(db) = Arc::get_mut(&mut store.conn) {
+            db.marker = Some(marker);
+        }
+        Ok(store)
     }
 
     /// Opens the store a configuration names (`[store] dir`).
@@ -138,7 +208,26 @@ impl Store {
         Store::open(&cfg.store.dir, Limits::from_config(cfg))
     }
 
-    fn from_connection(mut conn: Connection, limits: Limits) -> Result<Store> {
+    /// `PRAGMA quick_check` on a read-only connection: closing it neither checkpoints nor
+    /// deletes the WAL, so a damaged store is moved aside exactly as it was found.
+    fn check(path: &Path) -> Result<(), Opened> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        match integrity::quick_check(&conn, integrity::CHECK_BUDGET)? {
+            integrity::Check::Sound => Ok(()),
+            integrity::Check::Damaged(found) => Err(Opened::Damaged(found)),
+            integrity::Check::Unfinished => {
+                log::warn!(
+                    "store: the integrity check did not finish within {:?}; opening unchecked",
+                    integrity::CHECK_BUDGET
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn from_connection(mut conn: Connection, limits: Limits) -> Result<Store, Opened> {
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL: readers never block the writer, one fsync per durable commit.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -154,7 +243,7 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(24);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), limits: Arc::new(limits) })
+        Ok(Store { conn: Arc::new(Db { conn: Mutex::new(conn), marker: None }), limits: Arc::new(limits) })
     }
 
     /// The limits this store enforces.
@@ -165,7 +254,7 @@ impl Store {
     /// Locks the connection. A panic while it was held (tests only: release builds abort)
     /// leaves SQLite consistent, because an open transaction rolls back when dropped.
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` in one immediate transaction committed with the given durability.
@@ -198,6 +287,27 @@ impl Store {
             spooled: to_u64(spooled),
             dead_letters: to_u64(dead),
         })
+    }
+}
+
+/// Why opening failed: a damaged file (moved aside) or anything else (reported).
+enum Opened {
+    Damaged(String),
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Opened {
+    fn from(e: StoreError) -> Opened {
+        match e {
+            StoreError::Sqlite(e) if integrity::is_damage(&e) => Opened::Damaged(e.to_string()),
+            other => Opened::Failed(other),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Opened {
+    fn from(e: rusqlite::Error) -> Opened {
+        Opened::from(StoreError::Sqlite(e))
     }
 }
 
@@ -248,6 +358,75 @@ pub(crate) mod tests {
         // 256 pages of 4 KiB plus a 24-octet header each, and the 32-octet file header.
         let bound = WAL_CHECKPOINT_PAGES as u64 * (4096 + 24) + 32 + 2 * (4096 + 24);
         assert!(largest > 0 && largest <= bound, "the WAL grew to {largest} octets (bound {bound})");
+    }
+
+    /// A store of `rows` spooled PDUs of 150 octets, closed (checkpointed into the file).
+    fn filled_store(dir: &Path, rows: u32) -> u64 {
+        let s = Store::open(dir, Limits::default()).unwrap();
+        let pdus: Vec<[u8; 150]> = (0..rows).map(|i| [i as u8; 150]).collect();
+        s.spool_pdus(&pdus.iter().map(|p| (&p[..], 0)).collect::<Vec<_>>()).unwrap();
+        drop(s);
+        assert!(!dir.join(format!("{DB_FILE}-wal")).exists(), "closed cleanly");
+        std::fs::metadata(dir.join(DB_FILE)).unwrap().len()
+    }
+
+    fn corrupt_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".corrupt-"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn garbage_in_the_middle_pages_is_moved_aside_and_a_fresh_store_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = filled_store(dir.path(), 600);
+        let pages = len / 4096;
+        assert!(pages >= 20, "{pages} pages");
+        let mut bytes = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+        let (from, to) = (4096 * (pages as usize / 3), 4096 * (2 * pages as usize / 3));
+        for (k, b) in bytes[from..to].iter_mut().enumerate() {
+            *b = (k as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        std::fs::write(dir.path().join(DB_FILE), &bytes).unwrap();
+
+        let s = Store::open(dir.path(), Limits::default()).unwrap();
+        assert_eq!(s.totals().unwrap(), Totals::default(), "a fresh store");
+        s.spool_pdu(&[1], 1).unwrap();
+        // The database with its -shm and -wal (made by the read-only check, empty).
+        let aside = corrupt_files(dir.path());
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        assert!(aside[1].ends_with("-shm") && aside[2].ends_with("-wal"), "{aside:?}");
+        assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), bytes, "kept as it was");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_moved_aside_with_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_FILE), "not SQLite at all, ".repeat(400)).unwrap();
+        std::fs::write(dir.path().join(format!("{DB_FILE}-wal")), b"some log").unwrap();
+        let s = Store::open(dir.path(), Limits::default()).unwrap();
+        s.spool_pdu(&[1], 1).unwrap();
+        let aside = corrupt_files(dir.path());
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        assert!(aside[2].ends_with("-wal"), "{aside:?}");
+        assert_eq!(std::fs::read(dir.path().join(&aside[2])).unwrap(), b"some log", "as it was");
+    }
+
+    #[test]
+    fn a_sound_store_is_not_moved_and_the_in_use_marker_goes_with_a_clean_close() {
+        let dir = tempfile::tempdir().unwrap();
+        filled_store(dir.path(), 50);
+        let marker = integrity::in_use_marker(&dir.path().join(DB_FILE));
+        let s = Store::open(dir.path(), Limits::default()).unwrap();
+        assert!(marker.exists());
+        assert_eq!(s.spooled_pdus().unwrap().len(), 50);
+        drop(s);
+        assert!(!marker.exists());
+        assert!(corrupt_files(dir.path()).is_empty());
     }
 
     #[test]

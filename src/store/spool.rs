@@ -60,6 +60,20 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The PDUs still spooled under these ids, in the order given.
+    pub fn spooled_by_ids(&self, ids: &[i64]) -> Result<Vec<SpooledPdu>> {
+        let conn = self.lock();
+        let mut q = conn.prepare_cached("SELECT pdu, received_ms FROM spool WHERE id = ?1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let row = q.query_row([id], |r| Ok((r.get(0)?, to_u64(r.get(1)?)))).optional()?;
+            if let Some((pdu, received_ms)) = row {
+                out.push(SpooledPdu { id, pdu, received_ms });
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes spooled PDUs without a message (e.g. a segment of a message already complete).
     pub fn discard_spooled(&self, spool_ids: &[i64]) -> Result<()> {
         self.write(Sync::Normal, |tx| delete_spooled(tx, spool_ids))
@@ -152,6 +166,8 @@ mod tests {
         assert_eq!(all[2].received_ms, 3000);
         s.discard_spooled(&[b[0]]).unwrap();
         assert_eq!(s.spooled_pdus().unwrap().len(), 2);
+        let some: Vec<i64> = s.spooled_by_ids(&[b[1], b[0], a]).unwrap().iter().map(|p| p.id).collect();
+        assert_eq!(some, vec![b[1], a], "the discarded one is gone, the order is the caller's");
     }
 
     #[test]
