@@ -1,5 +1,5 @@
 //! `otapushctl decode sse`: an event stream on stdin → `{"events": [{"type", "data", "id"}],
-//! "retry_ms": n|null}` (contract, "otapushctl").
+//! "retry_ms": n|null}` (docs/cli.md, decode sse).
 
 use crate::sse::{parse_body, Limits};
 use serde_json::{json, Value};
