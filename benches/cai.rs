@@ -133,7 +133,7 @@ struct Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // SIGTERM: the contract says it shuts down cleanly; a hang here is a finding.
+        // SIGTERM: docs/config.md says it shuts down cleanly; a hang here is a finding.
         // SAFETY: kill(2) on our own child's pid; no memory is touched.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         match self.child.wait() {

@@ -10,7 +10,7 @@ use crate::config::{BearerConfig, BearerMode};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The contract's names for the `BearerState` property and `SetBearerState`.
+/// The names of the `BearerState` property and `SetBearerState` (docs/dbus-api.md).
 pub fn state_name(up: bool) -> &'static str {
     if up {
         "up"

@@ -1,4 +1,4 @@
-//! The daemon's configuration file (`otapushd --config FILE`, TOML; keys fixed by the contract).
+//! The daemon's configuration file (`otapushd --config FILE`, TOML; every key in docs/config.md).
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

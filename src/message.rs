@@ -1,4 +1,4 @@
-//! The unit of delivery: one push message, whatever path it came by (Push-CAI, contract §D-Bus API).
+//! The unit of delivery: one push message, whatever path it came by (Push-CAI, docs/dbus-api.md).
 //!
 //! The receive path builds a [`Message`] from SMS or from an event stream; `cai` routes, queues
 //! and delivers it. Its `id` is derived from the message itself, so it is stable across
@@ -22,7 +22,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The contract's name for this kind.
+    /// The name of this kind (filter key and meta key `Kind`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::WspPush => "wsp_push",
@@ -32,7 +32,7 @@ impl Kind {
         }
     }
 
-    /// Parses the contract's name.
+    /// Parses that name.
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {
             "wsp_push" => Kind::WspPush,
@@ -111,7 +111,7 @@ fn digest_hex(parts: &[&[u8]]) -> String {
 }
 
 /// The id of a message that came by SMS: the same originator, service-centre time stamp,
-/// concatenation reference and payload give the same id (contract: `dedup_window`).
+/// concatenation reference and payload give the same id (docs/architecture.md, Ids and dedup).
 pub fn sms_message_id(
     originator: &str,
     sent_time: Option<&str>,

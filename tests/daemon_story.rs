@@ -1,7 +1,7 @@
 //! The whole daemon end to end: a private bus, the real `otapushd` with its simulated modem
 //! (the real AT engine reads every PDU with `+CMGR`), several client agents with different
-//! filters, and the simulated network sending each kind of SMS the contract names. Each message
-//! must reach exactly the agents whose filter matches, with the contract's meta keys and
+//! filters, and the simulated network sending each kind of SMS docs/dbus-api.md names. Each message
+//! must reach exactly the agents whose filter matches, with the documented meta keys and
 //! values, `PushReceived` must fire once per message, a repeated PDU set must be suppressed, and
 //! `otapushctl decode push` must agree with what was delivered.
 
@@ -15,7 +15,7 @@ use std::time::Duration;
 use zbus::zvariant::Value;
 
 /// One message of the story: its PDUs (in the order the network sends them) and what the
-/// contract says `Deliver` must carry.
+/// docs/dbus-api.md says `Deliver` must carry.
 struct Sent {
     name: &'static str,
     pdus: Vec<Vec<u8>>,

@@ -1,5 +1,5 @@
 //! The real driver against the simulator over a real pty, for each quirk of real modems
-//! (modem-at.md §1, §5): every SMS is handed over, made durable, and only then deleted.
+//! (docs/modem.md, Reply shapes): every SMS is handed over, made durable, and only then deleted.
 
 mod modem_support;
 

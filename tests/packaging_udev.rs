@@ -241,7 +241,7 @@ enum Port {
     Class(&'static [&'static str]),
 }
 
-/// The modems named by the packaging issue and `reference/modem-at.md` §9 (MM's port-type rules).
+/// The modems named by the packaging issue and ModemManager's port-type rules (docs/modem.md, Profiles).
 const SPEC: &[(&str, &str, Port)] = &[
     ("Quectel EC25/EG25-G", "2c7c:0125", Port::Interface("02")),
     ("SIMCom SIM7600", "1e0e:9001", Port::Interface("02")),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 
-/// `org.otapush.Push1.Manager` (contract "D-Bus API").
+/// `org.otapush.Push1.Manager` (docs/dbus-api.md).
 #[zbus::proxy(
     interface = "org.otapush.Push1.Manager",
     default_service = "org.otapush.Push1",

@@ -34,7 +34,7 @@ pub fn verdict<T>(
     }
 }
 
-/// Retry delays: 1 s, doubling up to 5 minutes (contract).
+/// Retry delays: 1 s, doubling up to 5 minutes (docs/dbus-api.md, Agent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
     next: Duration,

@@ -1,4 +1,4 @@
-//! Registration filters (contract "Filter keys"): parsed from the `a{sv}` of `Register`,
+//! Registration filters (docs/dbus-api.md, Register): parsed from the `a{sv}` of `Register`,
 //! matched against messages, stored as JSON, listed back as `a{sv}`.
 
 use crate::message::{Kind, Message};
@@ -224,8 +224,8 @@ pub fn normalize_app_id(s: &str) -> String {
     }
 }
 
-/// The URN of an OMNA Push Application ID code (`reference/wsp-tables.md` §6); an unknown
-/// code becomes `x-wap-application:<decimal>` (contract).
+/// The URN of an OMNA Push Application ID code (WAP-230 Appendix A, OMNA registry); an unknown
+/// code becomes `x-wap-application:<decimal>` (docs/dbus-api.md, Register).
 pub fn app_id_urn(code: u32) -> String {
     match crate::wsp::tables::app_id_name(u64::from(code)) {
         Some(urn) => urn.to_string(),

@@ -1,4 +1,4 @@
-//! The `org.otapush.Push1.Manager` interface on `/org/otapush/Push1` (contract "D-Bus API").
+//! The `org.otapush.Push1.Manager` interface on `/org/otapush/Push1` (docs/dbus-api.md).
 
 use super::access::{caller_credentials, Caller};
 use super::error::PushError;
@@ -106,8 +106,8 @@ impl Manager {
     }
 
     /// The caller's registrations (every registration for a privileged caller): `Owner`,
-    /// `Uid`, `Filter`, `Name`, `Persistent`, `Queued`, `Connected` (contract) and `Agent` (the
-    /// agent's path, when connected).
+    /// `Uid`, `Filter`, `Name`, `Persistent`, `Queued`, `Connected` and `Agent` (the agent's
+    /// path, when connected); docs/dbus-api.md, ListRegistrations.
     #[zbus(out_args("registrations"))]
     async fn list_registrations(
         &self,

@@ -1,4 +1,4 @@
-//! The `meta` dictionary of `Deliver` and `PushReceived` (contract "meta keys"): only the keys
+//! The `meta` dictionary of `Deliver` and `PushReceived` (docs/dbus-api.md, meta keys): only the keys
 //! a message has.
 
 use super::filter::effective_app_id;

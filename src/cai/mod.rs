@@ -1,5 +1,5 @@
 //! Push-CAI: registrations, routing, per-registration queues and the D-Bus service
-//! (contract "D-Bus API").
+//! (docs/dbus-api.md).
 //!
 //! Pure parts: [`filter`] (filter keys), [`route`] (which queues a message goes to),
 //! [`access`] (who may do what), [`meta`] (the `meta` dictionary), [`delivery`] (verdicts and

@@ -1,4 +1,4 @@
-//! `otapushctl decode sms`: one SMS PDU → the JSON object of the contract.
+//! `otapushctl decode sms`: one SMS PDU → its JSON object (docs/cli.md).
 
 use super::json::{Hex, Rfc3339};
 use crate::sms::{self, Deliver, SmsPdu, StatusReport, Tpdu, UserData, UserDataHeader};
@@ -6,13 +6,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Decodes one PDU (`with_smsc`: the service-centre address comes first, as modems print
-/// it) into the contract's JSON object, or the decoder's error message.
+/// it) into its JSON object (docs/cli.md), or the decoder's error message.
 pub fn decode_sms_json(pdu: &[u8], with_smsc: bool) -> Result<Value, String> {
     let p = sms::decode(pdu, with_smsc).map_err(|e| e.to_string())?;
     Ok(to_json(&p))
 }
 
-/// The contract's JSON for a decoded PDU, as a value (tests and fuzzing).
+/// The JSON of a decoded PDU (docs/cli.md, decode sms), as a value (tests and fuzzing).
 pub fn to_json(p: &SmsPdu) -> Value {
     serde_json::to_value(SmsRecord::new(p)).unwrap_or(Value::Null)
 }

@@ -1,5 +1,6 @@
 //! `otapushctl decode sse`: an event stream on stdin → `{"events": [{"type", "data", "id"}],
-//! "retry_ms": n|null}`, with `"dropped": n` only when events broke the cap.
+//! "retry_ms": n|null}`, with `"dropped": n` only when events broke the cap (docs/cli.md,
+//! decode sse).
 
 use crate::sse::{parse_body, Event, Limits, ParsedBody};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! `otapushctl decode wsp HEX`: one WSP Push PDU as the contract's JSON object.
+//! `otapushctl decode wsp HEX`: one WSP Push PDU as a JSON object (docs/cli.md).
 
 use super::json::Hex;
 use crate::wsp::{self, PushPdu};

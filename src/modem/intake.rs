@@ -1017,7 +1017,7 @@ impl Intake {
     }
 
     /// Sends `AT+CPMS="<mem>"` if mem1 is another storage (always switch to the storage a
-    /// `+CMTI` names before `+CMGR`/`+CMGD`: modem-at.md §3). `true` if a command was sent.
+    /// `+CMTI` names before `+CMGR`/`+CMGD`: docs/modem.md, Receiving). `true` if a command was sent.
     fn switch_mem(&mut self, mem: &str) -> bool {
         if self.mem1.as_deref() == Some(mem) {
             return false;

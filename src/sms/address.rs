@@ -136,7 +136,7 @@ impl Address {
         &self.text
     }
 
-    /// The contract's `originator_type`: `international`, `national`, `alphanumeric`, or
+    /// The `originator_type` (docs/cli.md): `international`, `national`, `alphanumeric`, or
     /// `unknown` for every other type of number.
     pub fn kind_str(&self) -> &'static str {
         match self.ton {

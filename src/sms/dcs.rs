@@ -86,7 +86,7 @@ impl DataCoding {
         }
     }
 
-    /// The contract's `encoding`: `gsm7`, `ucs2` or `8bit`.
+    /// The `encoding` of `otapushctl decode sms` (docs/cli.md): `gsm7`, `ucs2` or `8bit`.
     pub fn encoding_str(&self) -> &'static str {
         match self.charset() {
             Charset::Gsm7 => "gsm7",

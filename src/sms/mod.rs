@@ -74,7 +74,7 @@ pub enum PduKind {
 }
 
 impl PduKind {
-    /// The contract's `type`: `deliver` or `status_report`.
+    /// The `type` of `otapushctl decode sms` (docs/cli.md): `deliver` or `status_report`.
     pub fn as_str(self) -> &'static str {
         match self {
             PduKind::Deliver => "deliver",

@@ -1,7 +1,7 @@
 //! The reconnect policy of one event stream, pure: results and bearer changes in, the next
 //! [`Action`] out. Time enters only as delays the shell sleeps; jitter comes from a seed.
 //!
-//! Rules (WHATWG HTML §9.2.3, WPT `request-status-error`, the otapush contract):
+//! Rules (WHATWG HTML §9.2.3, WPT `request-status-error`, docs/config.md `[[sse]]`):
 //! - only status 200 with MIME essence `text/event-stream` is a stream ([`classify`]);
 //! - 204 stops the stream; any other non-200 that is not 5xx (4xx, other 2xx, 3xx that is not a
 //!   followed redirect) and a wrong Content-Type stop it until the config is reloaded;

@@ -48,7 +48,7 @@ pub enum PduType {
 }
 
 impl PduType {
-    /// The contract's name: `push` or `confirmed-push`.
+    /// The name in meta key `PduType` (docs/dbus-api.md): `push` or `confirmed-push`.
     pub fn as_str(self) -> &'static str {
         match self {
             PduType::Push => "push",
@@ -94,7 +94,7 @@ pub struct PushPdu<'a> {
 
 impl PushPdu<'_> {
     /// The application id, or `x-wap-application:wml.ua`, the WAP default for a push without
-    /// X-Wap-Application-Id (WAP-235 §7.1; contract: filter key `ApplicationId`).
+    /// X-Wap-Application-Id (WAP-235 §7.1; filter key `ApplicationId`, docs/dbus-api.md).
     pub fn app_id_or_default(&self) -> &str {
         self.app_id.as_deref().unwrap_or(tables::DEFAULT_APP_ID)
     }

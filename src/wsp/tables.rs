@@ -1,10 +1,10 @@
-//! WSP and OMNA number tables (WAP-230 Appendix A; OMNA registries), as collected in
-//! `shared/reference/wsp-tables.md` (section numbers below refer to that file).
+//! WSP and OMNA number tables (WAP-230 Appendix A; OMNA registries), cross-checked against
+//! AOSP's WapPushManager tests, Kannel's wsp-strings.def and Wireshark's packet-wsp.c.
 //!
 //! Every lookup is by number → name for decoding and name → number (ASCII case-insensitive)
 //! for encoding.
 
-/// Well-known content types 0x00–0x54 (Table 40 / OMNA, wsp-tables.md §4).
+/// Well-known content types 0x00–0x54 (WAP-230 Table 40, OMNA WSP content types).
 ///
 /// 0x0A and 0x16 carry the OMNA names. 0x0E is spelled `multipart/byterantes` in the OMNA
 /// registry; we print the real media type `multipart/byteranges` and accept both when encoding.
@@ -96,7 +96,7 @@ const CONTENT_TYPES: [&str; 0x55] = [
     "application/vnd.oma.dcdc",
 ];
 
-/// Registered content types encoded as Long-integer, 0x0201–0x020C (wsp-tables.md §5).
+/// Registered content types encoded as Long-integer, 0x0201–0x020C (OMNA WSP content types).
 const CONTENT_TYPES_0200: [&str; 12] = [
     "application/vnd.uplanet.cacheop-wbxml",
     "application/vnd.uplanet.signal",
@@ -112,7 +112,7 @@ const CONTENT_TYPES_0200: [&str; 12] = [
     "image/x-up-wpng",
 ];
 
-/// Registered content types encoded as Long-integer, 0x0300–0x031B (wsp-tables.md §5).
+/// Registered content types encoded as Long-integer, 0x0300–0x031B (OMNA WSP content types).
 const CONTENT_TYPES_0300: [&str; 0x1C] = [
     "application/iota.mmc-wbxml",
     "application/iota.mmc-xml",
@@ -168,7 +168,7 @@ pub fn content_type_code(name: &str) -> Option<u64> {
         .or_else(|| find(&CONTENT_TYPES_0300, 0x0300))
 }
 
-/// OMNA push application ids with Short-integer codes 0x00–0x0A (wsp-tables.md §6).
+/// OMNA push application ids with Short-integer codes 0x00–0x0A (OMNA Push Application IDs).
 const APP_IDS: [&str; 11] = [
     "x-wap-application:*",
     "x-wap-application:push.sia",
@@ -183,7 +183,7 @@ const APP_IDS: [&str; 11] = [
     "x-wap-application:wv.ua",
 ];
 
-/// OMNA push application ids with Long-integer codes (wsp-tables.md §6).
+/// OMNA push application ids with Long-integer codes (OMNA Push Application IDs).
 const APP_IDS_8000: [(u64, &str); 12] = [
     (0x8000, "x-wap-microsoft:localcontent.ua"),
     (0x8001, "x-wap-microsoft:IMclient.ua"),
@@ -219,7 +219,7 @@ pub fn app_id_code(urn: &str) -> Option<u64> {
 }
 
 /// Well-known header field names 0x00–0x47, WSP encoding versions 1.1–1.4 (Table 39,
-/// wsp-tables.md §2). Deprecated 1.1 encodings and their 1.3/1.4 replacements share a name.
+/// WAP-230 Appendix A). Deprecated 1.1 encodings and their 1.3/1.4 replacements share a name.
 const HEADERS: [&str; 0x48] = [
     "Accept",
     "Accept-Charset",
@@ -382,7 +382,7 @@ pub fn header_code(name: &str) -> Option<u8> {
     HEADERS.iter().rposition(|n| n.eq_ignore_ascii_case(name)).map(|i| i as u8)
 }
 
-/// Well-known parameter names (Table 38, wsp-tables.md §3). `SEC` and `MAC` are written in
+/// Well-known parameter names (WAP-230 Table 38). `SEC` and `MAC` are written in
 /// upper case as OMA-CP (OMA-WAP-ProvBoot §5.3) writes them; the others as HTTP does.
 const PARAMS: [Option<&str>; 0x1E] = [
     Some("q"),
@@ -455,7 +455,7 @@ pub fn param_name(code: u8) -> Option<&'static str> {
     PARAMS.get(code as usize).copied().flatten()
 }
 
-/// Character sets by IANA MIBenum (Table 42, wsp-tables.md §3, plus common IANA values).
+/// Character sets by IANA MIBenum (WAP-230 Table 42, plus common IANA values).
 const CHARSETS: [(u64, &str); 27] = [
     (3, "us-ascii"),
     (4, "iso-8859-1"),

@@ -1,5 +1,5 @@
 //! Grammars of the information responses and URCs the intake reads (TS 27.005 §3, §4; TS
-//! 27.007 §8.9), tolerant of the reply shapes real modems print (see `modem-at.md` §5–§6).
+//! 27.007 §8.9), tolerant of the reply shapes real modems print (docs/modem.md, Reply shapes).
 
 use at_commands::parser::CommandParser;
 use nom::branch::alt;

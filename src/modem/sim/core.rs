@@ -1,5 +1,5 @@
 //! The simulated modem's behaviour: a TS 27.005 subset in PDU mode with SIM/ME storage and the
-//! quirks of real modems (modem-at.md §1–§6). Pure: command bytes in, response bytes out.
+//! quirks of real modems (docs/modem.md). Pure: command bytes in, response bytes out.
 
 use crate::modem::at::response::{parse_int_ranges, split_fields};
 use std::collections::VecDeque;
