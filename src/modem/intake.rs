@@ -7,11 +7,11 @@
 //! Crash safety: a stored message stays on the modem until its `durable` answer; after any
 //! restart `+CMGL=4` hands over every leftover again (duplicates are the store's to drop).
 
+use super::at::response::split_fields;
 use super::at::response::{
     parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, parse_pdu_header,
     with_smsc_prefix, ParamRanges,
 };
-use super::at::response::split_fields;
 use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
 use super::pending::{PendingReads, Pushed};
 use super::profile::{Profile, Route};
@@ -136,6 +136,8 @@ pub struct Intake {
     store: Option<String>,
     list_mems: Vec<String>,
     mem1: Option<String>,
+    /// The `<mem3>` (where new messages go) set by the init, if it set all three.
+    mem3: Option<String>,
     cnmi_ranges: Option<ParamRanges>,
     cnmi_list: Vec<[u8; 5]>,
     smsfull_ind: Option<u32>,
@@ -170,6 +172,7 @@ impl Intake {
             store: None,
             list_mems: Vec::new(),
             mem1: None,
+            mem3: None,
             cnmi_ranges: None,
             cnmi_list: Vec::new(),
             smsfull_ind: None,
@@ -490,7 +493,10 @@ impl Intake {
             self.timeouts_in_row = 0;
         }
         if let Some(why) = self.reveals_reset(&r) {
-            log::warn!("modem: {} shows {why}: the modem reset without a boot URC; re-initialising", r.command);
+            log::warn!(
+                "modem: {} shows {why}: the modem reset without a boot URC; re-initialising",
+                r.command
+            );
             self.start_init(now, false);
             return;
         }
@@ -587,6 +593,7 @@ impl Intake {
             Step::CpmsSet(n, three) => {
                 if ok {
                     self.mem1 = self.store.clone();
+                    self.mem3 = if three { self.store.clone() } else { None };
                     Step::Cind
                 } else if three {
                     Step::CpmsSet(n, false)
@@ -986,9 +993,9 @@ impl Intake {
         true
     }
 
-    /// Whether an answer shows settings a modem has only after a reset (ATE0, `+CMGF=0` lost):
-    /// the echo of the command once `ATE0` held, or a text-mode answer to a PDU-mode command
-    /// (TS 27.005 §3.2.3). Checked in the ready phase; during init it learns the echo quirk.
+    /// Whether an answer shows settings a modem has only after a reset (ATE0, `+CMGF=0` or
+    /// `+CPMS` lost): the echo of the command once `ATE0` held, a text-mode answer to a PDU-mode
+    /// command (TS 27.005 §3.2.3), or `+CPMS?` naming another `<mem3>` than the init set. Checked in the ready phase; during init it learns the echo quirk.
     fn reveals_reset(&mut self, r: &Response) -> Option<&'static str> {
         if self.phase != Phase::Ready {
             if r.echoed && self.echo_off == Some(true) {
@@ -1006,6 +1013,14 @@ impl Intake {
         }
         if r.lines.iter().any(|l| is_text_mode_entry(&l.text)) {
             return Some("a text-mode entry");
+        }
+        let usage =
+            r.line("+CPMS:").filter(|_| r.command == "AT+CPMS?").and_then(|l| parse_cpms_usage(l).ok());
+        let mem3 = usage.as_ref().and_then(|u| u.get(2)).map(|u| u.mem.as_str());
+        if let (Some(set), Some(now)) = (self.mem3.as_deref(), mem3) {
+            if set != now {
+                return Some("new messages going to another storage");
+            }
         }
         None
     }
@@ -1258,6 +1273,18 @@ mod tests {
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
         let c = next_cmd(&mut i, t);
         i.on_response(resp(&c, &[], FinalResult::CmsError(Some(305))), t);
+        assert_eq!(drain(&mut i).2, vec![ModemState::Initializing]);
+    }
+
+    #[test]
+    fn usage_naming_another_mem3_shows_a_silent_reset() {
+        let (mut i, t) = ready(Profile::default());
+        i.usage_due = true;
+        i.on_timeout(t);
+        let c = drain(&mut i).0.remove(0);
+        assert_eq!(c.text, "AT+CPMS?");
+        let line = "+CPMS: \"SM\",0,10,\"SM\",0,10,\"SM\",0,10";
+        i.on_response(resp(&c, &[(line, None)], FinalResult::Ok), t);
         assert_eq!(drain(&mut i).2, vec![ModemState::Initializing]);
     }
 

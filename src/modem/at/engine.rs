@@ -181,7 +181,8 @@ impl AtEngine {
             bytes.push(b'\r');
             self.transmit.push_back(bytes);
             let deadline = now + cmd.timeout;
-            self.in_flight = Some(InFlight { id, cmd, lines: Vec::new(), deadline, grace: None, echoed: false });
+            self.in_flight =
+                Some(InFlight { id, cmd, lines: Vec::new(), deadline, grace: None, echoed: false });
         }
     }
 

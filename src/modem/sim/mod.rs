@@ -40,7 +40,12 @@ pub fn spawn_sim(opts: SimOptions) -> (SimTransport, SimHandle) {
 impl SimHandle {
     pub fn new(opts: SimOptions) -> SimHandle {
         SimHandle {
-            shared: Arc::new(Mutex::new(Shared { core: SimCore::new(opts), latency: std::time::Duration::ZERO, conn: None, next_conn: 1 })),
+            shared: Arc::new(Mutex::new(Shared {
+                core: SimCore::new(opts),
+                latency: std::time::Duration::ZERO,
+                conn: None,
+                next_conn: 1,
+            })),
             plugged: Arc::new(watch::Sender::new(true)),
         }
     }
