@@ -329,3 +329,54 @@ async fn routed_sms_are_not_acknowledged_until_durable_and_wait_on_the_sim() {
         FAST_RETRY.max
     );
 }
+
+/// Issue 12 item 4: the reply to one `AT+CPMS` storage switch is lost. The read it was for
+/// goes back into the queue; the message is read and deleted after the command's timeout
+/// (10 s), without a re-init.
+#[tokio::test]
+async fn unanswered_storage_switch_still_reads_the_message() {
+    let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
+    rig.wait_state("ready").await;
+    let swallowed = rig.sim.stall("AT+CPMS=\"", false);
+    let sent = std::time::Instant::now();
+    rig.sim.deliver(&pdu(31));
+    tokio::time::timeout(GUARD, swallowed).await.expect("a storage switch was sent").unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(15), rig.accept()).await;
+    assert_eq!(got.expect("read within the command timeout and a bit").0, pdu(31));
+    let sim = rig.sim.clone();
+    eventually("deleted", || sim.stored().is_empty()).await;
+    println!("FAULT cpms-unanswered sent=1 delivered=1 recovery={:?}", sent.elapsed());
+    assert_eq!(rig.state.borrow().as_str(), "ready");
+    assert_eq!(rig.sim.commands().iter().filter(|c| *c == "ATE0").count(), 1, "no re-init");
+    rig.sim.deliver(&pdu(32));
+    assert_eq!(rig.accept().await.0, pdu(32));
+    rig.assert_no_violation();
+}
+
+/// Issue 12 item 5: the modem resets without a boot URC while a message is being made
+/// durable: echo back on, `+CNMI` off, default storage. A message arriving then is stored
+/// without a notification. The next command (the storage selection before the delete) comes
+/// back echoed: the driver re-initialises, lists the storage and reads it; nothing is deleted
+/// before it is durable.
+#[tokio::test]
+async fn silent_reset_is_noticed_on_the_next_command() {
+    let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
+    rig.wait_state("ready").await;
+    rig.sim.deliver(&pdu(41));
+    let held = rig.next_pdu().await;
+    assert_eq!(held.pdu, pdu(41));
+    rig.sim.reset_silently();
+    rig.sim.deliver(&pdu(42));
+    let sent = std::time::Instant::now();
+    rig.durable.lock().unwrap().push(held.pdu.clone());
+    held.durable.send(Ok(())).unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), rig.accept()).await;
+    assert_eq!(got.expect("the silently stored message is read").0, pdu(42));
+    let sim = rig.sim.clone();
+    eventually("storage emptied", || sim.stored().is_empty()).await;
+    println!("FAULT silent-reset sent=2 delivered=2 recovery={:?}", sent.elapsed());
+    eventually("notifications on again", || sim.cnmi() == [2, 1, 2, 1, 0]).await;
+    rig.sim.deliver(&pdu(43));
+    assert_eq!(rig.accept().await.0, pdu(43));
+    rig.assert_no_violation();
+}

@@ -152,3 +152,25 @@ async fn pin_locked_sim_waits_without_polling() {
     rig.wait_state("ready").await;
     assert_eq!(rig.accept().await.0, pdu(4));
 }
+
+/// Issue 12 item 5 with a modem that always echoes and boots in text mode: the echo shows
+/// nothing, but the usage check after the delete names the default storage as `<mem3>` again.
+#[tokio::test]
+async fn silent_reset_of_an_echoing_modem_is_seen_in_the_storage_settings() {
+    let mut opts = SimOptions::default();
+    opts.quirks.echo_stuck = true;
+    opts.quirks.text_mode_at_boot = true;
+    let mut rig = Rig::new(opts, Profile::default()).await;
+    rig.wait_state("ready").await;
+    rig.sim.deliver(&pdu(51));
+    let held = rig.next_pdu().await;
+    rig.sim.reset_silently();
+    rig.sim.deliver(&pdu(52));
+    rig.durable.lock().unwrap().push(held.pdu.clone());
+    held.durable.send(Ok(())).unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), rig.accept()).await;
+    assert_eq!(got.expect("the silently stored message is read").0, pdu(52));
+    let sim = rig.sim.clone();
+    eventually("storage emptied", || sim.stored().is_empty()).await;
+    rig.assert_no_violation();
+}

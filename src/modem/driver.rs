@@ -303,6 +303,9 @@ impl Driver {
                 Wake::Read(Ok(n)) => {
                     self.engine.feed(buf.get(..n).unwrap_or(&[]), now());
                     self.dispatch_engine();
+                    // A modem that never stops talking (a URC flood) must not keep the
+                    // daemon's other tasks (D-Bus, delivery) from running.
+                    tokio::task::yield_now().await;
                 }
                 Wake::Durable((t, r)) => self.intake.on_durable(t, r, now()),
                 Wake::Timer => {

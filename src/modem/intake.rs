@@ -12,11 +12,13 @@
 //! routing modem is switched to store mode, and storage is listed again after a pause that
 //! doubles up to a cap, for as long as something waits, and at once when a hand-over succeeds.
 
+use super::at::response::split_fields;
 use super::at::response::{
     parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, parse_pdu_header,
     with_smsc_prefix, ParamRanges,
 };
 use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
+use super::pending::{PendingReads, Pushed};
 use super::profile::{Profile, Route};
 use super::state::ModemState;
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +41,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const CMS_INVALID_INDEX: u32 = 321;
 /// `+CMS ERROR: 322`: memory full.
 const CMS_MEMORY_FULL: u32 = 322;
+/// `+CMS ERROR: 305`: invalid text mode parameter — the modem is in text mode (TS 27.005 §3.2.5).
+const CMS_INVALID_TEXT_PARAM: u32 = 305;
 
 /// How soon the intake offers the store again what it refused: a pause doubling from `first`
 /// up to `max`.
@@ -155,6 +159,9 @@ pub struct Intake {
     failed_backoff: Duration,
     epoch: u64,
     timeouts_in_row: u32,
+    /// `ATE0` was accepted and no later init command was echoed: an echo in the ready phase
+    /// means the modem reset its settings. `Some(false)`: echo stays on (a quirk).
+    echo_off: Option<bool>,
     boot_seen: bool,
     ready_seen: bool,
     /// `+CSMS` service 1: routed messages need `+CNMA`.
@@ -163,6 +170,8 @@ pub struct Intake {
     store: Option<String>,
     list_mems: Vec<String>,
     mem1: Option<String>,
+    /// The `<mem3>` (where new messages go) set by the init, if it set all three.
+    mem3: Option<String>,
     cnmi_ranges: Option<ParamRanges>,
     cnmi_list: Vec<[u8; 5]>,
     smsfull_ind: Option<u32>,
@@ -173,7 +182,7 @@ pub struct Intake {
     /// The `+CNMI` setting the init chose, and the one the modem has (as far as we know).
     cnmi_base: Option<[u8; 5]>,
     cnmi_now: Option<[u8; 5]>,
-    reads: VecDeque<Location>,
+    reads: PendingReads,
     deletes: VecDeque<Delete>,
     acks: u32,
     drains: VecDeque<String>,
@@ -194,6 +203,7 @@ impl Intake {
             failed_backoff: Duration::from_secs(30),
             epoch: 0,
             timeouts_in_row: 0,
+            echo_off: None,
             boot_seen: false,
             ready_seen: false,
             service1: false,
@@ -201,6 +211,7 @@ impl Intake {
             store: None,
             list_mems: Vec::new(),
             mem1: None,
+            mem3: None,
             cnmi_ranges: None,
             cnmi_list: Vec::new(),
             smsfull_ind: None,
@@ -210,7 +221,7 @@ impl Intake {
             held: VecDeque::new(),
             cnmi_base: None,
             cnmi_now: None,
-            reads: VecDeque::new(),
+            reads: PendingReads::default(),
             deletes: VecDeque::new(),
             acks: 0,
             drains: VecDeque::new(),
@@ -250,6 +261,12 @@ impl Intake {
 
     pub fn is_ready(&self) -> bool {
         self.phase == Phase::Ready
+    }
+
+    /// Stored-message notifications waiting to be read (at most
+    /// [`PENDING_READS_CAP`](super::pending::PENDING_READS_CAP) + 1).
+    pub fn pending_reads(&self) -> usize {
+        self.reads.len()
     }
 
     fn set_state(&mut self, s: ModemState) {
@@ -306,6 +323,7 @@ impl Intake {
         }
         self.pause = None;
         self.timeouts_in_row = 0;
+        self.echo_off = None;
         self.service1 = false;
         self.set_state(if boot { ModemState::Resetting } else { ModemState::Initializing });
         self.phase = Phase::Init(Step::Probe(0));
@@ -464,12 +482,7 @@ impl Intake {
     pub fn on_urc(&mut self, urc: Urc, now: Instant) {
         match urc {
             Urc::MessageStored { mem, index } | Urc::StatusReportStored { mem, index } => {
-                let loc = (mem, index);
-                if self.knows(&loc, None) || self.reads.contains(&loc) {
-                    log::debug!("modem: repeated notification for {}/{}", loc.0, loc.1);
-                } else {
-                    self.reads.push_back(loc);
-                }
+                self.on_stored_notification((mem, index))
             }
             Urc::Pdu { kind: PduUrcKind::Broadcast, .. } => log::info!("modem: cell broadcast page ignored"),
             Urc::Pdu { kind, header, hex } => match crate::hex::decode(&hex) {
@@ -517,8 +530,49 @@ impl Intake {
 
     fn request_drain(&mut self) {
         for m in self.list_mems.clone() {
-            if !self.drains.contains(&m) {
-                self.drains.push_back(m);
+            self.queue_drain(m);
+        }
+    }
+
+    fn queue_drain(&mut self, mem: String) {
+        if !self.drains.contains(&mem) {
+            self.drains.push_back(mem);
+        }
+    }
+
+    /// `+CMTI`/`+CDSI`: O(1) per notification, bounded (see [`PendingReads`]).
+    fn on_stored_notification(&mut self, loc: Location) {
+        if self.drains.contains(&loc.0) {
+            // A listing of that storage is still to come and will find it.
+            return;
+        }
+        if self.knows(&loc, None) {
+            // A slot we read and still hold is reported again: a repeated URC, or the slot
+            // holds another message than we think. Delete only after reading the same PDU
+            // there again, and list the storage for whatever else it holds.
+            log::info!("modem: notification for {}/{}, which is already handled; re-listing", loc.0, loc.1);
+            for d in self.deletes.iter_mut().filter(|d| d.loc == loc) {
+                d.verify = true;
+            }
+            // A PDU still in hand counts as read before a re-init: its delete verifies too.
+            let earlier = self.epoch.wrapping_sub(1);
+            for h in self.in_hand.values_mut().filter(|h| h.loc.as_ref() == Some(&loc)) {
+                h.epoch = earlier;
+            }
+            if self.list_mems.contains(&loc.0) {
+                self.queue_drain(loc.0);
+            }
+            return;
+        }
+        match self.reads.push(loc) {
+            Pushed::Added => {}
+            Pushed::Duplicate => log::debug!("modem: repeated notification"),
+            Pushed::Overflow => {
+                log::warn!(
+                    "modem: more than {} notifications pending; listing the storage instead",
+                    super::pending::PENDING_READS_CAP
+                );
+                self.request_drain();
             }
         }
     }
@@ -541,8 +595,21 @@ impl Intake {
                 self.start_init(now, false);
                 return;
             }
-        } else {
+        } else if !matches!(purpose, Purpose::SwitchMem(_)) {
+            // A storage selection between two timeouts does not end the row.
             self.timeouts_in_row = 0;
+        }
+        if let Some(why) = self.reveals_reset(&r) {
+            log::warn!(
+                "modem: {} shows {why}: the modem reset without a boot URC; re-initialising",
+                r.command
+            );
+            self.start_init(now, false);
+            return;
+        }
+        if r.result == FinalResult::Timeout && self.requeue_timed_out(&purpose) {
+            self.advance(now);
+            return;
         }
         match (&self.phase, purpose) {
             (Phase::Init(step), Purpose::Init) => {
@@ -560,7 +627,7 @@ impl Intake {
                     self.mem1 = Some(mem);
                 } else {
                     log::warn!("modem: cannot select storage {mem}: {}; skipping its work", r.result);
-                    self.reads.retain(|l| l.0 != mem);
+                    self.reads.forget_mem(&mem);
                     self.deletes.retain(|d| d.loc.0 != mem);
                     self.drains.retain(|m| *m != mem);
                     if let Phase::Init(Step::List(i)) = self.phase {
@@ -585,7 +652,10 @@ impl Intake {
                 Step::Probe(n + 1)
             }
             Step::Probe(_) => Step::Echo,
-            Step::Echo => Step::Cmee,
+            Step::Echo => {
+                self.echo_off = ok.then_some(true);
+                Step::Cmee
+            }
             Step::Cmee => Step::Extra(0),
             Step::Extra(i) => {
                 if !ok {
@@ -630,6 +700,7 @@ impl Intake {
             Step::CpmsSet(n, three) => {
                 if ok {
                     self.mem1 = self.store.clone();
+                    self.mem3 = if three { self.store.clone() } else { None };
                     Step::Cind
                 } else if three {
                     Step::CpmsSet(n, false)
@@ -799,10 +870,6 @@ impl Intake {
     fn ready_response(&mut self, p: Purpose, r: &Response) {
         match p {
             Purpose::Read(loc) => {
-                if r.result == FinalResult::Timeout {
-                    self.reads.push_front(loc);
-                    return;
-                }
                 let entry = r.lines.first().filter(|_| r.result.is_ok());
                 let parsed = entry.and_then(|l| {
                     let h = parse_pdu_header(&l.text, "+CMGR:").ok()?;
@@ -850,8 +917,6 @@ impl Intake {
                 } else if r.result.is_ok() {
                     log::debug!("modem: deleted {}/{}", d.loc.0, d.loc.1);
                     self.usage_due = true;
-                } else if r.result == FinalResult::Timeout {
-                    self.deletes.push_front(d);
                 } else {
                     log::warn!("modem: deleting {}/{} failed: {}", d.loc.0, d.loc.1, r.result);
                     self.usage_due = true;
@@ -990,6 +1055,16 @@ impl Intake {
             self.send(cmd, Purpose::Delete(d));
             return;
         }
+        // Listings before single reads: a listing requested after a notification overflow
+        // must not wait behind a steady stream of new notifications.
+        if let Some(mem) = self.drains.front().cloned() {
+            if self.switch_mem(&mem) {
+                return;
+            }
+            self.drains.pop_front();
+            self.send(Command::cmgl(4), Purpose::List(mem));
+            return;
+        }
         while let Some(loc) = self.reads.front().cloned() {
             if self.knows(&loc, None) {
                 self.reads.pop_front();
@@ -1002,18 +1077,82 @@ impl Intake {
             self.send(Command::cmgr(loc.1), Purpose::Read(loc));
             return;
         }
-        if let Some(mem) = self.drains.front().cloned() {
-            if self.switch_mem(&mem) {
-                return;
-            }
-            self.drains.pop_front();
-            self.send(Command::cmgl(4), Purpose::List(mem));
-            return;
-        }
         if self.usage_due && self.in_hand.is_empty() {
             self.usage_due = false;
             self.send(Command::query("+CPMS", "+CPMS:"), Purpose::Usage);
+            return;
         }
+        self.on_idle();
+    }
+
+    /// Nothing to send. The modem may reset silently while nobody talks to it, and a `+CMGD`
+    /// to the default storage it came back with would delete the wrong message: the next
+    /// piece of work selects its storage again (and that command's answer shows the reset).
+    fn on_idle(&mut self) {
+        self.mem1 = None;
+    }
+
+    /// A command of the ready phase (or of the init's listing) got no answer: its work goes
+    /// back to the front of its queue, and the storage selection is forgotten (the modem may or
+    /// may not have carried out a `+CPMS`), so the next command selects it again. `false` if
+    /// the timeout is left to the usual handling.
+    fn requeue_timed_out(&mut self, p: &Purpose) -> bool {
+        let listing = matches!(self.phase, Phase::Init(Step::List(_)));
+        if self.phase != Phase::Ready && !listing {
+            return false;
+        }
+        log::warn!("modem: no answer for {p:?}; trying again");
+        self.mem1 = None;
+        match p {
+            // The read, delete or listing that needed the storage is still queued.
+            Purpose::SwitchMem(_) => {}
+            // The init step is not advanced: it sends its listing again.
+            Purpose::List(_) if listing => {}
+            Purpose::List(mem) => {
+                if !self.drains.contains(mem) {
+                    self.drains.push_front(mem.clone());
+                }
+            }
+            Purpose::Read(loc) => self.reads.push_front(loc.clone()),
+            Purpose::Delete(d) => self.deletes.push_front(d.clone()),
+            Purpose::Usage => self.usage_due = true,
+            // Unknown whether it took: the next command that needs a setting applies it again.
+            Purpose::Cnmi(_) => self.cnmi_now = None,
+            Purpose::Init | Purpose::Ack => return false,
+        }
+        true
+    }
+
+    /// Whether an answer shows settings a modem has only after a reset (ATE0, `+CMGF=0` or
+    /// `+CPMS` lost): the echo of the command once `ATE0` held, a text-mode answer to a PDU-mode
+    /// command (TS 27.005 §3.2.3), or `+CPMS?` naming another `<mem3>` than the init set. Checked in the ready phase; during init it learns the echo quirk.
+    fn reveals_reset(&mut self, r: &Response) -> Option<&'static str> {
+        if self.phase != Phase::Ready {
+            if r.echoed && self.echo_off == Some(true) {
+                log::info!("modem: echo stays on after ATE0 (a quirk); not a reset sign");
+                self.echo_off = Some(false);
+            }
+            return None;
+        }
+        if r.echoed && self.echo_off == Some(true) {
+            return Some("echo on");
+        }
+        let sms = r.command.starts_with("AT+CMGR") || r.command.starts_with("AT+CMGL");
+        if sms && r.result == FinalResult::CmsError(Some(CMS_INVALID_TEXT_PARAM)) {
+            return Some("text mode (+CMS ERROR: 305)");
+        }
+        if r.lines.iter().any(|l| is_text_mode_entry(&l.text)) {
+            return Some("a text-mode entry");
+        }
+        let usage =
+            r.line("+CPMS:").filter(|_| r.command == "AT+CPMS?").and_then(|l| parse_cpms_usage(l).ok());
+        let mem3 = usage.as_ref().and_then(|u| u.get(2)).map(|u| u.mem.as_str());
+        if let (Some(set), Some(now)) = (self.mem3.as_deref(), mem3) {
+            if set != now {
+                return Some("new messages going to another storage");
+            }
+        }
+        None
     }
 
     /// Sends `AT+CPMS="<mem>"` if mem1 is another storage (always switch to the storage a
@@ -1032,6 +1171,19 @@ fn is_routed(cnmi: &[u8; 5]) -> bool {
     matches!(cnmi[1], 2 | 3)
 }
 
+/// A `+CMGR:`/`+CMGL:` line in text mode: `<stat>` is a quoted string (`"REC UNREAD"`), where
+/// PDU mode prints an integer (TS 27.005 §3.4.3, §4.x).
+fn is_text_mode_entry(line: &str) -> bool {
+    let field = if let Some(rest) = line.strip_prefix("+CMGR:") {
+        split_fields(rest).first().copied()
+    } else if let Some(rest) = line.strip_prefix("+CMGL:") {
+        split_fields(rest).get(1).copied()
+    } else {
+        None
+    };
+    field.is_some_and(|f| f.trim_start().starts_with('"'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1046,6 +1198,7 @@ mod tests {
                 .map(|(t, p)| ResponseLine { text: t.to_string(), pdu: p.map(String::from) })
                 .collect(),
             result,
+            echoed: false,
         }
     }
 
@@ -1127,10 +1280,190 @@ mod tests {
         assert_eq!(h[0].2, Some(("ME".into(), 3)));
         i.on_durable(h[0].0, Ok(()), t);
         let (c, _, _) = drain(&mut i);
+        assert_eq!(c[0].text, "AT+CPMS=\"ME\"", "the storage is selected again after an idle pause");
+        i.on_response(answer(&c[0]), t);
+        let (c, _, _) = drain(&mut i);
         assert_eq!(c[0].text, "AT+CMGD=3");
         i.on_response(answer(&c[0]), t);
         let (c, _, _) = drain(&mut i);
         assert_eq!(c[0].text, "AT+CPMS?", "usage logged after the delete");
+    }
+
+    fn echoed(mut r: Response) -> Response {
+        r.echoed = true;
+        r
+    }
+
+    #[test]
+    fn unanswered_storage_switch_requeues_the_read() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+        let c = drain(&mut i).0;
+        assert_eq!(c[0].text, "AT+CPMS=\"ME\"");
+        i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
+        let (c, _, s) = drain(&mut i);
+        assert!(s.is_empty(), "one timeout is no reason to re-initialise: {s:?}");
+        assert_eq!(c[0].text, "AT+CPMS=\"ME\"", "selected again, the read kept");
+        i.on_response(answer(&c[0]), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CMGR=3");
+    }
+
+    #[test]
+    fn unanswered_read_and_delete_are_retried_after_a_new_selection() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+        let c = next_cmd(&mut i, t);
+        i.on_response(resp(&c, &[], FinalResult::Timeout), t);
+        assert_eq!(drain(&mut i).0[0].text, "AT+CPMS=\"ME\"");
+        i.on_response(answer(&Command::cpms_set(&["ME"])), t);
+        let c = drain(&mut i).0.remove(0);
+        assert_eq!(c.text, "AT+CMGR=3");
+        i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let h = drain(&mut i).1;
+        i.on_durable(h[0].0, Ok(()), t);
+        let c = next_cmd(&mut i, t);
+        assert_eq!(c.text, "AT+CMGD=3");
+        i.on_response(resp(&c, &[], FinalResult::Timeout), t);
+        assert_eq!(next_cmd(&mut i, t).text, "AT+CMGD=3");
+        assert!(i.is_ready());
+    }
+
+    #[test]
+    fn unanswered_listing_during_init_is_sent_again() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        let mut timed_out = false;
+        let mut lists = 0;
+        while !i.is_ready() {
+            let c = drain(&mut i).0.remove(0);
+            if c.text == "AT+CMGL=4" {
+                lists += 1;
+                if !timed_out {
+                    timed_out = true;
+                    i.on_response(resp(&c, &[], FinalResult::Timeout), t);
+                    continue;
+                }
+            }
+            i.on_response(answer(&c), t);
+        }
+        assert_eq!(lists, 3, "ME listed twice, SM once");
+    }
+
+    #[test]
+    fn echo_after_ate0_shows_a_silent_reset() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = next_cmd(&mut i, t);
+        i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let h = drain(&mut i).1;
+        i.on_durable(h[0].0, Ok(()), t);
+        // The storage selection before the delete comes back echoed.
+        let c = drain(&mut i).0.remove(0);
+        assert_eq!(c.text, "AT+CPMS=\"ME\"");
+        i.on_response(echoed(answer(&c)), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Initializing]);
+        assert_eq!(c[0].text, "AT");
+        i.on_response(answer(&c[0]), t);
+        let sent = to_ready(&mut i, t);
+        assert!(sent.iter().filter(|c| c.text == "AT+CMGL=4").count() >= 2, "storage listed again");
+        // The delete waits for a read that shows the same PDU.
+        assert_eq!(next_cmd(&mut i, t).text, "AT+CMGR=0");
+    }
+
+    #[test]
+    fn a_modem_that_always_echoes_is_not_taken_for_reset() {
+        let t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        while !i.is_ready() {
+            let c = drain(&mut i).0.remove(0);
+            i.on_response(echoed(answer(&c)), t);
+        }
+        drain(&mut i);
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = drain(&mut i).0.remove(0);
+        i.on_response(echoed(answer(&c)), t);
+        let (c, _, s) = drain(&mut i);
+        assert!(s.is_empty());
+        assert_eq!(c[0].text, "AT+CMGR=0");
+    }
+
+    #[test]
+    fn text_mode_answers_show_a_silent_reset() {
+        assert!(is_text_mode_entry("+CMGR: \"REC UNREAD\",\"+123\",,\"25/03/01,12:34:56+00\""));
+        assert!(is_text_mode_entry("+CMGL: 1,\"REC READ\",\"+123\""));
+        assert!(!is_text_mode_entry("+CMGR: 0,\"\",21"));
+        assert!(!is_text_mode_entry("+CMGL: 1,0,\"\",21"));
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+        let c = next_cmd(&mut i, t);
+        let text = "+CMGR: \"REC UNREAD\",\"+12345678901\",,\"25/03/01,12:34:56+00\"";
+        i.on_response(resp(&c, &[(text, None)], FinalResult::Ok), t);
+        let (c, _, s) = drain(&mut i);
+        assert_eq!(s, vec![ModemState::Initializing]);
+        i.on_response(answer(&c[0]), t);
+        to_ready(&mut i, t);
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
+        let c = next_cmd(&mut i, t);
+        i.on_response(resp(&c, &[], FinalResult::CmsError(Some(305))), t);
+        assert_eq!(drain(&mut i).2, vec![ModemState::Initializing]);
+    }
+
+    #[test]
+    fn usage_naming_another_mem3_shows_a_silent_reset() {
+        let (mut i, t) = ready(Profile::default());
+        i.usage_due = true;
+        i.on_timeout(t);
+        let c = drain(&mut i).0.remove(0);
+        assert_eq!(c.text, "AT+CPMS?");
+        let line = "+CPMS: \"SM\",0,10,\"SM\",0,10,\"SM\",0,10";
+        i.on_response(resp(&c, &[(line, None)], FinalResult::Ok), t);
+        assert_eq!(drain(&mut i).2, vec![ModemState::Initializing]);
+    }
+
+    #[test]
+    fn notification_for_a_held_index_verifies_and_relists() {
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 2 }, t);
+        let c = next_cmd(&mut i, t);
+        i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+        let h = drain(&mut i).1;
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 2 }, t);
+        let c = next_cmd(&mut i, t);
+        assert_eq!(c.text, "AT+CMGL=4");
+        // The slot now holds another message: handed over, the old one is not deleted blindly.
+        i.on_response(resp(&c, &[("+CMGL: 2,0,,2", Some("000402"))], FinalResult::Ok), t);
+        let h2 = drain(&mut i).1;
+        assert_eq!(h2[0].1, vec![0, 4, 2]);
+        i.on_durable(h[0].0, Ok(()), t);
+        let c = next_cmd(&mut i, t);
+        assert_eq!(c.text, "AT+CMGR=2", "verified before deleting");
+    }
+
+    #[test]
+    fn notification_flood_stays_bounded_and_relists() {
+        use crate::modem::pending::PENDING_READS_CAP;
+        let (mut i, t) = ready(Profile::default());
+        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 100_000 }, t);
+        let first = drain(&mut i).0.remove(0);
+        let mut max = 0;
+        for k in 0..200_000 {
+            i.on_urc(Urc::MessageStored { mem: "ME".into(), index: k }, t);
+            max = max.max(i.pending_reads());
+        }
+        assert!(max <= PENDING_READS_CAP, "{max}");
+        assert!(drain(&mut i).0.is_empty(), "one command at a time");
+        i.on_response(answer(&first), t);
+        // The overflow's listings come before the reads left.
+        let mut sent = Vec::new();
+        while let Some(c) = drain(&mut i).0.into_iter().next() {
+            sent.push(c.text.clone());
+            i.on_response(answer(&c), t);
+        }
+        // Every notification after the overflow was covered by the listings still to come.
+        assert_eq!(sent, ["AT+CMGL=4", "AT+CPMS=\"SM\"", "AT+CMGL=4"]);
     }
 
     #[test]
@@ -1153,8 +1486,8 @@ mod tests {
         i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
         let c = [next_cmd(&mut i, t)];
         i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
-        let c = drain(&mut i).0;
-        assert_eq!(c[0].text, "AT+CMGR=0", "retried once");
+        let c = [next_cmd(&mut i, t)];
+        assert_eq!(c[0].text, "AT+CMGR=0", "retried once, after selecting the storage again");
         i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
         let (c, _, s) = drain(&mut i);
         assert_eq!(s, vec![ModemState::Initializing]);

@@ -8,6 +8,7 @@ pub mod at;
 pub mod device;
 pub mod driver;
 pub mod intake;
+pub mod pending;
 pub mod profile;
 pub mod sim;
 pub mod state;

@@ -36,6 +36,8 @@ pub struct Response {
     pub command: String,
     pub lines: Vec<ResponseLine>,
     pub result: FinalResult,
+    /// The modem echoed the command line back (V.250 §6.2.4 `E1`).
+    pub echoed: bool,
 }
 
 impl Response {
@@ -59,6 +61,7 @@ struct InFlight {
     lines: Vec<ResponseLine>,
     deadline: Instant,
     grace: Option<Instant>,
+    echoed: bool,
 }
 
 /// Who the next line belongs to when it is a PDU.
@@ -178,7 +181,8 @@ impl AtEngine {
             bytes.push(b'\r');
             self.transmit.push_back(bytes);
             let deadline = now + cmd.timeout;
-            self.in_flight = Some(InFlight { id, cmd, lines: Vec::new(), deadline, grace: None });
+            self.in_flight =
+                Some(InFlight { id, cmd, lines: Vec::new(), deadline, grace: None, echoed: false });
         }
     }
 
@@ -192,6 +196,7 @@ impl AtEngine {
                 command: f.cmd.text,
                 lines: f.lines,
                 result,
+                echoed: f.echoed,
             }));
         }
         self.start_next(now);
@@ -211,12 +216,11 @@ impl AtEngine {
             }
             self.junk(line, "a PDU line was expected");
         }
-        if let Some(f) = &self.in_flight {
-            if line == f.cmd.text {
-                return;
+        let own_echo = self.in_flight.as_ref().is_some_and(|f| line == f.cmd.text);
+        if own_echo || line.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("AT")) {
+            if let Some(f) = &mut self.in_flight {
+                f.echoed = true;
             }
-        }
-        if line.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("AT")) {
             return;
         }
         if let Some(fr) = FinalResult::parse(line) {
@@ -408,7 +412,12 @@ mod tests {
         assert_eq!(events(&mut e), vec![Event::Urc(Urc::Error(FinalResult::CmsError(Some(322))))]);
         e.submit(Command::cmgd(3), t);
         e.feed(b"AT+CMGD=3\r\r\nOK\r\n", t);
-        assert_eq!(response(&events(&mut e)).result, FinalResult::Ok);
+        let ev = events(&mut e);
+        assert_eq!(response(&ev).result, FinalResult::Ok);
+        assert!(response(&ev).echoed);
+        e.submit(Command::cmgd(4), t);
+        e.feed(b"\r\nOK\r\n", t);
+        assert!(!response(&events(&mut e)).echoed);
     }
 
     #[test]

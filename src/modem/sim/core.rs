@@ -29,6 +29,8 @@ pub struct SimQuirks {
     pub cds_without_smsc: bool,
     /// `+CNMI` settings refused although `=?` advertises them (Qualcomm `<ds>`=1).
     pub reject_cnmi: Vec<[u8; 5]>,
+    /// The modem boots in text mode (`+CMGF=1`), as many do.
+    pub text_mode_at_boot: bool,
 }
 
 /// How the simulator starts.
@@ -101,6 +103,8 @@ pub struct SimCore {
     stores: Vec<Storage>,
     mem: [usize; 3],
     echo: bool,
+    /// `+CMGF`: 0 PDU mode, 1 text mode (TS 27.005 §3.2.3).
+    cmgf: u8,
     service: u8,
     cnmi: [u8; 5],
     awaiting_ack: u32,
@@ -140,11 +144,13 @@ impl SimCore {
         let stores =
             opts.storages.iter().map(|(n, s)| Storage { name: n.clone(), slots: vec![None; *s] }).collect();
         let pin_locked = opts.pin_locked;
+        let cmgf = u8::from(opts.quirks.text_mode_at_boot);
         SimCore {
             opts,
             stores,
             mem: [0; 3],
             echo: true,
+            cmgf,
             service: 0,
             cnmi: [0; 5],
             awaiting_ack: 0,
@@ -309,7 +315,20 @@ impl SimCore {
 
     /// (Re)boots: prints the boot URCs and forgets volatile settings; storage persists.
     pub fn reset(&mut self) {
+        self.reset_silently();
+        for u in self.opts.boot_urcs.clone() {
+            self.line(&u);
+        }
+        if let Some(r) = self.opts.ready_urc.clone() {
+            self.line(&r);
+        }
+    }
+
+    /// Reboots without printing anything (no `RDY`): settings back to their defaults (echo on,
+    /// `+CNMI` off, default storage, boot `+CMGF`), storage kept.
+    pub fn reset_silently(&mut self) {
         self.echo = true;
+        self.cmgf = u8::from(self.opts.quirks.text_mode_at_boot);
         self.service = 0;
         self.cnmi = [0; 5];
         self.mem = [0; 3];
@@ -321,11 +340,12 @@ impl SimCore {
         self.held.clear();
         self.glue_pending = false;
         self.pin_locked = self.opts.pin_locked;
-        for u in self.opts.boot_urcs.clone() {
-            self.line(&u);
-        }
-        if let Some(r) = self.opts.ready_urc.clone() {
-            self.line(&r);
+    }
+
+    /// `n` notifications `+CMTI: "<mem>",<first + k>` in one burst, whatever is stored there.
+    pub fn flood_cmti(&mut self, mem: &str, first: u32, n: u32) {
+        for k in 0..n {
+            self.urc(&format!("+CMTI: \"{mem}\",{}", first.wrapping_add(k)));
         }
         self.release_backlog();
     }
@@ -520,8 +540,12 @@ impl SimCore {
                 self.line("+CSMS: 1,1,1");
                 self.final_result("OK");
             }
-        } else if cmd == "+CMGF=0" {
+        } else if cmd == "+CMGF=0" || cmd == "+CMGF=1" {
+            self.cmgf = u8::from(cmd == "+CMGF=1");
             self.final_result("OK");
+        } else if self.cmgf == 1 && cmd.starts_with("+CMGL=") {
+            // Text mode wants `"ALL"`: an integer `<stat>` is a bad text-mode parameter.
+            self.final_result("+CMS ERROR: 305");
         } else if cmd == "+CPMS=?" {
             let names: Vec<String> = self.stores.iter().map(|s| format!("\"{}\"", s.name)).collect();
             let g = format!("({})", names.join(","));
@@ -677,6 +701,14 @@ impl SimCore {
             self.final_result("+CMS ERROR: 321");
             return;
         };
+        if self.cmgf == 1 {
+            // TS 27.005 §3.4.3 text mode: `<stat>` as a string, then the text.
+            let stat = if slot.stat == 0 { "REC UNREAD" } else { "REC READ" };
+            self.line(&format!("+CMGR: \"{stat}\",\"+12345678901\",,\"25/03/01,12:34:56+00\""));
+            self.next_line("S");
+            self.final_result("OK");
+            return;
+        }
         let len = Self::tpdu_len(&slot.pdu);
         let alpha = self.header_alpha();
         let p = self.pdu_line(&slot.pdu);

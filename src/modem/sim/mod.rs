@@ -16,6 +16,8 @@ pub type SimTransport = tokio::io::DuplexStream;
 
 struct Shared {
     core: SimCore,
+    /// How long the modem takes before it looks at what the host wrote.
+    latency: std::time::Duration,
     conn: Option<(u64, mpsc::UnboundedSender<Vec<u8>>)>,
     next_conn: u64,
 }
@@ -40,7 +42,12 @@ pub fn spawn_sim(opts: SimOptions) -> (SimTransport, SimHandle) {
 impl SimHandle {
     pub fn new(opts: SimOptions) -> SimHandle {
         SimHandle {
-            shared: Arc::new(Mutex::new(Shared { core: SimCore::new(opts), conn: None, next_conn: 1 })),
+            shared: Arc::new(Mutex::new(Shared {
+                core: SimCore::new(opts),
+                latency: std::time::Duration::ZERO,
+                conn: None,
+                next_conn: 1,
+            })),
             plugged: Arc::new(watch::Sender::new(true)),
             touched: Arc::new(watch::Sender::new(())),
         }
@@ -105,7 +112,13 @@ impl SimHandle {
                     _ = touched.changed() => {}
                     n = r.read(&mut buf) => match n {
                         Ok(0) | Err(_) => break,
-                        Ok(n) => this.input(id, &buf[..n]),
+                        Ok(n) => {
+                            let latency = this.lock().latency;
+                            if !latency.is_zero() {
+                                tokio::time::sleep(latency).await;
+                            }
+                            this.input(id, &buf[..n]);
+                        }
                     },
                     chunk = rx.recv() => match chunk {
                         Some(b) => if w.write_all(&b).await.is_err() { break },
@@ -153,6 +166,21 @@ impl SimHandle {
     /// The modem reboots: boot URCs, volatile settings forgotten, storage kept.
     pub fn reset(&self) {
         self.with(SimCore::reset);
+    }
+
+    /// The modem reboots without a boot URC: settings back to defaults, storage kept.
+    pub fn reset_silently(&self) {
+        self.with(SimCore::reset_silently);
+    }
+
+    /// `n` notifications `+CMTI: "<mem>",<first + k>` in one burst.
+    pub fn flood_cmti(&self, mem: &str, first: u32, n: u32) {
+        self.with(|c| c.flood_cmti(mem, first, n));
+    }
+
+    /// Each chunk the host writes is looked at only after `d` (a slow modem).
+    pub fn set_latency(&self, d: std::time::Duration) {
+        self.lock().latency = d;
     }
 
     /// The device goes away: the connection closes and `connect` waits.
