@@ -102,9 +102,6 @@ struct Stream {
     cfg: SseConfig,
     last_id: watch::Sender<String>,
     status: watch::Receiver<StreamStatus>,
-    /// The previous event's id and the connection it came on: an event repeating the id it
-    /// inherited (HTML §9.2.6) does not carry an id of its own.
-    previous: (u64, String),
     #[cfg(feature = "sse-http")]
     _handle: crate::sse::client::StreamHandle,
 }
@@ -432,12 +429,9 @@ impl Daemon {
 
     /// An event from a connection-oriented stream becomes a message like an SMS event.
     async fn stream_event(&mut self, ev: StreamEvent) {
-        let Some(stream) = self.streams.get_mut(&ev.stream) else { return };
-        let connection = stream.status.borrow().connects;
-        if stream.previous.0 != connection {
-            stream.previous = (connection, String::new());
-        }
-        let own_id = if ev.event.id == stream.previous.1 { "" } else { ev.event.id.as_str() };
+        let Some(stream) = self.streams.get(&ev.stream) else { return };
+        // An inherited id (HTML §9.2.6) does not name this event; a repeated `id` field does.
+        let own_id = if ev.event.own_id { ev.event.id.as_str() } else { "" };
         let app_id = stream.cfg.application_id.clone();
         let now = crate::time::now_ms();
         let fallback = format!("{}#{now}#{}", ev.stream, stream.status.borrow().events);
@@ -462,7 +456,6 @@ impl Daemon {
             }),
             body: ev.event.data.into_bytes(),
         };
-        stream.previous.1 = ev.event.id;
         match self.cai.submit(std::slice::from_ref(&message), &[]).await {
             Ok(r) if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) => {
                 self.note_event(&message)
@@ -538,7 +531,6 @@ impl Daemon {
                     cfg,
                     last_id,
                     status,
-                    previous: (0, String::new()),
                     #[cfg(feature = "sse-http")]
                     _handle: handle,
                 },

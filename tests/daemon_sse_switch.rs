@@ -143,3 +143,158 @@ async fn events_switch_between_http_and_sms_and_back_exactly_once() {
     assert!(origin.try_next().is_none(), "nothing reconnected");
     agent.quiet(Duration::from_millis(200)).await;
 }
+
+/// The daemon with `extra` config and a `[store] max_queued_messages` cap.
+async fn daemon_with_cap(rig: &Rig, cap: usize, extra: &str) -> Daemon {
+    let text = config_text("sim", rig.address(), &rig.state, 25, extra)
+        .replace("[store]\n", &format!("[store]\nmax_queued_messages = {cap}\n"));
+    let mut d = Daemon::start(rig.address(), rig.dir.path(), &rig.state, &text);
+    d.ready(&rig.conn, true).await;
+    d
+}
+
+/// Issue 12 item 7: an origin floods 8 KiB events at a daemon whose queues hold 8 messages,
+/// while the agent holds its first `Deliver`. The daemon must stop reading the body (the
+/// origin's writes block) instead of dropping the oldest queued events; once the agent
+/// acknowledges, every event arrives exactly once, in order, and Last-Event-ID is the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_into_full_queues_is_slowed_down_not_dropped() {
+    const CAP: usize = 8;
+    /// The client took nothing for this long: it stopped reading.
+    const STALL: Duration = Duration::from_secs(1);
+    /// The origin gives up here if the client never stopped reading (about 48 MiB).
+    const MAX_EVENTS: usize = 6_000;
+    let rig = Rig::new().await;
+    let mut origin = Origin::start().await;
+    let extra = format!(
+        "[bearer]\nmode = \"external\"\n\n{}",
+        stream_section("ticker", &origin.url("/ticker"), TICKER)
+    );
+    let daemon = daemon_with_cap(&rig, CAP, &extra).await;
+    let manager = rig.manager().await;
+    let mut agent = Agent::new(rig.address(), "ticker").await;
+    agent.register(&[("ApplicationId", Value::from(TICKER))]).await;
+    manager.set_bearer_state("up").await.unwrap();
+    let mut x = origin.next().await;
+    x.open_stream().await;
+
+    let pad = "p".repeat(8 * 1024);
+    let (stalled_tx, stalled_rx) = tokio::sync::oneshot::channel::<usize>();
+    let flood = tokio::spawn(async move {
+        let mut stalled_tx = Some(stalled_tx);
+        let mut sent = 0;
+        while sent < MAX_EVENTS {
+            sent += 1;
+            let text = format!("id: {sent}\nevent: tick\ndata: {sent} {pad}\n\n");
+            if x.send_watching(text.as_bytes(), STALL).await {
+                if let Some(tx) = stalled_tx.take() {
+                    let _ = tx.send(sent);
+                }
+                // Blocked once: finish this event and stop.
+                break;
+            }
+        }
+        (x, sent)
+    });
+
+    // The first event reaches the agent, which holds it unanswered.
+    let first = agent.next().await;
+    let first_id: usize = first.meta_str("EventId").unwrap().parse().unwrap();
+    let stalled_at = tokio::select! {
+        r = stalled_rx => r.ok(),
+        _ = tokio::time::sleep(GUARD) => None,
+    };
+    let queued: u32 = manager
+        .list_registrations()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|(_, d)| u32::try_from(d.get("Queued")?).ok())
+        .sum();
+    let released = std::time::Instant::now();
+    first.ack();
+    let mut ids = vec![first_id];
+    let mut flood = flood;
+    let mut sent: Option<usize> = None;
+    // Kept open: a close would make the client reconnect.
+    let mut _origin_side = None;
+    while sent.is_none_or(|s| ids.last().is_none_or(|&l| l < s)) {
+        tokio::select! {
+            r = &mut flood, if sent.is_none() => {
+                let (x, n) = r.unwrap();
+                _origin_side = Some(x);
+                sent = Some(n);
+            }
+            d = agent.next() => {
+                let id: usize = d.meta_str("EventId").unwrap().parse().unwrap();
+                let body = String::from_utf8_lossy(&d.body).into_owned();
+                assert!(body.starts_with(&format!("{id} ")), "event {id} carried {body:.20}");
+                d.ack();
+                ids.push(id);
+            }
+        }
+    }
+    let sent = sent.unwrap_or_default();
+    let drain = released.elapsed();
+    agent.quiet(Duration::from_millis(300)).await;
+    let distinct: std::collections::BTreeSet<usize> = ids.iter().copied().collect();
+    let t = Tally {
+        sent,
+        delivered: distinct.len(),
+        duplicated: ids.len() - distinct.len(),
+        lost: sent - distinct.iter().filter(|&&i| i <= sent).count(),
+        ..Tally::default()
+    };
+    report_with(
+        "sse_flood_full_queue",
+        &t,
+        0,
+        &format!(
+            "cap={CAP} stalled_at={stalled_at:?} queued_while_blocked={queued} drain_ms={}",
+            drain.as_millis()
+        ),
+    );
+    assert_eq!((t.lost, t.duplicated), (0, 0), "{t:?}\n{}", daemon.log_tail(20));
+    assert_eq!(ids, (1..=sent).collect::<Vec<_>>(), "in order");
+    assert!(stalled_at.is_some(), "the origin was never blocked: the client read {sent} events regardless");
+    assert!(queued as usize <= CAP, "{queued} queued over the cap {CAP}");
+    wait_stream(&rig, "ticker", "LastEventId", &sent.to_string()).await;
+}
+
+/// Issue 12 item 8: an event whose block repeats the previous event's `id` is the same event:
+/// one delivery, one message id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_explicit_event_id_twice_is_delivered_once() {
+    let rig = Rig::new().await;
+    let mut origin = Origin::start().await;
+    let extra = format!(
+        "[bearer]\nmode = \"external\"\n\n{}",
+        stream_section("ticker", &origin.url("/ticker"), TICKER)
+    );
+    let daemon = rig.daemon("sim", 25, &extra).await;
+    let manager = rig.manager().await;
+    let mut agent = Agent::new(rig.address(), "ticker").await;
+    agent.register(&[("ApplicationId", Value::from(TICKER))]).await;
+    manager.set_bearer_state("up").await.unwrap();
+    let mut x = origin.next().await;
+    x.open_stream().await;
+    x.event("x", "tick", "once").await;
+    x.event("x", "tick", "once").await;
+    // An event without an id field inherits "x" but is a new event.
+    x.send("event: tick\ndata: inherited\n\n").await;
+    x.event("y", "tick", "after").await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let d = agent.next().await;
+        got.push((d.meta_str("EventId").unwrap().to_string(), String::from_utf8_lossy(&d.body).into_owned()));
+        d.ack();
+    }
+    agent.quiet(Duration::from_millis(300)).await;
+    let want = [("x", "once"), ("x", "inherited"), ("y", "after")];
+    assert_eq!(
+        got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(),
+        want,
+        "{}",
+        daemon.log_tail(10)
+    );
+}
