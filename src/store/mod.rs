@@ -108,6 +108,9 @@ pub struct Totals {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     limits: Arc<Limits>,
+    /// Notified when queue entries leave (delivered, rejected, expired): stream events waiting
+    /// for room try again (see [`Store::room_for_stream_event`]).
+    room: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -154,7 +157,11 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(24);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), limits: Arc::new(limits) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            limits: Arc::new(limits),
+            room: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// The limits this store enforces.
