@@ -103,11 +103,18 @@ struct Stream {
     cfg: SseConfig,
     last_id: watch::Sender<String>,
     status: watch::Receiver<StreamStatus>,
-    /// The previous event's id and the connection it came on: an event repeating the id it
-    /// inherited (HTML §9.2.6) does not carry an id of its own.
-    previous: (u64, String),
     #[cfg(feature = "sse-http")]
     _handle: crate::sse::client::StreamHandle,
+}
+
+/// A stream event not committed yet: the queues are at their caps (it waits for an agent to
+/// take messages) or the store failed (it is tried again after `retry`). While one is held the
+/// daemon takes no stream event from the channel, so the stream tasks block and stop reading
+/// their HTTP bodies, and TCP flow control slows the servers (docs/event-streams.md). Nothing
+/// is dropped and Last-Event-ID stays at the last committed event.
+struct HeldEvent {
+    ev: StreamEvent,
+    retry: Option<(tokio::time::Instant, crate::cai::delivery::Backoff)>,
 }
 
 /// The daemon's state, owned by its one task.
@@ -136,7 +143,13 @@ struct Daemon {
     health: Health,
     /// The next try of what is held; set only while something is.
     retry_at: Option<tokio::time::Instant>,
+    held_event: Option<HeldEvent>,
+    /// When a stream event last waited for room in the queues.
+    streams_paused: Option<std::time::Instant>,
 }
+
+/// Waits for room closer together than this are one episode in the log.
+const PAUSE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Completed messages held whole for a commit retry.
 const MAX_UNCOMMITTED: usize = 256;
@@ -205,6 +218,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         uncommitted_ids: Vec::new(),
         health: Health::new(std::time::Duration::from_secs(cfg_retry_max)),
         retry_at: None,
+        held_event: None,
+        streams_paused: None,
     };
     d.cai.set_store_state(&d.health.state().to_string());
     d.apply_stream_config();
@@ -215,7 +230,16 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let mut sighup = signal(SignalKind::hangup())?;
     d.cai.set_modem_state(state_rx.borrow().as_str());
     d.cai.set_bearer_state(if *bearer_rx.borrow() { "up" } else { "down" });
+    let store = d.store.clone();
     loop {
+        let held = d.held_event.as_ref().map(|h| h.retry.as_ref().map(|(at, _)| *at));
+        let held_wake = async {
+            match held {
+                Some(Some(at)) => tokio::time::sleep_until(at).await,
+                Some(None) => store.room_freed().await,
+                None => std::future::pending().await,
+            }
+        };
         let deadline = d.receiver.next_deadline();
         let retry = d.retry_at;
         let store_retry = async {
@@ -236,7 +260,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         tokio::select! {
             Some(p) = pdu_rx.recv() => d.intake(drain(p, &mut pdu_rx)).await,
             Some(p) = inject_rx.recv() => d.intake(drain(p, &mut inject_rx)).await,
-            Some(ev) = events_rx.recv() => d.stream_event(ev).await,
+            Some(ev) = events_rx.recv(), if d.held_event.is_none() => d.stream_event(ev, None).await,
+            () = held_wake => d.retry_held_event().await,
             Some(up) = bearer_set_rx.recv() => d.set_external_bearer(up),
             Some(()) = changed_rx.recv() => d.publish_streams(),
             Ok(()) = state_rx.changed() => {
@@ -556,17 +581,55 @@ impl Daemon {
         }
     }
 
-    /// An event from a connection-oriented stream becomes a message like an SMS event.
-    async fn stream_event(&mut self, ev: StreamEvent) {
-        let Some(stream) = self.streams.get_mut(&ev.stream) else { return };
-        let connection = stream.status.borrow().connects;
-        if stream.previous.0 != connection {
-            stream.previous = (connection, String::new());
+    /// An event from a connection-oriented stream becomes a message like an SMS event, when the
+    /// queues have room for it and the store takes it; otherwise it is held ([`HeldEvent`]).
+    async fn stream_event(&mut self, ev: StreamEvent, backoff: Option<crate::cai::delivery::Backoff>) {
+        let failed = match self.store.room_for_stream_event(ev.event.data.len()) {
+            Ok(true) => match self.commit_stream_event(&ev).await {
+                Ok(()) => None,
+                Err(e) => {
+                    self.store_failed(&format!("an event of stream {}", ev.stream), &e.to_string());
+                    Some(format!("cannot commit event: {e}"))
+                }
+            },
+            Ok(false) => {
+                // At the caps every event may wait a moment: one line per episode.
+                if self.streams_paused.is_none_or(|t| t.elapsed() > PAUSE_LOG_INTERVAL) {
+                    log::warn!(
+                        "stream {}: the queues are full; the streams are not read until agents take messages",
+                        ev.stream
+                    );
+                }
+                self.streams_paused = Some(std::time::Instant::now());
+                self.held_event = Some(HeldEvent { ev, retry: None });
+                return;
+            }
+            Err(e) => Some(format!("store: {e}")),
+        };
+        if let Some(why) = failed {
+            let mut backoff = backoff.unwrap_or_default();
+            let delay = backoff.next_delay();
+            log::error!("stream {}: {why}; the stream waits, trying again in {delay:?}", ev.stream);
+            let at = tokio::time::Instant::now() + delay;
+            self.held_event = Some(HeldEvent { ev, retry: Some((at, backoff)) });
         }
-        let own_id = if ev.event.id == stream.previous.1 { "" } else { ev.event.id.as_str() };
+    }
+
+    /// Tries the held stream event again (room was freed, or its retry time came).
+    async fn retry_held_event(&mut self) {
+        if let Some(h) = self.held_event.take() {
+            self.stream_event(h.ev, h.retry.map(|(_, b)| b)).await;
+        }
+    }
+
+    /// Commits one stream event; Last-Event-ID moves only when it is in the store.
+    async fn commit_stream_event(&mut self, ev: &StreamEvent) -> Result<(), crate::cai::Error> {
+        let Some(stream) = self.streams.get(&ev.stream) else { return Ok(()) };
+        // An inherited id (HTML §9.2.6) does not name this event; a repeated `id` field does.
+        let own_id = if ev.event.own_id { ev.event.id.as_str() } else { "" };
         let app_id = stream.cfg.application_id.clone();
         let now = crate::time::now_ms();
-        let fallback = format!("{}#{now}#{}", ev.stream, stream.status.borrow().events);
+        let fallback = format!("{}#{}#{}", ev.stream, ev.received_ms, ev.seq);
         let message = Message {
             id: event_message_id(&app_id, own_id, &fallback),
             kind: Kind::WspPush,
@@ -586,24 +649,16 @@ impl Daemon {
                 event_type: ev.event.event_type.clone(),
                 event_id: ev.event.id.clone(),
             }),
-            body: ev.event.data.into_bytes(),
+            body: ev.event.data.as_bytes().to_vec(),
         };
-        stream.previous.1 = ev.event.id;
-        match self.cai.submit(std::slice::from_ref(&message), &[]).await {
-            Ok(r) if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) => {
-                self.store_ok();
-                self.note_event(&message)
-            }
-            Ok(_) => log::info!(
-                "stream {}: event {:?} already delivered",
-                ev.stream,
-                message.event.as_ref().map(|e| &e.event_id)
-            ),
-            Err(e) => {
-                log::error!("stream {}: cannot commit event: {e}", ev.stream);
-                self.store_failed(&format!("an event of stream {}", ev.stream), &e.to_string());
-            }
+        let r = self.cai.submit(std::slice::from_ref(&message), &[]).await?;
+        self.store_ok();
+        if r.first().is_some_and(|(_, o)| *o == crate::store::Outcome::New) {
+            self.note_event(&message)
+        } else {
+            log::info!("stream {}: event {:?} already delivered", ev.stream, ev.event.id);
         }
+        Ok(())
     }
 
     fn set_external_bearer(&mut self, up: bool) {
@@ -668,7 +723,6 @@ impl Daemon {
                     cfg,
                     last_id,
                     status,
-                    previous: (0, String::new()),
                     #[cfg(feature = "sse-http")]
                     _handle: handle,
                 },

@@ -323,18 +323,17 @@ impl Receiver {
         Outcome::Complete(Box::new(completed))
     }
 
-    /// One message per event of a pushed event stream. An event whose id merely repeats the
-    /// previous event's (the id persists across events, HTML §9.2.6) gets an id of its own.
+    /// One message per event of a pushed event stream. An event that only inherited its id
+    /// (the id persists across events, HTML §9.2.6) gets a message id of its own; an event whose
+    /// block names an id, even the previous one again, gets the id of that event.
     fn event_messages(&self, push: &Message, events: &[sse::Event]) -> Vec<Message> {
         let app_id = push.application_id.clone().unwrap_or_default();
         let stream = self.streams.get(&app_id.to_ascii_lowercase()).cloned().unwrap_or_default();
-        let mut previous = String::new();
         events
             .iter()
             .enumerate()
             .map(|(i, ev)| {
-                let own_id = if ev.id == previous { "" } else { ev.id.as_str() };
-                previous.clone_from(&ev.id);
+                let own_id = if ev.own_id { ev.id.as_str() } else { "" };
                 let mut m = push.clone();
                 m.id = event_message_id(&app_id, own_id, &format!("{}#{i}", push.id));
                 m.body = ev.data.as_bytes().to_vec();
@@ -510,6 +509,15 @@ mod tests {
         assert_eq!(c.messages[2].id, event_message_id("x-oma-application:sse.ticker", "5", "x"));
         // The second event only inherited id 4: it gets an id of its own.
         assert_ne!(c.messages[1].id, c.messages[0].id);
+    }
+
+    #[test]
+    fn a_repeated_explicit_event_id_is_the_same_message() {
+        let body = b"id: 4\ndata: a\n\nid: 4\ndata: a\n\n";
+        let pdus = push("x-oma-application:sse.ticker", "text/event-stream", body, 3);
+        let c = complete(receiver().process(1, &pdus[0], 0));
+        let id = event_message_id("x-oma-application:sse.ticker", "4", "x");
+        assert_eq!([c.messages[0].id.as_str(), c.messages[1].id.as_str()], [id.as_str(), id.as_str()]);
     }
 
     #[test]

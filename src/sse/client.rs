@@ -5,7 +5,7 @@
 //! One task per `[[sse]]` entry. The task never blocks the runtime: certificate files are read
 //! on the blocking pool, DNS runs on hyper-util's resolver threads, and everything else is async.
 //! Events go out through a bounded channel, so a slow consumer slows the stream (backpressure)
-//! instead of growing memory.
+//! instead of growing memory or losing events (docs/event-streams.md).
 //!
 //! Not done: proxies (`https_proxy`/`http_proxy`): hyper-util's proxy support would need its
 //! `client-proxy` feature and CONNECT tunnelling through the TLS connector; left for a board that
@@ -306,11 +306,17 @@ impl Task {
             match o {
                 Output::Event(event) => {
                     policy.delivered();
+                    let mut seq = 0;
                     self.status.send_modify(|s| {
                         s.events += 1;
+                        seq = s.events;
                         s.last_event_id.clone_from(&event.id);
                     });
-                    let ev = StreamEvent { stream: self.cfg.name.clone(), event };
+                    let received_ms = crate::time::now_ms();
+                    let ev = StreamEvent { stream: self.cfg.name.clone(), event, received_ms, seq };
+                    // While the daemon holds events back (full queues) this waits, and the body
+                    // is not polled: hyper stops reading the socket and TCP flow control slows
+                    // the server down.
                     if self.events.send(ev).await.is_err() {
                         return Err(Failure::Fatal("the event receiver is gone".into()));
                     }

@@ -2,7 +2,8 @@
 //! grammar), for tests, test servers and `otapushctl encode push`.
 //!
 //! The output parses back to the same events with [`super::parser`]: data lines are split at LF,
-//! the `id` field is written only when the last event ID changes (it persists across events), and
+//! the `id` field is written when the last event ID changes (it persists across events) or the
+//! event owns it ([`Event::own_id`]), and
 //! the `event` field is left out for the default type `message`.
 
 use super::parser::Event;
@@ -50,7 +51,7 @@ impl Encoder {
         if let Some(offset) = ev.id.find(['\r', '\n', '\0']) {
             return Err(EncodeError::BadId { offset });
         }
-        if ev.id != self.last_id {
+        if ev.id != self.last_id || ev.own_id {
             field(out, "id", &ev.id);
             self.last_id.clone_from(&ev.id);
         }

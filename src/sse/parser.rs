@@ -69,6 +69,10 @@ pub struct Event {
     pub data: String,
     /// The stream's last event ID when this event was dispatched (it persists across events).
     pub id: String,
+    /// An `id` field set `id` since the previous event (in this event's block, or in a block
+    /// without data before it); false when the event merely inherited it. A repeated explicit
+    /// id names the same event again; an inherited one does not name this event at all.
+    pub own_id: bool,
 }
 
 /// What the parser reports.
@@ -112,6 +116,8 @@ pub struct Parser {
     block_lines: usize,
     // Stream state.
     last_event_id: String,
+    /// An `id` field set `last_event_id` after the last dispatched event.
+    id_is_new: bool,
     retry_ms: Option<u64>,
 }
 
@@ -132,6 +138,7 @@ impl Parser {
             has_block_id: false,
             block_lines: 0,
             last_event_id: String::new(),
+            id_is_new: false,
             retry_ms: None,
         }
     }
@@ -397,6 +404,7 @@ impl Parser {
             mem::swap(&mut self.last_event_id, &mut self.block_id);
             self.block_id.clear();
             self.has_block_id = false;
+            self.id_is_new = true;
         }
         if self.data.is_empty() {
             self.event_type.clear();
@@ -411,7 +419,8 @@ impl Parser {
         } else {
             mem::take(&mut self.event_type)
         };
-        out(Output::Event(Event { event_type, data, id: self.last_event_id.clone() }));
+        let own_id = mem::take(&mut self.id_is_new);
+        out(Output::Event(Event { event_type, data, id: self.last_event_id.clone(), own_id }));
     }
 }
 
@@ -508,8 +517,14 @@ mod tests {
         events(input).into_iter().map(|e| e.data).collect()
     }
 
+    /// An event whose id was inherited (or empty).
     fn ev(event_type: &str, data: &str, id: &str) -> Event {
-        Event { event_type: event_type.into(), data: data.into(), id: id.into() }
+        Event { event_type: event_type.into(), data: data.into(), id: id.into(), own_id: false }
+    }
+
+    /// An event whose id an `id` field set.
+    fn own(event_type: &str, data: &str, id: &str) -> Event {
+        Event { own_id: true, ..ev(event_type, data, id) }
     }
 
     // The web-platform-tests `eventsource/` cases, restated as facts. The WPT server
@@ -574,7 +589,7 @@ mod tests {
         // `resources/last-event-id`: first connection, then the reconnect that sent
         // `Last-Event-ID: …` and got it echoed as data; the id persists into the new stream.
         let first = outputs("id: …\nretry: 200\ndata: hello\n\n".as_bytes());
-        assert_eq!(first, [Output::Retry(200), Output::Event(ev("message", "hello", "…"))]);
+        assert_eq!(first, [Output::Retry(200), Output::Event(own("message", "hello", "…"))]);
         let again = outputs_with("data: …\n\n".as_bytes(), Limits::default(), "…");
         assert_eq!(again, [Output::Event(ev("message", "…", "…"))]);
     }
@@ -706,7 +721,10 @@ mod tests {
     fn invalid_utf8_becomes_replacement_and_parsing_continues() {
         // FF is never valid; E2 82 is a truncated three-octet sequence cut by the LF.
         let e = events(b"data:a\xFFb\ndata:\xE2\x82\nid:\xC3\n\ndata:next\n\n");
-        assert_eq!(e, [ev("message", "a\u{FFFD}b\n\u{FFFD}", "\u{FFFD}"), ev("message", "next", "\u{FFFD}")]);
+        assert_eq!(
+            e,
+            [own("message", "a\u{FFFD}b\n\u{FFFD}", "\u{FFFD}"), ev("message", "next", "\u{FFFD}")]
+        );
     }
 
     #[test]
@@ -738,7 +756,26 @@ mod tests {
         assert!(v.is_empty());
         assert_eq!(p.last_event_id(), "9");
         p.feed(b"data: x\n\n", &mut |o| v.push(o));
-        assert_eq!(v, [Output::Event(ev("message", "x", "9"))]);
+        // The first event after it owns the id; the next one inherits it.
+        p.feed(b"data: y\n\n", &mut |o| v.push(o));
+        assert_eq!(v, [Output::Event(own("message", "x", "9")), Output::Event(ev("message", "y", "9"))]);
+    }
+
+    #[test]
+    fn a_repeated_id_field_is_owned_an_inherited_id_is_not() {
+        let e = events(b"id: x\ndata: a\n\nid: x\ndata: a\n\ndata: b\n\nid:\ndata: c\n\n");
+        assert_eq!(
+            e,
+            [
+                own("message", "a", "x"),
+                own("message", "a", "x"),
+                ev("message", "b", "x"),
+                own("message", "c", "")
+            ]
+        );
+        // A reconnect's Last-Event-ID is inherited, never owned.
+        let again = outputs_with(b"data: d\n\nid: 5\ndata: e\n\n", Limits::default(), "x");
+        assert_eq!(again, [Output::Event(ev("message", "d", "x")), Output::Event(own("message", "e", "5"))]);
     }
 
     #[test]
@@ -837,7 +874,7 @@ mod tests {
         let body =
             format!("\u{FEFF}retry: 5\ndata: {}\n\ndata: a\n\nid: 3\ndata: b\n\ndata: tail", "x".repeat(40));
         let parsed = parse_body(body.as_bytes(), Limits { max_line: 100, max_event: 20, max_lines: 10 });
-        assert_eq!(parsed.events, [ev("message", "a", ""), ev("message", "b", "3")]);
+        assert_eq!(parsed.events, [ev("message", "a", ""), own("message", "b", "3")]);
         assert_eq!(parsed.retry_ms, Some(5));
         assert_eq!(parsed.dropped, 1);
     }
@@ -903,7 +940,8 @@ mod tests {
             let event_type = prop_oneof!["[a-z]{1,8}", Just("message".to_string())];
             let id = prop_oneof!["[a-z0-9 ]{0,6}", Just(String::new())];
             prop_oneof![
-                6 => (event_type, data, id).prop_map(|(event_type, data, id)| Item::Event(Event { event_type, data, id })),
+                6 => (event_type, data, id, any::<bool>())
+                    .prop_map(|(event_type, data, id, own_id)| Item::Event(Event { event_type, data, id, own_id })),
                 1 => any::<u64>().prop_map(Item::Retry),
                 1 => "[a-z: ]{0,10}".prop_map(Item::Comment),
             ]
@@ -917,13 +955,17 @@ mod tests {
                 cuts in prop::collection::vec(any::<usize>(), 0..6),
             ) {
                 let mut enc = Encoder::new();
+                let mut enc_id = String::new();
                 let mut bytes = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
                 let mut expect = Vec::new();
                 for it in &items {
                     match it {
                         Item::Event(e) => {
+                            // An id field is written when the id changes or is owned.
+                            let own_id = e.own_id || e.id != enc_id;
+                            enc_id.clone_from(&e.id);
                             enc.event(e, &mut bytes).unwrap();
-                            expect.push(Output::Event(e.clone()));
+                            expect.push(Output::Event(Event { own_id, ..e.clone() }));
                         }
                         Item::Retry(ms) => {
                             enc.retry(*ms, &mut bytes);

@@ -10,6 +10,10 @@ pub struct StreamEvent {
     /// The `[[sse]] name`.
     pub stream: String,
     pub event: Event,
+    /// When the stream task read it (Unix ms) and its number among the task's events: together
+    /// they name an event without an id of its own, however long it waits for the daemon.
+    pub received_ms: u64,
+    pub seq: u64,
 }
 
 /// Where a stream is (the `Streams` property and `otapushctl status`).

@@ -115,6 +115,9 @@ pub struct Totals {
 pub struct Store {
     conn: Arc<Db>,
     limits: Arc<Limits>,
+    /// Notified when queue entries leave (delivered, rejected, expired): stream events waiting
+    /// for room try again (see [`Store::room_for_stream_event`]).
+    room: Arc<tokio::sync::Notify>,
 }
 
 /// The connection, and the marker file that says a run has it open (see
@@ -243,7 +246,11 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(24);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Db { conn: Mutex::new(conn), marker: None }), limits: Arc::new(limits) })
+        Ok(Store {
+            conn: Arc::new(Db { conn: Mutex::new(conn), marker: None }),
+            limits: Arc::new(limits),
+            room: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// The limits this store enforces.

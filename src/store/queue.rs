@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 /// The registration id of the unclaimed queue (messages no registration matched).
 pub const UNCLAIMED: i64 = 0;
 
+/// Event streams may fill the queue caps up to all but 1/this of them; the rest is kept for
+/// SMS, which cannot be slowed down, so that an SMS at the caps never drops a stream event
+/// whose Last-Event-ID the server already considers delivered.
+pub const STREAM_RESERVE_DIVISOR: u64 = 16;
+
 /// One queue a message goes into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueTarget {
@@ -103,9 +108,45 @@ impl Store {
 
     /// Removes one queue entry (delivered, or rejected by its agent). False if it was gone.
     pub fn remove_queued(&self, seq: i64) -> Result<bool> {
-        self.write(Sync::Normal, |tx| {
+        let removed = self.write(Sync::Normal, |tx| {
             Ok(tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?.execute([seq])? > 0)
-        })
+        })?;
+        if removed {
+            self.room.notify_one();
+        }
+        Ok(removed)
+    }
+
+    /// Whether an event-stream message of `body_len` octets fits under the caps with the
+    /// reserve kept for SMS ([`STREAM_RESERVE_DIVISOR`]). Streams wait for room (back-pressure)
+    /// instead of committing past the caps, which would drop the oldest queued messages.
+    pub fn room_for_stream_event(&self, body_len: usize) -> Result<bool> {
+        let t = self.totals_queued()?;
+        let max_messages = self.limits.max_queued_messages;
+        let max_bytes = self.limits.max_queued_bytes;
+        let messages = max_messages - max_messages / STREAM_RESERVE_DIVISOR;
+        let bytes = max_bytes - max_bytes / STREAM_RESERVE_DIVISOR;
+        // An empty queue takes any one event (one that fits the caps alone), so a single event
+        // larger than the byte share still goes through.
+        if t.0 == 0 {
+            return Ok(true);
+        }
+        Ok(t.0 < messages && t.1.saturating_add(body_len as u64) <= bytes)
+    }
+
+    /// Resolves once queue entries have left since the last call (or at once if some left
+    /// before it): the moment to try [`Store::room_for_stream_event`] again.
+    pub async fn room_freed(&self) {
+        self.room.notified().await
+    }
+
+    /// Distinct queued messages and their body octets.
+    fn totals_queued(&self) -> Result<(u64, u64)> {
+        let conn = self.lock();
+        let (m, b): (i64, i64) = conn
+            .prepare_cached("SELECT messages, bytes FROM totals WHERE k = 0")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((to_u64(m), to_u64(b)))
     }
 
     /// How many entries a registration's queue holds.
@@ -147,6 +188,11 @@ impl Store {
                 }
             }
             Ok(expired)
+        })
+        .inspect(|expired| {
+            if !expired.is_empty() {
+                self.room.notify_one();
+            }
         })
     }
 
@@ -494,6 +540,34 @@ pub(crate) mod tests {
         let t = s.totals().unwrap();
         assert_eq!((t.messages, t.bytes), (2, 9));
         assert_eq!(s.queue_head(1, 0).unwrap().unwrap().message.id, "c3");
+    }
+
+    #[test]
+    fn streams_wait_below_the_caps_and_are_told_when_room_returns() {
+        let limits = Limits { max_queued_messages: 32, max_queued_bytes: 1000, ..Limits::default() };
+        let (_d, s) = temp_store(limits);
+        assert!(s.room_for_stream_event(5000).unwrap(), "an empty queue takes any one event");
+        // 32 messages, 1/16 kept for SMS: streams stop at 30.
+        for i in 0..30 {
+            assert!(s.room_for_stream_event(2).unwrap(), "{i}");
+            s.commit_messages(&[(&msg(&format!("s{i}"), b"ab"), q(1, 9999))], &[], 0).unwrap();
+        }
+        assert!(!s.room_for_stream_event(2).unwrap());
+        // SMS may still use the reserve without dropping anything.
+        s.commit_messages(&[(&msg("sms", b"ab"), q(1, 9999))], &[], 0).unwrap();
+        assert_eq!(s.queue_head(1, 0).unwrap().unwrap().message.id, "s0");
+        // A delivery frees room and wakes the waiter (a permit: no race with the check).
+        let head = s.queue_head(1, 0).unwrap().unwrap();
+        s.remove_queued(head.seq).unwrap();
+        s.remove_queued(s.queue_head(1, 0).unwrap().unwrap().seq).unwrap();
+        assert!(s.room_for_stream_event(2).unwrap());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), s.room_freed()).await.unwrap()
+        });
+        // The byte share: 1000 - 1000/16 = 938 octets for streams.
+        assert!(!s.room_for_stream_event(938 - 29 * 2 + 1).unwrap());
+        assert!(s.room_for_stream_event(938 - 29 * 2).unwrap());
     }
 
     #[test]

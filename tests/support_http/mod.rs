@@ -111,6 +111,27 @@ impl Exchange {
         self.send(&format!("id: {id}\nevent: {event_type}\ndata: {data}\n\n")).await;
     }
 
+    /// Writes `bytes` whole. Whenever the client leaves the connection unread (not one octet
+    /// taken) for `stall`, its receive window and our send buffer are full: `on_stall` runs,
+    /// and the write goes on. True if that happened.
+    pub async fn send_watching(&mut self, bytes: &[u8], stall: Duration, mut on_stall: impl FnMut()) -> bool {
+        let mut stalled = false;
+        let mut at = 0;
+        while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
+            // `write` is cancel-safe: a timed-out call wrote nothing.
+            match tokio::time::timeout(stall, self.stream.write(rest)).await {
+                Err(_) => {
+                    stalled = true;
+                    on_stall();
+                }
+                Ok(Ok(0)) => panic!("connection {}: the client closed it", self.n),
+                Ok(Ok(n)) => at += n,
+                Ok(Err(e)) => panic!("connection {}: write failed: {e}", self.n),
+            }
+        }
+        stalled
+    }
+
     /// Waits until the client closes the connection (true), or the guard passes (false).
     pub async fn closed_by_client(&mut self) -> bool {
         let mut buf = [0u8; 256];
