@@ -21,6 +21,8 @@ mod udh;
 mod user_data;
 
 #[cfg(test)]
+pub(crate) mod test_vectors;
+#[cfg(test)]
 mod tests;
 
 pub use address::{Address, TypeOfNumber, ADDRESS_CAPACITY};
