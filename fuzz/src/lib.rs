@@ -96,7 +96,8 @@ pub fn sms(data: &[u8]) {
                 }
                 if let Ok(again) = sms::encode(&p, with_smsc) {
                     let back = sms::decode(&again, with_smsc).expect("decoding what the encoder built");
-                    assert_eq!(back, p, "decode(encode(p)) != p for {:02x?}", again);
+                    // The encoder writes BCD: a non-BCD time stamp comes back unflagged.
+                    assert_eq!(back, bcd(&p), "decode(encode(p)) != p for {:02x?}", again);
                 }
             }
             Err(e) => {
@@ -105,6 +106,19 @@ pub fn sms(data: &[u8]) {
         }
         let _ = decode_sms::decode_sms_json(data, with_smsc);
     }
+}
+
+/// `p` with the non-BCD flags of its time stamps cleared.
+fn bcd(p: &sms::SmsPdu) -> sms::SmsPdu {
+    let mut p = p.clone();
+    match &mut p.tpdu {
+        sms::Tpdu::Deliver(d) => d.scts.nonbcd = false,
+        sms::Tpdu::StatusReport(s) => {
+            s.scts.nonbcd = false;
+            s.discharge_time.nonbcd = false;
+        }
+    }
+    p
 }
 
 /// `UserDataHeader::from_bytes`: the elements tile the header exactly.
