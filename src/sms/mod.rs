@@ -14,6 +14,7 @@ mod deliver;
 mod encode;
 mod error;
 mod gsm7;
+mod national;
 mod reader;
 mod status_report;
 mod timestamp;

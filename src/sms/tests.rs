@@ -468,3 +468,22 @@ fn unknown_national_language_falls_back_to_default() {
     assert_eq!(d.udh().unwrap().locking_shift(), Some(0x7F));
     assert_eq!(d.user_data().unwrap().text(), Some("@a"));
 }
+
+/// A Hindi SMS (TS 23.038 A.3.6 locking shift, A.2.6 single shift) decodes in Devanagari, and
+/// the encoder builds the same PDU from the text.
+#[test]
+fn hindi_national_language_tables() {
+    // 44 first octet (UDHI), TP-OA +31641600986, PID 00, DCS 00, TP-SCTS, then TP-UDL; UD:
+    // UDHL 06, 25 01 06 (locking shift, Hindi), 24 01 06 (single shift, Hindi): 7 octets = 8
+    // septets, no fill bits. Text "नमस्ते ।" = locking 2F 42 4C 5F 27 59, space 20, and the
+    // danda as ESC 19.
+    let septets = [0x2F, 0x42, 0x4C, 0x5F, 0x27, 0x59, 0x20, 0x1B, 0x19];
+    let mut ud = vec![0x06, 0x25, 0x01, 0x06, 0x24, 0x01, 0x06];
+    gsm7::pack(&mut ud, 0, 8, &septets);
+    let mut p = pdu("440B911346610089F6000042601291410580");
+    p.push(8 + septets.len() as u8);
+    p.extend_from_slice(&ud);
+    let d = decode(&p, false).unwrap();
+    assert_eq!(d.user_data().unwrap().text(), Some("नमस्ते ।"));
+    assert_eq!(encode(&d, false).unwrap(), p);
+}
