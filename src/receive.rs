@@ -380,7 +380,16 @@ mod tests {
 
     fn scts() -> Timestamp {
         // 2026-11-21 09:30:00 at UTC-03:00: the zone is -12 quarter hours.
-        Timestamp { year: 2026, month: 11, day: 21, hour: 9, minute: 30, second: 0, tz_quarters: -12 }
+        Timestamp {
+            year: 2026,
+            month: 11,
+            day: 21,
+            hour: 9,
+            minute: 30,
+            second: 0,
+            tz_quarters: -12,
+            nonbcd: false,
+        }
     }
 
     fn push(app_id: &str, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
@@ -436,6 +445,26 @@ mod tests {
         let mut r3 = receiver();
         r3.process(1, &pdus[0], 0);
         assert_eq!(r3.process(2, &pdus[0], 0), vec![Outcome::Duplicate { tag: 2 }]);
+    }
+
+    /// The three lenient cases of TS 23.040 each complete at once: a concatenation element of
+    /// total 1 (no reassembly wait), a text SMS with a malformed header (its text delivered),
+    /// a status report with non-BCD zone octets.
+    #[test]
+    fn lenient_pdus_complete_at_once() {
+        use crate::sms::test_vectors::{MALFORMED_UDH, NONBCD_STATUS_REPORT, SINGLE_CONCAT};
+        let pdu = |h: &str| crate::hex::decode(h).unwrap();
+        let mut r = receiver();
+        let c = complete(r.process(1, &pdu(SINGLE_CONCAT), 0));
+        assert_eq!((c.kind, c.text.as_deref(), c.reference), (Kind::Text, Some("Your code is 4821"), None));
+        assert_eq!((c.tags, r.partials(), r.next_deadline()), (vec![1], 0, None));
+        let c = complete(r.process(2, &pdu(MALFORMED_UDH), 0));
+        assert_eq!((c.kind, c.text.as_deref()), (Kind::Text, Some("Balance: 12.50 EUR")));
+        assert_eq!(c.messages[0].originator, "+4915259911630");
+        let c = complete(r.process(3, &pdu(NONBCD_STATUS_REPORT), 0));
+        assert_eq!(c.kind, Kind::StatusReport);
+        assert_eq!(c.sent_time.as_deref(), Some("2010-09-21T14:03:46+02:30"));
+        assert_eq!(r.partials(), 0);
     }
 
     #[test]

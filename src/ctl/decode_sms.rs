@@ -46,6 +46,9 @@ pub struct DeliverRecord<'a> {
     originator: &'a str,
     originator_type: &'static str,
     timestamp: Rfc3339,
+    /// TP-SCTS had a non-BCD semi-octet (read as oFono does).
+    #[serde(skip_serializing_if = "is_false")]
+    timestamp_nonbcd: bool,
     pid: u8,
     dcs: u8,
     encoding: &'static str,
@@ -57,6 +60,9 @@ pub struct DeliverRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     data_hex: Option<Hex<'a>>,
     udh: UdhRecord<'a>,
+    /// The user data header could not be parsed and was ignored (TS 23.040 §9.2.3.24).
+    #[serde(skip_serializing_if = "is_false")]
+    udh_malformed: bool,
 }
 
 impl<'a> DeliverRecord<'a> {
@@ -68,6 +74,7 @@ impl<'a> DeliverRecord<'a> {
             originator: d.originator.as_str(),
             originator_type: d.originator.kind_str(),
             timestamp: Rfc3339(d.scts.rfc3339_bytes()),
+            timestamp_nonbcd: d.scts.nonbcd,
             pid: d.pid,
             dcs: d.dcs.octet(),
             encoding: d.dcs.encoding_str(),
@@ -77,6 +84,7 @@ impl<'a> DeliverRecord<'a> {
             text,
             data_hex,
             udh: UdhRecord::new(d.udh.as_ref()),
+            udh_malformed: malformed(d.udh.as_ref()),
         }
     }
 }
@@ -91,7 +99,11 @@ pub struct StatusReportRecord<'a> {
     recipient: &'a str,
     recipient_type: &'static str,
     timestamp: Rfc3339,
+    #[serde(skip_serializing_if = "is_false")]
+    timestamp_nonbcd: bool,
     discharge_time: Rfc3339,
+    #[serde(skip_serializing_if = "is_false")]
+    discharge_time_nonbcd: bool,
     status: u8,
     status_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +116,8 @@ pub struct StatusReportRecord<'a> {
     data_hex: Option<Hex<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     udh: Option<UdhRecord<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    udh_malformed: bool,
 }
 
 impl<'a> StatusReportRecord<'a> {
@@ -116,7 +130,9 @@ impl<'a> StatusReportRecord<'a> {
             recipient: s.recipient.as_str(),
             recipient_type: s.recipient.kind_str(),
             timestamp: Rfc3339(s.scts.rfc3339_bytes()),
+            timestamp_nonbcd: s.scts.nonbcd,
             discharge_time: Rfc3339(s.discharge_time.rfc3339_bytes()),
+            discharge_time_nonbcd: s.discharge_time.nonbcd,
             status: s.status,
             status_kind: s.status_kind().as_str(),
             pid: s.pid,
@@ -124,8 +140,17 @@ impl<'a> StatusReportRecord<'a> {
             text,
             data_hex,
             udh: s.user_data.as_ref().map(|_| UdhRecord::new(s.udh.as_ref())),
+            udh_malformed: malformed(s.udh.as_ref()),
         }
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn malformed(h: Option<&UserDataHeader>) -> bool {
+    h.is_some_and(|h| h.malformed().is_some())
 }
 
 #[derive(Serialize)]
@@ -196,6 +221,8 @@ mod tests {
     use super::*;
     use crate::hex;
     use serde_json::json;
+
+    use crate::sms::test_vectors::{MALFORMED_UDH, SINGLE_CONCAT};
 
     fn run(hex_pdu: &str, with_smsc: bool) -> Value {
         decode_sms_json(&hex::decode(hex_pdu).unwrap(), with_smsc).unwrap()
@@ -272,6 +299,36 @@ mod tests {
         let v = run("07914306073011F006270B913426565711F7012081111345400120811174054043", true);
         assert_eq!((v["status"].as_u64(), v["status_kind"].as_str()), (Some(0x43), Some("failed")));
         assert_eq!(v["smsc"], "+34607003110");
+    }
+
+    /// oFono test-sms.c sr_pdu3: both zone octets are A0 (non-BCD units semi-octet).
+    #[test]
+    fn status_report_with_non_bcd_zone_is_flagged() {
+        let v = run("0606098121436587F9019012413064A0019012413045A000", false);
+        assert_eq!(
+            v,
+            json!({
+                "type": "status_report", "smsc": null, "mr": 6,
+                "recipient": "123456789", "recipient_type": "unknown",
+                "timestamp": "2010-09-21T14:03:46+02:30", "timestamp_nonbcd": true,
+                "discharge_time": "2010-09-21T14:03:54+02:30", "discharge_time_nonbcd": true,
+                "status": 0, "status_kind": "completed"
+            })
+        );
+    }
+
+    /// A deliver with a concatenation element of total 1 and a deliver whose header is
+    /// malformed (see sms::tests for the octets).
+    #[test]
+    fn single_segment_concat_and_malformed_udh() {
+        let v = run(SINGLE_CONCAT, true);
+        assert_eq!(v["udh"]["concat"], json!({"ref": 0x5A, "total": 1, "seq": 1, "ref_bits": 8}));
+        assert_eq!(v["text"], "Your code is 4821");
+        assert!(v.get("udh_malformed").is_none() && v.get("timestamp_nonbcd").is_none());
+        let v = run(MALFORMED_UDH, true);
+        assert_eq!(v["udh_malformed"], true);
+        assert_eq!(v["udh"], json!({"concat": null, "ports": null, "elements": []}));
+        assert_eq!(v["text"], "Balance: 12.50 EUR");
     }
 
     #[test]

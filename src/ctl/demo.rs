@@ -133,7 +133,16 @@ fn filter<'a>(pairs: &[(&'a str, Value<'a>)]) -> HashMap<&'a str, Value<'a>> {
 
 fn demo_time() -> Timestamp {
     // 2026-11-21 09:30:00 at UTC-03:00 (negative zone), as a Brazilian network would stamp it.
-    Timestamp { year: 2026, month: 11, day: 21, hour: 9, minute: 30, second: 0, tz_quarters: -12 }
+    Timestamp {
+        year: 2026,
+        month: 11,
+        day: 21,
+        hour: 9,
+        minute: 30,
+        second: 0,
+        tz_quarters: -12,
+        nonbcd: false,
+    }
 }
 
 /// An MMS m-notification-ind (OMA-MMS-ENC §6.2), binary-encoded.

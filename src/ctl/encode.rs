@@ -81,6 +81,7 @@ pub fn now_timestamp() -> Timestamp {
         minute: (rem / 60 % 60) as u8,
         second: (rem % 60) as u8,
         tz_quarters: 0,
+        nonbcd: false,
     }
 }
 

@@ -1,15 +1,19 @@
 //! The GSM 7-bit alphabets of 3GPP TS 23.038: the default alphabet (§6.2.1), its extension
 //! table (§6.2.1.1) and the national language locking / single shift tables of Annex A for
-//! Turkish (1), Spanish (2, single shift only) and Portuguese (3).
+//! Turkish (1), Spanish (2, single shift only) and Portuguese (3); languages 4-13 are in
+//! [`national`](super::national).
 //!
-//! A table maps a septet to a character. In a single shift table, `'\0'` marks a code the
-//! table does not define. Code 0x1B is the escape and never looked up in a locking table.
+//! A table maps a septet to a character; `'\0'` marks a code the table does not define (a
+//! locking table's undefined code decodes as U+FFFD). Code 0x1B is the escape and never
+//! looked up in a locking table.
+
+use super::national;
 
 /// The escape septet: the next septet is read from the single shift table.
 pub const ESC: u8 = 0x1B;
 
 /// Placeholder for the escape code in locking tables (never emitted by the decoder).
-const ESC_SLOT: char = '\u{1B}';
+pub(crate) const ESC_SLOT: char = '\u{1B}';
 
 /// Marks an undefined code in a single shift table.
 pub(crate) const NONE: char = '\0';
@@ -190,6 +194,52 @@ static TURKISH_SINGLE_UTF8: Utf8Table = utf8_table(&TURKISH_SINGLE);
 static SPANISH_SINGLE_UTF8: Utf8Table = utf8_table(&SPANISH_SINGLE);
 static PORTUGUESE_SINGLE_UTF8: Utf8Table = utf8_table(&PORTUGUESE_SINGLE);
 
+/// A pair of national language tables (locking, single shift) with their UTF-8 forms.
+struct Language {
+    locking: &'static [char; 128],
+    locking_utf8: &'static Utf8Table,
+    single: &'static [char; 128],
+    single_utf8: &'static Utf8Table,
+}
+
+macro_rules! languages {
+    ($($locking:ident, $single:ident;)*) => {
+        /// The tables of identifiers 4-13 (TS 23.038 §6.2.1.2.4), in order.
+        static NATIONAL: [Language; 10] = [$(
+            {
+                static LOCKING_UTF8: Utf8Table = utf8_table(&national::$locking);
+                static SINGLE_UTF8: Utf8Table = utf8_table(&national::$single);
+                Language {
+                    locking: &national::$locking,
+                    locking_utf8: &LOCKING_UTF8,
+                    single: &national::$single,
+                    single_utf8: &SINGLE_UTF8,
+                }
+            },
+        )*];
+    };
+}
+
+languages! {
+    BENGALI_LOCKING, BENGALI_SINGLE;
+    GUJARATI_LOCKING, GUJARATI_SINGLE;
+    HINDI_LOCKING, HINDI_SINGLE;
+    KANNADA_LOCKING, KANNADA_SINGLE;
+    MALAYALAM_LOCKING, MALAYALAM_SINGLE;
+    ORIYA_LOCKING, ORIYA_SINGLE;
+    PUNJABI_LOCKING, PUNJABI_SINGLE;
+    TAMIL_LOCKING, TAMIL_SINGLE;
+    TELUGU_LOCKING, TELUGU_SINGLE;
+    URDU_LOCKING, URDU_SINGLE;
+}
+
+fn national(nli: Option<u8>) -> Option<&'static Language> {
+    NATIONAL.get(usize::from(nli?.checked_sub(4)?))
+}
+
+/// U+FFFD as a [`Utf8Table`] entry.
+const REPLACEMENT_UTF8: [u8; 4] = [0xEF, 0xBF, 0xBD, 3];
+
 /// The pair of tables one message is decoded with: a locking shift table (the default
 /// alphabet unless IEI 0x25 selects another) and a single shift table (the extension table
 /// unless IEI 0x24 selects another).
@@ -218,13 +268,14 @@ impl Tables {
         let (locking, locking_utf8) = match locking {
             Some(1) => (&TURKISH_LOCKING, &TURKISH_LOCKING_UTF8),
             Some(3) => (&PORTUGUESE_LOCKING, &PORTUGUESE_LOCKING_UTF8),
-            _ => (&DEFAULT, &DEFAULT_UTF8),
+            nli => national(nli).map_or((&DEFAULT, &DEFAULT_UTF8), |l| (l.locking, l.locking_utf8)),
         };
         let (single, single_utf8) = match single {
             Some(1) => (&TURKISH_SINGLE, &TURKISH_SINGLE_UTF8),
             Some(2) => (&SPANISH_SINGLE, &SPANISH_SINGLE_UTF8),
             Some(3) => (&PORTUGUESE_SINGLE, &PORTUGUESE_SINGLE_UTF8),
-            _ => (&DEFAULT_EXTENSION, &DEFAULT_EXTENSION_UTF8),
+            nli => national(nli)
+                .map_or((&DEFAULT_EXTENSION, &DEFAULT_EXTENSION_UTF8), |l| (l.single, l.single_utf8)),
         };
         Tables { locking, single, locking_utf8, single_utf8 }
     }
@@ -232,7 +283,12 @@ impl Tables {
     /// [`Tables::plain`] as UTF-8 (see [`Utf8Table`]).
     #[inline]
     pub(crate) fn plain_utf8(&self, septet: u8) -> &[u8; 4] {
-        &self.locking_utf8[(septet & 0x7f) as usize]
+        let e = &self.locking_utf8[(septet & 0x7f) as usize];
+        if e[3] == 0 {
+            &REPLACEMENT_UTF8
+        } else {
+            e
+        }
     }
 
     /// [`Tables::escaped`] as UTF-8.
@@ -245,7 +301,7 @@ impl Tables {
         }
         let e = &self.single_utf8[s];
         if e[3] == 0 {
-            &self.locking_utf8[s]
+            self.plain_utf8(septet)
         } else {
             e
         }
@@ -262,15 +318,19 @@ impl Tables {
         }
         let c = self.single[s];
         if c == NONE {
-            self.locking[s]
+            self.plain(septet)
         } else {
             c
         }
     }
 
+    /// The character of a septet in the locking table (U+FFFD for a code it leaves undefined).
     #[inline]
     pub(crate) fn plain(&self, septet: u8) -> char {
-        self.locking[(septet & 0x7f) as usize]
+        match self.locking[(septet & 0x7f) as usize] {
+            NONE => char::REPLACEMENT_CHARACTER,
+            c => c,
+        }
     }
 
     /// The septets of one character: `[code]` or `[ESC, code]`; `None` if neither table has it.
@@ -293,20 +353,28 @@ mod tests {
     fn tables_are_consistent() {
         // Every locking table keeps LF, CR, space, digits and Latin letters where the default
         // alphabet has them (TS 23.038 Annex B keeps these common to all tables).
-        for t in [&DEFAULT, &TURKISH_LOCKING, &PORTUGUESE_LOCKING] {
+        let national_locking = NATIONAL.iter().map(|l| l.locking);
+        for t in [&DEFAULT, &TURKISH_LOCKING, &PORTUGUESE_LOCKING].into_iter().chain(national_locking) {
             assert_eq!(t[0x0A], '\n');
             assert_eq!(t[0x0D], '\r');
             assert_eq!(t[0x20], ' ');
             assert_eq!(t[0x30], '0');
-            assert_eq!(t[0x41], 'A');
+            assert_eq!(t[0x61], 'a');
             assert_eq!(t[0x7A], 'z');
             assert_eq!(t[0x1B], ESC_SLOT);
             // No character appears twice in one locking table.
-            for (i, a) in t.iter().enumerate() {
+            for (i, a) in t.iter().enumerate().filter(|(_, &a)| a != NONE) {
                 assert!(!t[i + 1..].contains(a), "{a:?} twice");
             }
         }
-        for t in [&DEFAULT_EXTENSION, &TURKISH_SINGLE, &SPANISH_SINGLE, &PORTUGUESE_SINGLE] {
+        // Languages 4-13 replace the Latin capitals with their script; 1-3 keep them.
+        assert_eq!([DEFAULT[0x41], TURKISH_LOCKING[0x41], PORTUGUESE_LOCKING[0x41]], ['A'; 3]);
+        assert!(NATIONAL.iter().all(|l| l.locking[0x41] != 'A' && l.single[0x41] == 'A'));
+        let national_single = NATIONAL.iter().map(|l| l.single);
+        for t in [&DEFAULT_EXTENSION, &TURKISH_SINGLE, &SPANISH_SINGLE, &PORTUGUESE_SINGLE]
+            .into_iter()
+            .chain(national_single)
+        {
             assert_eq!(t[0x1B], NONE);
             assert_eq!(t[0x65], '€');
             assert_eq!(t[0x0A], '\u{0C}');
@@ -315,8 +383,8 @@ mod tests {
 
     #[test]
     fn utf8_tables_match_char_tables() {
-        for l in [None, Some(1), Some(3)] {
-            for si in [None, Some(1), Some(2), Some(3)] {
+        for l in [None, Some(1), Some(3), Some(4), Some(6), Some(11), Some(13)] {
+            for si in [None, Some(1), Some(2), Some(3), Some(5), Some(12), Some(13)] {
                 let t = Tables::for_languages(l, si);
                 for s in 0..128u8 {
                     let check = |e: &[u8; 4], c: char| {
@@ -356,5 +424,57 @@ mod tests {
         let es = Tables::for_languages(Some(2), Some(2));
         assert_eq!(es.encode_char('@'), Some(([0, 0], 1)));
         assert_eq!(es.encode_char('ú'), Some(([ESC, 0x75], 2)));
+    }
+
+    /// Code points of TS 23.038 Annex A, one per table, read from the printed grids (column =
+    /// high nibble, row = low nibble).
+    #[test]
+    fn national_tables_hold_the_spec_code_points() {
+        let cases: [(u8, u8, char, u8, char); 10] = [
+            // (identifier, locking code, its character, single shift code, its character)
+            (4, 0x03, '\u{0985}', 0x19, '\u{09E6}'), // Bengali অ; digit zero ০
+            (5, 0x00, '\u{0A81}', 0x1C, '\u{0AE6}'), // Gujarati ઁ; digit zero ૦
+            (6, 0x2F, '\u{0928}', 0x19, '\u{0964}'), // Hindi न; danda ।
+            (7, 0x24, '\u{0CA1}', 0x26, '\u{0CDE}'), // Kannada ಡ; ೞ
+            (8, 0x7F, '\u{0D79}', 0x2F, '\u{005C}'), // Malayalam ൹; backslash
+            (9, 0x60, '\u{0B56}', 0x20, '\u{0B6A}'), // Oriya ୖ; digit four ୪
+            (10, 0x7F, '\u{0A74}', 0x2D, '\u{0A75}'), // Punjabi ੴ; ੵ
+            (11, 0x3C, '\u{0BA9}', 0x24, '\u{0BEE}'), // Tamil ன; digit eight ௮
+            (12, 0x60, '\u{0C55}', 0x1C, '\u{0C66}'), // Telugu ౕ; digit zero ౦
+            (13, 0x00, '\u{0627}', 0x3F, '\u{06D4}'), // Urdu ا; full stop ۔
+        ];
+        for (nli, lc, l, sc, si) in cases {
+            let t = Tables::for_languages(Some(nli), Some(nli));
+            assert_eq!((t.plain(lc), t.escaped(sc)), (l, si), "language {nli}");
+            assert_eq!(t.escaped(0x65), '€', "language {nli}");
+        }
+        // Undefined: Bengali locking 0x0C decodes as U+FFFD; Bengali single 0x70 falls back to
+        // the locking table's 'p'.
+        let bn = Tables::for_languages(Some(4), Some(4));
+        assert_eq!((bn.plain(0x0C), bn.escaped(0x70)), ('\u{FFFD}', 'p'));
+        assert_eq!(&bn.plain_utf8(0x0C)[..3], "\u{FFFD}".as_bytes());
+        // 14 and up are reserved: the default tables.
+        let r = Tables::for_languages(Some(14), Some(14));
+        assert_eq!((r.plain(0x41), r.escaped(0x65)), ('A', '€'));
+    }
+
+    /// Every character of every national table encodes (locking first, else ESC + single
+    /// shift) and decodes back to itself.
+    #[test]
+    fn national_tables_round_trip() {
+        for nli in 4..=13u8 {
+            let t = Tables::for_languages(Some(nli), Some(nli));
+            let lang = national(Some(nli)).unwrap();
+            let chars =
+                lang.locking.iter().chain(lang.single.iter()).filter(|&&c| c != NONE && c != ESC_SLOT);
+            let mut n = 0;
+            for &c in chars {
+                let (code, len) = t.encode_char(c).unwrap_or_else(|| panic!("{c:?} in language {nli}"));
+                let back = if len == 1 { t.plain(code[0]) } else { t.escaped(code[1]) };
+                assert_eq!(back, c, "language {nli}");
+                n += 1;
+            }
+            assert!(n > 150, "language {nli}: {n} characters");
+        }
     }
 }

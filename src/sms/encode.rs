@@ -179,7 +179,8 @@ mod tests {
 
     /// Every character `tables` can encode.
     fn pool(tables: &Tables) -> Vec<char> {
-        let mut v: Vec<char> = tables.locking.iter().copied().filter(|&c| c != '\u{1B}').collect();
+        let mut v: Vec<char> =
+            tables.locking.iter().copied().filter(|&c| c != '\u{1B}' && c != NONE).collect();
         for &c in tables.single.iter() {
             if c != NONE && !v.contains(&c) {
                 v.push(c);
@@ -261,7 +262,17 @@ mod tests {
 
     /// Header + data for each kind of user data, sized to fit 140 octets.
     fn content() -> impl Strategy<Value = (DataCoding, Option<UserDataHeader>, UserData)> {
-        let langs = prop::sample::select(vec![None, Some(0u8), Some(1), Some(2), Some(3), Some(9)]);
+        let langs = prop::sample::select(vec![
+            None,
+            Some(0u8),
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(6),
+            Some(9),
+            Some(13),
+            Some(14),
+        ]);
         let gsm = (langs.clone(), langs, udh()).prop_flat_map(|(locking, single, udh)| {
             let mut h = udh.unwrap_or_default();
             if let Some(l) = locking {

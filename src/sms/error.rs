@@ -37,6 +37,8 @@ pub enum EncodeError {
     UserDataTooLong { octets: usize },
     #[error("user data header element 0x{iei:02x} of {len} octets does not fit")]
     UdhTooLong { iei: u8, len: usize },
+    #[error("the user data header was ignored as malformed and cannot be written back")]
+    MalformedUdh,
     #[error("user data does not match the data coding scheme ({0})")]
     UserDataMismatch(&'static str),
     #[error("payload needs {segments} segments, more than 255")]

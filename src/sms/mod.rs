@@ -14,12 +14,15 @@ mod deliver;
 mod encode;
 mod error;
 mod gsm7;
+mod national;
 mod reader;
 mod status_report;
 mod timestamp;
 mod udh;
 mod user_data;
 
+#[cfg(test)]
+pub(crate) mod test_vectors;
 #[cfg(test)]
 mod tests;
 

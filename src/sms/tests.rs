@@ -392,10 +392,10 @@ fn unsupported_types_and_truncation() {
     assert_eq!(decode(&[0x03], false), Err(SmsError::UnsupportedMessageType { mti: 3, offset: 0 }));
     assert_eq!(decode(&[], false), Err(SmsError::Truncated { field: "first octet", offset: 0 }));
     assert_eq!(decode(&[0x00], true), Err(SmsError::Truncated { field: "first octet", offset: 1 }));
-    // oFono sr_pdu3: the SCTS zone octet A0 has the non-BCD units digit A (octet 15).
+    // A TP-DT whose hour is 0x42 → 24 is out of range (octet 19), even as oFono reads it.
     assert_eq!(
-        decode(&pdu("0606098121436587F9019012413064A0019012413045A000"), false),
-        Err(SmsError::InvalidBcd { field: "TP-SCTS", offset: 15 })
+        decode(&pdu("0606098121436587F9019012413064A0019012423045A000"), false),
+        Err(SmsError::InvalidTimestamp { field: "TP-DT", part: "hour", offset: 19 })
     );
     // Every proper prefix of a deliver is an error naming a field, never a panic.
     let full = pdu("0791447758100650040DD0F334FC1CA6970100008080312170224008D4F29CDE0EA7D9");
@@ -406,4 +406,84 @@ fn unsupported_types_and_truncation() {
     let mut longer = full.clone();
     longer.extend_from_slice(&[0xde, 0xad]);
     assert_eq!(decode(&longer, true), decode(&full, true));
+}
+
+/// oFono test-sms.c sr_pdu3, a status report whose TP-SCTS and TP-DT zone octets are A0 (units
+/// semi-octet 0xA, not BCD). oFono decodes it; so does otapush, with the time stamps flagged.
+#[test]
+fn status_report_with_non_bcd_zone() {
+    // 06 first octet (SMS-STATUS-REPORT, TP-MMS), 06 TP-MR, 09 81 21436587F9 TP-RA
+    // "123456789" (unknown type), 01 90 12 41 30 64 A0 TP-SCTS 2010-09-21 14:03:46 +10 quarters,
+    // 01 90 12 41 30 45 A0 TP-DT 14:03:54, 00 TP-ST delivered.
+    let p = decode(&pdu("0606098121436587F9019012413064A0019012413045A000"), false).unwrap();
+    let sr = p.status_report().unwrap();
+    assert_eq!(sr.scts.to_rfc3339(), "2010-09-21T14:03:46+02:30");
+    assert_eq!(sr.discharge_time.to_rfc3339(), "2010-09-21T14:03:54+02:30");
+    assert!(sr.scts.nonbcd && sr.discharge_time.nonbcd);
+    assert_eq!((sr.message_reference, sr.status), (6, 0));
+    assert_eq!(sr.recipient.as_str(), "123456789");
+}
+
+/// A concatenation element with total 1 and seq 1 is reported as such.
+#[test]
+fn single_segment_concat_is_reported() {
+    let p = decode(&pdu(test_vectors::SINGLE_CONCAT), true).unwrap();
+    assert_eq!(p.concat(), Some(Concat { reference: 0x5A, total: 1, seq: 1, ref_bits: 8 }));
+    assert_eq!(p.user_data().unwrap().text(), Some("Your code is 4821"));
+    assert_eq!(p.timestamp().to_rfc3339(), "2024-06-21T19:14:50+02:00");
+}
+
+/// A text SMS whose header element runs past TP-UDHL: the header is ignored, the text after
+/// UDHL + 1 octets and the fill bit is decoded (TS 23.040 §9.2.3.24).
+#[test]
+fn text_after_malformed_header_is_decoded() {
+    let p = decode(&pdu(test_vectors::MALFORMED_UDH), true).unwrap();
+    let h = p.udh().unwrap();
+    // SMSC 0-7, first octet 8, TP-OA 9-17, TP-PID 18, TP-DCS 19, TP-SCTS 20-26, TP-UDL 27,
+    // UDHL 28, the element's IEI 29 and its length octet 30.
+    assert_eq!(
+        h.malformed(),
+        Some(&SmsError::InvalidUdh { reason: "element length runs past the header", offset: 30 })
+    );
+    assert_eq!((p.concat(), h.elements().count()), (None, 0));
+    assert_eq!(p.user_data().unwrap().text(), Some("Balance: 12.50 EUR"));
+    assert_eq!(p.originator().as_str(), "+4915259911630");
+    // The encoder does not write an ignored header back.
+    assert_eq!(encode(&p, true), Err(EncodeError::MalformedUdh));
+}
+
+/// TS 23.040 §9.2.3.24.15/16: a national language identifier the receiver does not support
+/// selects the GSM 7-bit default alphabet and extension table.
+#[test]
+fn unknown_national_language_falls_back_to_default() {
+    // 44 first octet (UDHI), TP-OA +31641600986, PID 00, DCS 00, TP-SCTS, TP-UDL 7; header
+    // 03 25 01 7F (locking shift NLI 0x7F, unassigned): 4 octets = 5 septets with 3 fill
+    // bits, then "@a" (septets 00 61).
+    let mut ud = vec![0x03, 0x25, 0x01, 0x7F];
+    gsm7::pack(&mut ud, 0, 5, &[0x00, 0x61]);
+    let mut p = pdu("440B911346610089F6000042601291410580");
+    p.push(7);
+    p.extend_from_slice(&ud);
+    let d = decode(&p, false).unwrap();
+    assert_eq!(d.udh().unwrap().locking_shift(), Some(0x7F));
+    assert_eq!(d.user_data().unwrap().text(), Some("@a"));
+}
+
+/// A Hindi SMS (TS 23.038 A.3.6 locking shift, A.2.6 single shift) decodes in Devanagari, and
+/// the encoder builds the same PDU from the text.
+#[test]
+fn hindi_national_language_tables() {
+    // 44 first octet (UDHI), TP-OA +31641600986, PID 00, DCS 00, TP-SCTS, then TP-UDL; UD:
+    // UDHL 06, 25 01 06 (locking shift, Hindi), 24 01 06 (single shift, Hindi): 7 octets = 8
+    // septets, no fill bits. Text "नमस्ते ।" = locking 2F 42 4C 5F 27 59, space 20, and the
+    // danda as ESC 19.
+    let septets = [0x2F, 0x42, 0x4C, 0x5F, 0x27, 0x59, 0x20, 0x1B, 0x19];
+    let mut ud = vec![0x06, 0x25, 0x01, 0x06, 0x24, 0x01, 0x06];
+    gsm7::pack(&mut ud, 0, 8, &septets);
+    let mut p = pdu("440B911346610089F6000042601291410580");
+    p.push(8 + septets.len() as u8);
+    p.extend_from_slice(&ud);
+    let d = decode(&p, false).unwrap();
+    assert_eq!(d.user_data().unwrap().text(), Some("नमस्ते ।"));
+    assert_eq!(encode(&d, false).unwrap(), p);
 }

@@ -4,6 +4,11 @@
 //! minute, second, time zone. The zone counts quarter hours from UTC; bit 3 of the zone
 //! octet is the sign (set = west of UTC). The spec carries two year digits: `yy < 90` is read
 //! as 20yy and `yy >= 90` as 19yy, so every date from 1990 to 2089 round-trips.
+//!
+//! Non-BCD semi-octets (0xA-0xF) are read as oFono reads them: each octet is
+//! `low * 10 + high` whatever the nibbles hold (the zone: `(low & 7) * 10 + high`), and the
+//! time stamp is flagged [`Timestamp::nonbcd`]. A value out of range after that (month 13,
+//! hour 24, a zone beyond ±79 quarter hours, a year above 99) is a typed error, as in oFono.
 
 use super::reader::Reader;
 use super::{EncodeError, SmsError};
@@ -20,6 +25,8 @@ pub struct Timestamp {
     pub second: u8,
     /// Offset from UTC in quarter hours (-79..=79).
     pub tz_quarters: i8,
+    /// A semi-octet of the received field was not a BCD digit (read as oFono does).
+    pub nonbcd: bool,
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -50,7 +57,7 @@ impl Timestamp {
         if !(-79..=79).contains(&tz_quarters) {
             return Err(EncodeError::InvalidTimestamp("time zone beyond ±79 quarter hours"));
         }
-        Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters })
+        Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters, nonbcd: false })
     }
 
     /// The time stamp of an instant (seconds since the Unix epoch) as seen in a zone
@@ -94,24 +101,26 @@ impl Timestamp {
     pub(crate) fn parse(r: &mut Reader<'_>, field: &'static str) -> Result<Timestamp, SmsError> {
         let start = r.offset();
         let raw = r.take(7, field)?;
+        // The zone's low semi-octet is 3 bits of tens and the sign: always a digit.
+        let nonbcd = raw[..6].iter().any(|&b| b & 0x0f > 9 || b >> 4 > 9) || raw[6] >> 4 > 9;
         let mut v = [0u8; 6];
-        for (i, (&b, out)) in raw.iter().zip(v.iter_mut()).enumerate() {
-            let (tens, units) = (b & 0x0f, b >> 4);
-            if tens > 9 || units > 9 {
-                return Err(SmsError::InvalidBcd { field, offset: start + i });
-            }
-            *out = tens * 10 + units;
+        for (&b, out) in raw.iter().zip(v.iter_mut()) {
+            // Tens in the low nibble, units in the high one; at most 15 * 10 + 15 = 165.
+            *out = (b & 0x0f) * 10 + (b >> 4);
         }
         let zone = raw[6];
-        let (tens, units) = (zone & 0x07, zone >> 4);
-        if units > 9 {
-            return Err(SmsError::InvalidBcd { field, offset: start + 6 });
-        }
-        let quarters = (tens * 10 + units) as i8;
-        let tz_quarters = if zone & 0x08 != 0 { -quarters } else { quarters };
-        let [yy, month, day, hour, minute, second] = v;
-        let year = if yy < 90 { 2000 + u16::from(yy) } else { 1900 + u16::from(yy) };
+        // Bit 3 is the sign; at most 7 * 10 + 15 = 85 quarters.
+        let quarters = (zone & 0x07) * 10 + (zone >> 4);
         let bad = |part, i| Err(SmsError::InvalidTimestamp { field, part, offset: start + i });
+        if quarters > 79 {
+            return bad("time zone", 6);
+        }
+        let tz_quarters = if zone & 0x08 != 0 { -(quarters as i8) } else { quarters as i8 };
+        let [yy, month, day, hour, minute, second] = v;
+        if yy > 99 {
+            return bad("year", 0);
+        }
+        let year = if yy < 90 { 2000 + u16::from(yy) } else { 1900 + u16::from(yy) };
         if !(1..=12).contains(&month) {
             return bad("month", 1);
         }
@@ -127,9 +136,11 @@ impl Timestamp {
         if second > 59 {
             return bad("second", 5);
         }
-        Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters })
+        Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters, nonbcd })
     }
 
+    /// Appends the seven octets (always BCD: a [`Timestamp::nonbcd`] field is written back as
+    /// the values it was read as).
     pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         let swapped = |v: u8| (v % 10) << 4 | (v / 10 % 10);
         out.push(swapped((self.year % 100) as u8));
@@ -179,16 +190,46 @@ mod tests {
     }
 
     #[test]
-    fn rejects_non_bcd_and_out_of_range() {
+    fn non_bcd_digits_read_as_ofono_does() {
+        // oFono test-sms.c sr_pdu3's TP-SCTS: 01 90 12 41 30 64 = 2010-09-21 14:03:46, zone
+        // A0: (0 & 7) * 10 + 0xA = 10 quarters, sign clear → +02:30.
+        let t = parse(&[0x01, 0x90, 0x12, 0x41, 0x30, 0x64, 0xA0]).unwrap();
+        assert_eq!(t.to_rfc3339(), "2010-09-21T14:03:46+02:30");
+        assert!(t.nonbcd);
+        // Zone F9: sign set, (9 & 7) * 10 + 0xF = 25 quarters → -06:15.
+        let t = parse(&[0x42, 0x30, 0x90, 0x41, 0x50, 0x00, 0xF9]).unwrap();
+        assert_eq!((t.tz_quarters, t.nonbcd), (-25, true));
+        // Minute A1: 1 * 10 + 0xA = 20; second 0B: 0xB * 10 + 0 = 110 is out of range.
+        let t = parse(&[0x42, 0x30, 0x90, 0x41, 0xA1, 0x00, 0x00]).unwrap();
+        assert_eq!((t.minute, t.nonbcd), (20, true));
+        assert_eq!(
+            parse(&[0x42, 0x30, 0x90, 0x41, 0x50, 0x0B, 0x00]),
+            Err(SmsError::InvalidTimestamp { field: "TP-SCTS", part: "second", offset: 5 })
+        );
+        // Month 3A: 0xA * 10 + 3 = 103.
         assert_eq!(
             parse(&[0x42, 0x3A, 0x90, 0x41, 0x50, 0x00, 0x49]),
-            Err(SmsError::InvalidBcd { field: "TP-SCTS", offset: 1 })
+            Err(SmsError::InvalidTimestamp { field: "TP-SCTS", part: "month", offset: 1 })
         );
-        // Zone units digit 0xA (oFono test-sms.c sr_pdu3 has this zone octet A0).
+        // Year 0A: 100; zone F7: 7 * 10 + 15 = 85 quarters, beyond ±79.
         assert_eq!(
-            parse(&[0x01, 0x90, 0x12, 0x41, 0x30, 0x64, 0xA0]),
-            Err(SmsError::InvalidBcd { field: "TP-SCTS", offset: 6 })
+            parse(&[0x0A, 0x10, 0x10, 0, 0, 0, 0]),
+            Err(SmsError::InvalidTimestamp { field: "TP-SCTS", part: "year", offset: 0 })
         );
+        assert_eq!(
+            parse(&[0x42, 0x10, 0x10, 0, 0, 0, 0xF7]),
+            Err(SmsError::InvalidTimestamp { field: "TP-SCTS", part: "time zone", offset: 6 })
+        );
+        // A BCD field is not flagged; 0x97 = 79 quarters east is the largest BCD zone, 0x9F
+        // (sign set) the largest west.
+        let t = parse(&[0x42, 0x10, 0x10, 0, 0, 0, 0x97]).unwrap();
+        assert_eq!((t.tz_quarters, t.nonbcd), (79, false));
+        let t = parse(&[0x42, 0x10, 0x10, 0, 0, 0, 0x9F]).unwrap();
+        assert_eq!((t.tz_quarters, t.nonbcd), (-79, false));
+    }
+
+    #[test]
+    fn rejects_out_of_range() {
         assert!(matches!(
             parse(&[0x42, 0x00, 0x10, 0, 0, 0, 0]),
             Err(SmsError::InvalidTimestamp { part: "month", .. })

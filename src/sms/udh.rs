@@ -1,6 +1,9 @@
 //! The user data header (TS 23.040 §9.2.3.24): a list of information elements. Concatenation
 //! (IEI 0x00 / 0x08), application port addressing (0x04 / 0x05) and the national language
 //! shifts (0x24 / 0x25) are interpreted; every element, those included, stays available raw.
+//! A header that cannot be parsed (an element running past TP-UDHL, TP-UDHL running past the
+//! user data) is kept as [`UserDataHeader::malformed`]: none of its elements count, as
+//! §9.2.3.24 tells a receiver to ignore what it cannot interpret.
 
 use super::{EncodeError, SmsError};
 
@@ -24,7 +27,7 @@ pub const IEI_LOCKING_SHIFT: u8 = 0x25;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Concat {
     pub reference: u16,
-    /// Number of segments, 2-255 (a header saying 1 is treated as a single message).
+    /// Number of segments, 1-255 (1, with sequence 1: a message of one segment, complete).
     pub total: u8,
     /// This segment, 1-based.
     pub seq: u8,
@@ -56,6 +59,8 @@ pub struct UserDataHeader {
     ports: Option<Ports>,
     single_shift: Option<u8>,
     locking_shift: Option<u8>,
+    /// Why the header was ignored, when it was.
+    malformed: Option<SmsError>,
 }
 
 impl UserDataHeader {
@@ -99,6 +104,19 @@ impl UserDataHeader {
         Ok(h)
     }
 
+    /// A header that could not be parsed: its octets (as far as the user data holds them)
+    /// and the reason, nothing interpreted.
+    pub(crate) fn ignored(raw: &[u8], reason: SmsError) -> UserDataHeader {
+        let n = raw.len().min(UDH_CAPACITY);
+        let raw = heapless::Vec::from_slice(raw.get(..n).unwrap_or_default()).unwrap_or_default();
+        UserDataHeader { raw, malformed: Some(reason), ..UserDataHeader::default() }
+    }
+
+    /// Why the header was ignored (TS 23.040 §9.2.3.24), if it was: then it has no elements.
+    pub fn malformed(&self) -> Option<&SmsError> {
+        self.malformed.as_ref()
+    }
+
     fn interpret(&mut self, iei: u8, data: &[u8]) {
         match (iei, data) {
             (IEI_CONCAT_8, &[r, total, seq]) => self.set_concat(u16::from(r), total, seq, 8),
@@ -122,12 +140,10 @@ impl UserDataHeader {
     }
 
     fn set_concat(&mut self, reference: u16, total: u8, seq: u8, ref_bits: u8) {
-        // Invalid values (total 0, seq 0, seq > total) leave the message unconcatenated,
-        // like other stacks; total 1 is a single message.
-        if total >= 2 && seq >= 1 && seq <= total {
+        // Invalid values (total 0, seq 0, seq > total) leave the element ignored (§9.2.3.24.1);
+        // total 1 with seq 1 is reported, and the receive path delivers it as complete.
+        if seq >= 1 && seq <= total {
             self.concat = Some(Concat { reference, total, seq, ref_bits });
-        } else if total == 1 && seq == 1 {
-            self.concat = None;
         }
     }
 
@@ -174,7 +190,7 @@ impl UserDataHeader {
         }
     }
 
-    /// The valid concatenation element, if the message is one segment of several.
+    /// The valid concatenation element (`total` 1 for a message of one segment).
     pub fn concat(&self) -> Option<Concat> {
         self.concat
     }
@@ -193,9 +209,10 @@ impl UserDataHeader {
         self.locking_shift
     }
 
-    /// Every element in order, interpreted or not.
+    /// Every element in order, interpreted or not (none for a [`malformed`](Self::malformed)
+    /// header).
     pub fn elements(&self) -> impl Iterator<Item = InformationElement<'_>> + '_ {
-        let raw = self.raw.as_slice();
+        let raw = if self.malformed.is_some() { &[][..] } else { self.raw.as_slice() };
         let mut i = 0;
         std::iter::from_fn(move || {
             let iei = *raw.get(i)?;
@@ -237,7 +254,7 @@ mod tests {
 
     #[test]
     fn invalid_concat_is_kept_raw_but_not_used() {
-        for bad in [[7, 0, 1], [7, 2, 0], [7, 2, 3], [7, 1, 1], [7, 0, 0]] {
+        for bad in [[7, 0, 1], [7, 2, 0], [7, 2, 3], [7, 1, 2], [7, 1, 0], [7, 0, 0]] {
             let raw = [0x00, 0x03, bad[0], bad[1], bad[2]];
             let h = UserDataHeader::parse(&raw, 0).unwrap();
             assert_eq!(h.concat(), None, "{bad:?}");
@@ -250,6 +267,24 @@ mod tests {
         // The last valid element wins; an invalid later one does not erase it.
         let h = UserDataHeader::parse(&[0, 3, 1, 2, 1, 0, 3, 9, 3, 2, 0, 3, 5, 0, 1], 0).unwrap();
         assert_eq!(h.concat(), Some(Concat { reference: 9, total: 3, seq: 2, ref_bits: 8 }));
+    }
+
+    #[test]
+    fn concat_of_one_segment_is_reported() {
+        // 00 03 2A 01 01: 8-bit reference 42, total 1, seq 1.
+        let h = UserDataHeader::parse(&[0x00, 0x03, 0x2A, 0x01, 0x01], 0).unwrap();
+        assert_eq!(h.concat(), Some(Concat { reference: 42, total: 1, seq: 1, ref_bits: 8 }));
+        // 08 04 BEEF 01 01: 16-bit.
+        let h = UserDataHeader::parse(&[0x08, 0x04, 0xBE, 0xEF, 0x01, 0x01], 0).unwrap();
+        assert_eq!(h.concat(), Some(Concat { reference: 0xBEEF, total: 1, seq: 1, ref_bits: 16 }));
+    }
+
+    #[test]
+    fn ignored_header_has_no_elements() {
+        let why = SmsError::InvalidUdh { reason: "element length runs past the header", offset: 1 };
+        let h = UserDataHeader::ignored(&[0x00, 0x03, 1, 2], why.clone());
+        assert_eq!(h.malformed(), Some(&why));
+        assert_eq!((h.elements().count(), h.concat(), h.as_bytes()), (0, None, &[0x00, 0x03, 1, 2][..]));
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub(crate) fn first_text_septet(header_octets: usize) -> usize {
 
 /// Parses TP-UDL and TP-UD. UCS2: big-endian UTF-16, a surrogate without its pair becomes
 /// U+FFFD and an odd trailing octet is ignored. Trailing octets after the field are left.
+///
+/// A user data header that cannot be parsed (TP-UDHL past the user data, an element past
+/// TP-UDHL) is ignored, as TS 23.040 §9.2.3.24 tells a receiver: it comes back as
+/// [`UserDataHeader::malformed`], and the text or data still starts after TP-UDHL + 1 octets
+/// (and the fill bits for GSM 7-bit), i.e. is empty when TP-UDHL runs past the field.
 pub(crate) fn parse(
     r: &mut Reader<'_>,
     udhi: bool,
@@ -65,17 +70,19 @@ pub(crate) fn parse(
     let ud_offset = r.offset();
     let ud = r.take(octets, "TP-UD")?;
     let (udh, body_octet) = if udhi {
-        let Some(&udhl) = ud.first() else {
-            return Err(SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: ud_offset });
+        let end = 1 + usize::from(ud.first().copied().unwrap_or(0));
+        let after = ud.get(1..).unwrap_or_default();
+        let header = if ud.is_empty() {
+            Err(SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: ud_offset })
+        } else if end > ud.len() {
+            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: ud_offset })
+        } else if septets && first_text_septet(end) > usize::from(udl) {
+            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: ud_offset })
+        } else {
+            UserDataHeader::parse(&after[..end - 1], ud_offset + 1)
         };
-        let end = 1 + usize::from(udhl);
-        let Some(raw) = ud.get(1..end) else {
-            return Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: ud_offset });
-        };
-        if septets && first_text_septet(end) > usize::from(udl) {
-            return Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: ud_offset });
-        }
-        (Some(UserDataHeader::parse(raw, ud_offset + 1)?), end)
+        let header = header.unwrap_or_else(|why| UserDataHeader::ignored(after, why));
+        (Some(header), end)
     } else {
         (None, 0)
     };
@@ -131,6 +138,7 @@ pub(crate) fn emit(
     out.push(0);
     let ud_start = out.len();
     let header_octets = match udh {
+        Some(h) if h.malformed().is_some() => return Err(EncodeError::MalformedUdh),
         Some(h) => {
             out.push(h.as_bytes().len() as u8);
             out.extend_from_slice(h.as_bytes());
@@ -242,24 +250,65 @@ mod tests {
         // UDL 161 septets need 141 octets.
         assert!(matches!(parse_ud(&[161], false, 0), Err(SmsError::UserDataTooLong { octets: 141, .. })));
         assert_eq!(parse_ud(&[5, 1, 2], false, 4), Err(SmsError::Truncated { field: "TP-UD", offset: 1 }));
+    }
+
+    fn ignored(parsed: &(Option<UserDataHeader>, UserData)) -> Option<&SmsError> {
+        parsed.0.as_ref().and_then(UserDataHeader::malformed)
+    }
+
+    #[test]
+    fn malformed_header_is_ignored() {
+        // UDHI with UDL 0 (8-bit): no UDHL at all.
+        let p = parse_ud(&[0], true, 4).unwrap();
         assert_eq!(
-            parse_ud(&[0], true, 4),
-            Err(SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: 1 })
+            ignored(&p),
+            Some(&SmsError::InvalidUdh { reason: "TP-UDHI set but TP-UD is empty", offset: 1 })
         );
-        assert_eq!(
-            parse_ud(&[2, 5, 0], true, 4),
-            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: 1 })
-        );
+        assert_eq!(p.1, UserData::Binary(vec![]));
+        // UDL 2: UDHL 5 runs past the two octets; nothing is left after UDHL + 1.
+        let p = parse_ud(&[2, 5, 0], true, 4).unwrap();
+        assert_eq!(ignored(&p), Some(&SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UD", offset: 1 }));
+        assert_eq!((p.0.as_ref().unwrap().as_bytes(), &p.1), (&[0][..], &UserData::Binary(vec![])));
         // 7-bit: UDL 4 septets = 4 octets; UDHL 3 fits those octets, but a 4-octet header
-        // takes ceil(32 / 7) = 5 septets, more than TP-UDL.
+        // takes ceil(32 / 7) = 5 septets, more than TP-UDL: empty text.
+        let p = parse_ud(&[4, 3, 0x70, 0, 0], true, 0).unwrap();
         assert_eq!(
-            parse_ud(&[4, 3, 0x70, 0, 0], true, 0),
-            Err(SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: 1 })
+            ignored(&p),
+            Some(&SmsError::InvalidUdh { reason: "TP-UDHL runs past TP-UDL", offset: 1 })
         );
+        assert_eq!(p.1, UserData::Text(String::new()));
+        // 8-bit: UDL 5, UDHL 2, element 00 length 05 runs past UDHL; the payload is the two
+        // octets after UDHL + 1 = 3.
+        let p = parse_ud(&[5, 2, 0x00, 0x05, 0xAB, 0xCD], true, 4).unwrap();
+        assert!(matches!(ignored(&p), Some(SmsError::InvalidUdh { offset: 3, .. })));
+        assert_eq!(p.1, UserData::Binary(vec![0xAB, 0xCD]));
+        let h = p.0.unwrap();
+        assert_eq!((h.concat(), h.ports(), h.elements().count()), (None, None, 0));
+        // The encoder refuses to write an ignored header back.
+        let mut out = Vec::new();
+        assert_eq!(emit(&mut out, DataCoding::EIGHT_BIT, Some(&h), &p.1), Err(EncodeError::MalformedUdh));
+    }
+
+    #[test]
+    fn malformed_header_before_text_is_skipped_with_fill_bits() {
+        // GSM 7-bit, UDL 10 septets: UDHL 03, element 00 (concat) with length 05, which runs
+        // past the 3 header octets. Header = 4 octets = 32 bits → text from septet 5 (3 fill
+        // bits). Text "Hi" (0x48 0x69) packed from septet 5: bit 35 = octet 4 bit 3.
+        let mut ud = vec![0x03, 0x00, 0x05, 0x01];
+        gsm7::pack(&mut ud, 0, 5, &[0x48, 0x69, 0x21, 0x20, 0x3A]);
+        let mut bytes = vec![10];
+        bytes.extend_from_slice(&ud);
+        let p = parse_ud(&bytes, true, 0).unwrap();
         assert!(matches!(
-            parse_ud(&[3, 2, 0x00, 0x05], true, 4),
-            Err(SmsError::InvalidUdh { offset: 3, .. })
+            ignored(&p),
+            Some(SmsError::InvalidUdh { reason: "element length runs past the header", offset: 3 })
         ));
+        assert_eq!(p.1, UserData::Text("Hi! :".into()));
+        // UCS2: UDHL 02, element 05 (ports) with length 04 past UDHL; text after octet 3.
+        let p = parse_ud(&[7, 0x02, 0x05, 0x04, 0x00, 0x41, 0x00, 0xE9], true, 8).unwrap();
+        assert!(ignored(&p).is_some());
+        assert_eq!(p.1, UserData::Text("Aé".into()));
+        assert_eq!(p.0.unwrap().ports(), None);
     }
 
     #[test]

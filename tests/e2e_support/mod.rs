@@ -586,7 +586,16 @@ pub fn clone_meta(m: &HashMap<String, OwnedValue>) -> HashMap<String, OwnedValue
 
 /// 2026-11-21 09:30:00 at UTC-03:00 (a negative zone, to check the offset survives).
 pub fn scts() -> Timestamp {
-    Timestamp { year: 2026, month: 11, day: 21, hour: 9, minute: 30, second: 0, tz_quarters: -12 }
+    Timestamp {
+        year: 2026,
+        month: 11,
+        day: 21,
+        hour: 9,
+        minute: 30,
+        second: 0,
+        tz_quarters: -12,
+        nonbcd: false,
+    }
 }
 
 /// [`scts`] in RFC 3339, as `SentTime` must read.
