@@ -193,10 +193,21 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let (pdu_tx, mut pdu_rx) = mpsc::channel::<ReceivedPdu>(16);
     let (state_tx, mut state_rx) = watch::channel(ModemState::NoDevice);
     let (modem_stop, modem_stopped) = oneshot::channel::<()>();
-    let modem_task =
-        tokio::spawn(modem::run_modem(cfg.modem.clone(), profile, transport, pdu_tx, state_tx, async {
+    let (modem_cmd_tx, modem_cmd_rx) = mpsc::channel::<modem::ModemCommand>(1);
+    if let Err(e) = modem::resume::watch_resume(cai.connection(), modem_cmd_tx).await {
+        log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
+    }
+    let modem_task = tokio::spawn(modem::run_modem_with_commands(
+        cfg.modem.clone(),
+        profile,
+        transport,
+        pdu_tx,
+        state_tx,
+        modem_cmd_rx,
+        async {
             let _ = modem_stopped.await;
-        }));
+        },
+    ));
 
     let (bearer, mut bearer_rx) = crate::bearer::spawn_bearer(&cfg.bearer);
     let (stream_events, mut events_rx) = mpsc::channel::<StreamEvent>(32);

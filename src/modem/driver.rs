@@ -41,6 +41,13 @@ impl Transport {
     }
 }
 
+/// A request to the running driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModemCommand {
+    /// The system resumed from suspend: list the storage again (notifications were lost).
+    Relist,
+}
+
 /// Why a wait ended early.
 enum Stop {
     /// Shutdown requested, or nobody takes PDUs any more.
@@ -69,6 +76,19 @@ pub async fn run_modem(
     run_modem_with(cfg, profile, transport, pdus, state, shutdown, StoreRetry::default()).await
 }
 
+/// [`run_modem`] that also takes [`ModemCommand`]s from `commands`.
+pub async fn run_modem_with_commands(
+    cfg: ModemConfig,
+    profile: Profile,
+    transport: Transport,
+    pdus: mpsc::Sender<ReceivedPdu>,
+    state: watch::Sender<ModemState>,
+    commands: mpsc::Receiver<ModemCommand>,
+    shutdown: impl Future<Output = ()>,
+) {
+    drive(cfg, profile, transport, pdus, state, shutdown, StoreRetry::default(), Some(commands)).await
+}
+
 /// [`run_modem`] with other pauses between offers of what the store refused (tests).
 pub async fn run_modem_with(
     cfg: ModemConfig,
@@ -79,6 +99,20 @@ pub async fn run_modem_with(
     shutdown: impl Future<Output = ()>,
     store_retry: StoreRetry,
 ) {
+    drive(cfg, profile, transport, pdus, state, shutdown, store_retry, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    cfg: ModemConfig,
+    profile: Profile,
+    transport: Transport,
+    pdus: mpsc::Sender<ReceivedPdu>,
+    state: watch::Sender<ModemState>,
+    shutdown: impl Future<Output = ()>,
+    store_retry: StoreRetry,
+    commands: Option<mpsc::Receiver<ModemCommand>>,
+) {
     let mut d = Driver {
         no_at_port_ids: profile.device.no_at_port_usb_ids.clone(),
         intake: Intake::new(profile).with_store_retry(store_retry),
@@ -86,6 +120,7 @@ pub async fn run_modem_with(
         pdus,
         state,
         pending: Vec::new(),
+        commands,
     };
     tokio::pin!(shutdown);
     let _ = d.run(&cfg, &transport, &mut shutdown).await;
@@ -99,6 +134,7 @@ struct Driver {
     state: watch::Sender<ModemState>,
     pending: Vec<(u64, oneshot::Receiver<Result<(), String>>)>,
     no_at_port_ids: Vec<String>,
+    commands: Option<mpsc::Receiver<ModemCommand>>,
 }
 
 fn now() -> Instant {
@@ -126,6 +162,17 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// The next [`ModemCommand`]; never, once the sender is gone.
+async fn next_command(commands: &mut Option<mpsc::Receiver<ModemCommand>>) -> ModemCommand {
+    if let Some(rx) = commands {
+        if let Some(c) = rx.recv().await {
+            return c;
+        }
+    }
+    *commands = None;
+    std::future::pending().await
+}
+
 fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -137,6 +184,7 @@ enum Wake<T> {
     Done(T),
     Read(io::Result<usize>),
     Durable(Durable),
+    Command(ModemCommand),
     Timer,
     Shutdown,
 }
@@ -209,6 +257,12 @@ impl Driver {
         }
     }
 
+    fn command(&mut self, c: ModemCommand) {
+        match c {
+            ModemCommand::Relist => self.intake.on_resume(now()),
+        }
+    }
+
     /// Carries out what the intake asked for.
     async fn flush_actions(&mut self) -> Result<(), Stop> {
         while let Some(a) = self.intake.poll_action() {
@@ -251,10 +305,12 @@ impl Driver {
                 _ = shutdown.as_mut() => Wake::Shutdown,
                 v = &mut f => Wake::Done(v),
                 d = std::future::poll_fn(|cx| poll_durable(&mut self.pending, cx)) => Wake::Durable(d),
+                c = next_command(&mut self.commands) => Wake::Command(c),
                 _ = sleep_until(deadline) => Wake::Timer,
             };
             match wake {
                 Wake::Done(v) => return Ok(v),
+                Wake::Command(c) => self.command(c),
                 Wake::Shutdown => return Err(Stop::Stop),
                 Wake::Durable((t, r)) => self.intake.on_durable(t, r, now()),
                 Wake::Timer => self.intake.on_timeout(now()),
@@ -288,10 +344,12 @@ impl Driver {
                 _ = shutdown.as_mut() => Wake::Shutdown,
                 r = rd.read(&mut buf) => Wake::Read(r),
                 d = std::future::poll_fn(|cx| poll_durable(&mut self.pending, cx)) => Wake::Durable(d),
+                c = next_command(&mut self.commands) => Wake::Command(c),
                 _ = sleep_until(deadline) => Wake::Timer,
             };
             match wake {
                 Wake::Shutdown => return Err(Stop::Stop),
+                Wake::Command(c) => self.command(c),
                 Wake::Read(Ok(0)) => {
                     log::warn!("modem: end of file on the port; port gone");
                     return Ok(());

@@ -299,6 +299,15 @@ impl Intake {
         self.set_state(ModemState::NoDevice);
     }
 
+    /// The host resumed from suspend: notifications the modem sent meanwhile are lost, so
+    /// every storage is listed again (`+CMGL=4`), as after a re-init. An init under way lists
+    /// them anyway; what is queued here then only repeats that (the store drops duplicates).
+    pub fn on_resume(&mut self, now: Instant) {
+        log::info!("modem: the system resumed; listing storage for messages stored meanwhile");
+        self.request_drain();
+        self.advance(now);
+    }
+
     fn forget_modem_state(&mut self) {
         self.epoch += 1;
         self.mem1 = None;
@@ -1464,6 +1473,31 @@ mod tests {
         }
         // Every notification after the overflow was covered by the listings still to come.
         assert_eq!(sent, ["AT+CMGL=4", "AT+CPMS=\"SM\"", "AT+CMGL=4"]);
+    }
+
+    #[test]
+    fn resume_lists_every_storage_and_hands_over_what_it_finds() {
+        let (mut i, t) = ready(Profile::default());
+        assert!(drain(&mut i).0.is_empty(), "idle: nothing sent");
+        i.on_resume(t);
+        let mut listed = Vec::new();
+        let mut handed = Vec::new();
+        loop {
+            let (c, h, _) = drain(&mut i);
+            handed.extend(h);
+            let Some(c) = c.into_iter().next() else { break };
+            let r = match (c.text.as_str(), listed.len()) {
+                ("AT+CMGL=4", 0) => resp(&c, &[("+CMGL: 5,0,,2", Some("000403"))], FinalResult::Ok),
+                _ => answer(&c),
+            };
+            if c.text == "AT+CMGL=4" {
+                listed.push(c.text.clone());
+            }
+            i.on_response(r, t);
+        }
+        assert_eq!(listed.len(), 2, "ME and SM listed once each");
+        assert_eq!(handed.len(), 1);
+        assert_eq!((handed[0].1.clone(), handed[0].2.clone()), (vec![0, 4, 3], Some(("ME".into(), 5))));
     }
 
     #[test]

@@ -10,10 +10,11 @@ pub mod driver;
 pub mod intake;
 pub mod pending;
 pub mod profile;
+pub mod resume;
 pub mod sim;
 pub mod state;
 
-pub use driver::{run_modem, run_modem_with, Transport};
+pub use driver::{run_modem, run_modem_with, run_modem_with_commands, ModemCommand, Transport};
 pub use intake::StoreRetry;
 pub use profile::{Profile, ProfileError};
 pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};

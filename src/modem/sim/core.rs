@@ -450,6 +450,15 @@ impl SimCore {
         self.urc(&format!("{header}{nl}{pdu}"));
     }
 
+    /// Stores an SMS in the incoming storage without a `+CMTI`, as if it arrived while the host
+    /// slept and the notification was lost. Returns where it went (`None`: storage full).
+    pub fn store_silently(&mut self, pdu: Vec<u8>) -> Option<(String, u32)> {
+        let store = self.mem[2];
+        let i = self.free_slot(store)?;
+        self.stores[store].slots[i] = Some(Slot { stat: 0, pdu });
+        Some((self.stores[store].name.clone(), i as u32))
+    }
+
     /// Fills every free slot of the incoming storage with generated messages (silently, as if
     /// they arrived while nobody listened) and reports smsfull. Returns the PDUs stored.
     pub fn fill_storage(&mut self) -> Vec<Vec<u8>> {

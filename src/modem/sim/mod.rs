@@ -195,6 +195,11 @@ impl SimHandle {
         self.plugged.send_replace(true);
     }
 
+    /// Stores an SMS without notifying (the `+CMTI` was lost); returns its slot.
+    pub fn store_silently(&self, pdu: &[u8]) -> Option<(String, u32)> {
+        self.with(|c| c.store_silently(pdu.to_vec()))
+    }
+
     /// Fills the incoming storage; returns the PDUs added.
     pub fn fill_storage(&self) -> Vec<Vec<u8>> {
         self.with(SimCore::fill_storage)
