@@ -43,6 +43,9 @@ const CMS_INVALID_INDEX: u32 = 321;
 const CMS_MEMORY_FULL: u32 = 322;
 /// `+CMS ERROR: 305`: invalid text mode parameter — the modem is in text mode (TS 27.005 §3.2.5).
 const CMS_INVALID_TEXT_PARAM: u32 = 305;
+/// More notifications than this pending for one storage are read with one `+CMGL=4`
+/// (TS 27.005 §3.4.2) instead of one `+CMGR` each.
+pub const READ_BATCH: usize = 4;
 
 /// How soon the intake offers the store again what it refused: a pause doubling from `first`
 /// up to `max`.
@@ -112,6 +115,14 @@ enum Purpose {
     Ack,
     Cnmi([u8; 5]),
     Usage,
+}
+
+/// Messages in a storage (`<used>`/`<total>`, TS 27.005 §3.2.2), as the last `+CPMS` answer
+/// gave them and tracked since from `+CMTI` and `+CMGD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Count {
+    used: u32,
+    total: u32,
 }
 
 /// A message made durable, to delete. `verify`: the modem was re-initialised since it was read,
@@ -186,7 +197,11 @@ pub struct Intake {
     deletes: VecDeque<Delete>,
     acks: u32,
     drains: VecDeque<String>,
+    /// Deletions were made (or one failed): `+CPMS?` once the work is done, to check the counts
+    /// and `<mem3>` (a silent reset).
     usage_due: bool,
+    /// Per storage, while known.
+    counts: HashMap<String, Count>,
     store_retry: StoreRetry,
 }
 
@@ -226,6 +241,7 @@ impl Intake {
             acks: 0,
             drains: VecDeque::new(),
             usage_due: false,
+            counts: HashMap::new(),
             store_retry: StoreRetry::default(),
         }
     }
@@ -316,6 +332,7 @@ impl Intake {
         self.drains.clear();
         self.acks = 0;
         self.usage_due = false;
+        self.counts.clear();
         for d in &mut self.deletes {
             d.verify = true;
         }
@@ -505,14 +522,10 @@ impl Intake {
             },
             Urc::Indicator { ind, value } => {
                 if Some(ind) == self.smsfull_ind && value == 1 {
-                    log::warn!("modem: SMS storage full (+CIEV); draining");
-                    self.request_drain();
+                    self.storage_full("+CIEV");
                 }
             }
-            Urc::Error(FinalResult::CmsError(Some(CMS_MEMORY_FULL))) => {
-                log::warn!("modem: SMS storage full (+CMS ERROR: 322); draining");
-                self.request_drain();
-            }
+            Urc::Error(FinalResult::CmsError(Some(CMS_MEMORY_FULL))) => self.storage_full("+CMS ERROR: 322"),
             Urc::Error(e) => log::debug!("modem: unsolicited {e}"),
             Urc::Line(line) => self.on_line_urc(&line, now),
         }
@@ -537,6 +550,50 @@ impl Intake {
         }
     }
 
+    /// A storage-full sign. Storage holding only messages already in hand needs no listing
+    /// (a storage larger than the burst refills after every delete and says so each time); one
+    /// with messages nobody notified is listed, and so is every storage if the counts do not
+    /// show a full one (they are stale).
+    fn storage_full(&mut self, sign: &str) {
+        let counted_full =
+            self.list_mems.iter().any(|m| self.counts.get(m).is_some_and(|c| c.used >= c.total));
+        let todo: Vec<String> =
+            self.list_mems.iter().filter(|m| !counted_full || !self.all_known(m)).cloned().collect();
+        if todo.is_empty() {
+            log::debug!("modem: SMS storage full ({sign}); every message in it is being handled");
+            return;
+        }
+        log::warn!("modem: SMS storage full ({sign}); listing {}", todo.join(", "));
+        for m in todo {
+            self.queue_drain(m);
+        }
+    }
+
+    /// Whether the count of `mem` is known and covers no message beyond those being handled
+    /// (pending reads, in hand, to delete, in flight, or a listing of it in flight).
+    fn all_known(&self, mem: &str) -> bool {
+        let Some(c) = self.counts.get(mem) else { return false };
+        if matches!(&self.awaiting, Some(Purpose::List(m)) if m == mem) {
+            return true;
+        }
+        let in_flight = match &self.awaiting {
+            Some(Purpose::Read(l)) => l.0 == mem,
+            Some(Purpose::Delete(d)) => d.loc.0 == mem,
+            _ => false,
+        };
+        let known = self.reads.count_in(mem)
+            + self.in_hand.values().filter(|h| h.loc.as_ref().is_some_and(|l| l.0 == mem)).count()
+            + self.deletes.iter().filter(|d| d.loc.0 == mem).count()
+            + usize::from(in_flight);
+        c.used as usize <= known
+    }
+
+    fn count_stored(&mut self, mem: &str) {
+        if let Some(c) = self.counts.get_mut(mem) {
+            c.used = (c.used + 1).min(c.total);
+        }
+    }
+
     fn request_drain(&mut self) {
         for m in self.list_mems.clone() {
             self.queue_drain(m);
@@ -552,6 +609,7 @@ impl Intake {
     /// `+CMTI`/`+CDSI`: O(1) per notification, bounded (see [`PendingReads`]).
     fn on_stored_notification(&mut self, loc: Location) {
         if self.drains.contains(&loc.0) {
+            self.count_stored(&loc.0);
             // A listing of that storage is still to come and will find it.
             return;
         }
@@ -573,8 +631,9 @@ impl Intake {
             }
             return;
         }
+        let mem = loc.0.clone();
         match self.reads.push(loc) {
-            Pushed::Added => {}
+            Pushed::Added => self.count_stored(&mem),
             Pushed::Duplicate => log::debug!("modem: repeated notification"),
             Pushed::Overflow => {
                 log::warn!(
@@ -633,6 +692,11 @@ impl Intake {
             }
             (Phase::Init(_), Purpose::SwitchMem(mem)) | (Phase::Ready, Purpose::SwitchMem(mem)) => {
                 if r.result.is_ok() {
+                    // The set command answers `+CPMS: <used1>,<total1>,…` (TS 27.005 §3.2.2).
+                    let u = r.line("+CPMS:").and_then(|l| parse_cpms_usage(l).ok());
+                    if let Some(u) = u.as_ref().and_then(|u| u.first()) {
+                        self.counts.insert(mem.clone(), Count { used: u.used, total: u.total });
+                    }
                     self.mem1 = Some(mem);
                 } else {
                     log::warn!("modem: cannot select storage {mem}: {}; skipping its work", r.result);
@@ -825,19 +889,27 @@ impl Intake {
         self.list_mems = list;
     }
 
-    fn log_usage(&mut self, r: &Response) {
-        let Some(line) = r.line("+CPMS:") else { return };
+    /// Logs and records a `+CPMS?` answer; `false` if it had no usage.
+    fn log_usage(&mut self, r: &Response) -> bool {
+        let Some(line) = r.line("+CPMS:") else { return false };
         match parse_cpms_usage(line) {
             Ok(u) => {
                 let text: Vec<String> =
                     u.iter().map(|s| format!("{} {}/{}", s.mem, s.used, s.total)).collect();
                 log::info!("modem: SMS storage {}", text.join(", "));
+                for s in u.iter().filter(|s| !s.mem.is_empty()) {
+                    self.counts.insert(s.mem.clone(), Count { used: s.used, total: s.total });
+                }
                 if u.iter().any(|s| s.is_full()) {
                     log::warn!("modem: SMS storage full; draining");
                     self.request_drain();
                 }
+                true
             }
-            Err(e) => log::warn!("modem: {e}"),
+            Err(e) => {
+                log::warn!("modem: {e}");
+                false
+            }
         }
     }
 
@@ -925,9 +997,13 @@ impl Intake {
                     }
                 } else if r.result.is_ok() {
                     log::debug!("modem: deleted {}/{}", d.loc.0, d.loc.1);
+                    if let Some(c) = self.counts.get_mut(&d.loc.0) {
+                        c.used = c.used.saturating_sub(1);
+                    }
                     self.usage_due = true;
                 } else {
                     log::warn!("modem: deleting {}/{} failed: {}", d.loc.0, d.loc.1, r.result);
+                    self.counts.remove(&d.loc.0);
                     self.usage_due = true;
                 }
             }
@@ -950,7 +1026,17 @@ impl Intake {
                     self.cnmi_now = Some(v);
                 }
             }
-            Purpose::Usage => self.log_usage(r),
+            Purpose::Usage => {
+                if self.log_usage(r) {
+                    // Messages stored without a notification (one lost, or `+CNMI` reset).
+                    for m in self.list_mems.clone() {
+                        if !self.all_known(&m) && self.counts.contains_key(&m) {
+                            log::info!("modem: {m} holds messages nobody notified; listing it");
+                            self.queue_drain(m);
+                        }
+                    }
+                }
+            }
             other => log::debug!("modem: unexpected response for {other:?}"),
         }
     }
@@ -1064,6 +1150,14 @@ impl Intake {
             self.send(cmd, Purpose::Delete(d));
             return;
         }
+        if let Some(mem) = self.reads.front().map(|l| l.0.clone()) {
+            let n = self.reads.count_in(&mem);
+            if n > READ_BATCH {
+                log::debug!("modem: {n} notifications pending for {mem}; listing it once");
+                self.reads.forget_mem(&mem);
+                self.queue_drain(mem);
+            }
+        }
         // Listings before single reads: a listing requested after a notification overflow
         // must not wait behind a steady stream of new notifications.
         if let Some(mem) = self.drains.front().cloned() {
@@ -1086,6 +1180,7 @@ impl Intake {
             self.send(Command::cmgr(loc.1), Purpose::Read(loc));
             return;
         }
+        // Once per burst, when everything is done: the counts and `<mem3>` are checked.
         if self.usage_due && self.in_hand.is_empty() {
             self.usage_due = false;
             self.send(Command::query("+CPMS", "+CPMS:"), Purpose::Usage);
@@ -1763,5 +1858,175 @@ mod tests {
         i.on_urc(Urc::Line("+QIND: SMS DONE".into()), t);
         assert_eq!(drain(&mut i).0[0].text, "AT+CSMS=0");
         assert_eq!(i.next_deadline(), None);
+    }
+
+    /// The intake driven by the real AT engine against the simulator core, without I/O. The
+    /// store answers `durable` while the next command is with the modem (a commit takes less
+    /// than a modem's 10-50 ms per command).
+    struct Wired {
+        intake: Intake,
+        engine: crate::modem::at::AtEngine,
+        sim: crate::modem::sim::SimCore,
+        t: Instant,
+        tokens: Vec<u64>,
+        handed: usize,
+        /// One more SMS arrives each time a `+CMGR` goes out (arrivals as fast as the intake).
+        feed: u32,
+        next_pdu: u8,
+    }
+
+    impl Wired {
+        fn ready() -> Wired {
+            let t = Instant::now();
+            let mut w = Wired {
+                intake: Intake::new(Profile::default()),
+                engine: crate::modem::at::AtEngine::default(),
+                sim: crate::modem::sim::SimCore::new(crate::modem::sim::SimOptions::default()),
+                t,
+                tokens: Vec::new(),
+                handed: 0,
+                feed: 0,
+                next_pdu: 0,
+            };
+            w.intake.on_connected(t);
+            w.pump();
+            assert!(w.intake.is_ready());
+            w
+        }
+
+        fn deliver(&mut self) {
+            let pdu = crate::modem::sim::sample_deliver_pdu(self.next_pdu);
+            self.next_pdu = self.next_pdu.wrapping_add(1);
+            self.sim.deliver(pdu);
+        }
+
+        fn pump(&mut self) {
+            use crate::modem::at::Event;
+            loop {
+                let mut busy = false;
+                while let Some(a) = self.intake.poll_action() {
+                    match a {
+                        Action::Send(c) => {
+                            self.engine.submit(c, self.t);
+                        }
+                        Action::HandOver { token, .. } => {
+                            self.tokens.push(token);
+                            self.handed += 1;
+                        }
+                        Action::State(_) => {}
+                    }
+                }
+                while let Some(b) = self.engine.poll_transmit() {
+                    if self.feed > 0 && b.starts_with(b"AT+CMGR") {
+                        self.feed -= 1;
+                        self.deliver();
+                    }
+                    self.sim.input(&b);
+                    busy = true;
+                }
+                for tok in std::mem::take(&mut self.tokens) {
+                    self.intake.on_durable(tok, Ok(()), self.t);
+                    busy = true;
+                }
+                let out = self.sim.take_output();
+                if !out.is_empty() {
+                    self.engine.feed(&out, self.t);
+                    busy = true;
+                }
+                while let Some(ev) = self.engine.poll_event() {
+                    match ev {
+                        Event::Response(r) => self.intake.on_response(r, self.t),
+                        Event::Urc(u) => self.intake.on_urc(u, self.t),
+                    }
+                    busy = true;
+                }
+                if !busy {
+                    return;
+                }
+            }
+        }
+
+        fn count(cmds: &[String], prefix: &str) -> usize {
+            cmds.iter().filter(|c| c.starts_with(prefix)).count()
+        }
+    }
+
+    #[test]
+    fn steady_stream_costs_one_read_and_one_delete_per_sms() {
+        let mut w = Wired::ready();
+        let start = w.sim.log.len();
+        w.feed = 40;
+        w.deliver();
+        w.pump();
+        assert_eq!(w.handed, 41);
+        assert!(w.sim.stored().is_empty());
+        let cmds = &w.sim.log[start..];
+        let first = cmds.iter().position(|c| c.starts_with("AT+CMGR")).unwrap();
+        let last = cmds.iter().rposition(|c| c.starts_with("AT+CMGR")).unwrap();
+        // While SMS keep coming, nothing but +CMGR and +CMGD: the storage stays selected.
+        let steady = &cmds[first..=last];
+        assert_eq!(Wired::count(steady, "AT+CMGR"), 41, "{steady:?}");
+        assert_eq!(Wired::count(steady, "AT+CMGD") + 41, steady.len(), "{steady:?}");
+        // Around it: the selection at the start; at the end the selection again after waiting
+        // for the store with nothing else to do, and one usage check.
+        assert_eq!(Wired::count(cmds, "AT+CMGD"), 41, "{cmds:?}");
+        assert!(cmds.len() <= 82 + 3, "{cmds:?}");
+        assert_eq!(cmds.last().map(String::as_str), Some("AT+CPMS?"));
+    }
+
+    #[test]
+    fn burst_of_ten_is_read_with_one_listing() {
+        let mut w = Wired::ready();
+        let start = w.sim.log.len();
+        for _ in 0..10 {
+            w.deliver();
+        }
+        w.pump();
+        assert_eq!(w.handed, 10);
+        assert!(w.sim.stored().is_empty());
+        let cmds = &w.sim.log[start..];
+        assert_eq!(Wired::count(cmds, "AT+CMGL=4"), 1, "{cmds:?}");
+        assert_eq!(Wired::count(cmds, "AT+CMGR"), 0, "{cmds:?}");
+        assert_eq!(Wired::count(cmds, "AT+CMGD"), 10, "{cmds:?}");
+        // The selection, the selection again after waiting for the store (a silent reset may
+        // have come in between), the usage check at the end.
+        assert_eq!(cmds.len(), 11 + 3, "{cmds:?}");
+    }
+
+    #[test]
+    fn burst_larger_than_the_storage_lists_no_storage_it_need_not() {
+        let mut w = Wired::ready();
+        let start = w.sim.log.len();
+        // ME has 20 slots: the network holds the rest, and every delete refills the storage,
+        // which says "full" (+CIEV) again each time.
+        for _ in 0..50 {
+            w.deliver();
+        }
+        w.pump();
+        assert_eq!(w.handed, 50);
+        assert!(w.sim.stored().is_empty());
+        assert_eq!(w.sim.network_queue_len(), 0);
+        let cmds = &w.sim.log[start..];
+        assert_eq!(Wired::count(cmds, "AT+CMGD"), 50, "{cmds:?}");
+        assert_eq!(Wired::count(cmds, "AT+CPMS=\"SM\""), 0, "{cmds:?}");
+        assert!(Wired::count(cmds, "AT+CMGL=4") <= 3, "{cmds:?}");
+        assert!(Wired::count(cmds, "AT+CMGR") <= 2, "{cmds:?}");
+        assert!(cmds.len() <= 50 + 3 + 5, "{} commands: {cmds:?}", cmds.len());
+    }
+
+    #[test]
+    fn a_lost_notification_is_found_by_the_check_after_the_burst() {
+        let mut w = Wired::ready();
+        w.deliver();
+        w.deliver();
+        // The second +CMTI never reaches the host.
+        let out = String::from_utf8(w.sim.take_output()).unwrap();
+        let first = out.split(['\r', '\n']).find(|l| l.starts_with("+CMTI")).unwrap().to_string();
+        w.engine.feed(format!("\r\n{first}\r\n").as_bytes(), w.t);
+        w.pump();
+        // The usage check once the first is deleted shows one message more than was handled.
+        assert_eq!(w.handed, 2);
+        assert!(w.sim.stored().is_empty());
+        assert_eq!(Wired::count(&w.sim.log, "AT+CPMS?"), 3, "init, after each burst");
     }
 }

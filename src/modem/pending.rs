@@ -44,6 +44,11 @@ impl PendingReads {
         self.order.is_empty()
     }
 
+    /// Entries of storage `mem`.
+    pub fn count_in(&self, mem: &str) -> usize {
+        self.order.iter().filter(|l| l.0 == mem).count()
+    }
+
     pub fn contains(&self, loc: &Location) -> bool {
         self.set.contains(loc)
     }
