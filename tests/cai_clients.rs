@@ -474,4 +474,21 @@ async fn other_users_registrations_and_protected_push_metadata_stay_hidden() {
     assert!(leaked.is_empty(), "nobody saw protected metadata: {leaked:?}");
     assert!(!lines.iter().any(|l| l.starts_with("signal")), "nobody receives no PushReceived: {lines:?}");
     assert_eq!(lines.last().unwrap(), "list U32(65534)", "nobody lists only its own registration");
+
+    // `otapushctl status` works for both; dead letters (other users' summaries) only for root.
+    let status = |uid: Option<u32>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_otapushctl"));
+        cmd.args(["status", "--json", "--bus", &bus.address]);
+        if let Some(uid) = uid {
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+            std::os::unix::process::CommandExt::gid(&mut cmd, uid);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "status as {uid:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let as_nobody = status(Some(NOBODY));
+    assert_eq!(as_nobody["dead_letters"], serde_json::Value::Null, "{as_nobody}");
+    assert!(as_nobody["modem"].is_string(), "{as_nobody}");
+    assert!(status(None)["dead_letters"].is_array());
 }

@@ -157,16 +157,25 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
     let store = manager.store_state().await?;
     let streams = dict_json(&manager.streams().await?);
     let regs = registrations_json(&manager.list_registrations().await?);
-    let dead: Vec<Json> = manager
-        .list_dead_letters()
-        .await?
-        .iter()
-        .map(|(id, d)| {
-            let mut o = dict_json(d);
-            o.insert("Id".into(), json!(id));
-            Json::Object(o)
-        })
-        .collect();
+    // The shipped system-bus policy keeps dead letters (other users' summaries) to root and
+    // `otapush-admin`: for anyone else the bus refuses the call, and status shows the rest.
+    let dead: Option<Vec<Json>> = match manager.list_dead_letters().await {
+        Ok(list) => Some(
+            list.iter()
+                .map(|(id, d)| {
+                    let mut o = dict_json(d);
+                    o.insert("Id".into(), json!(id));
+                    Json::Object(o)
+                })
+                .collect(),
+        ),
+        Err(zbus::Error::MethodError(name, _, _))
+            if name.as_str() == "org.freedesktop.DBus.Error.AccessDenied" =>
+        {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     if json {
         let v = json!({
             "modem": modem,
@@ -193,6 +202,10 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
     for r in &regs {
         write_registration(out, r)?;
     }
+    let Some(dead) = dead else {
+        writeln!(out, "dead letters: not visible to this user (root and otapush-admin)")?;
+        return Ok(());
+    };
     writeln!(out, "dead letters: {}", dead.len())?;
     for d in &dead {
         let get = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("");
