@@ -285,3 +285,105 @@ async fn xml2wbxml_sl_end_to_end() {
     assert_eq!(r.push["app_id"], "x-wap-application:wml.ua");
     assert_eq!(r.push["body_hex"], hex(&sl));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kannel
+
+/// The SMS Kannel's PPG makes of a push of `content` (an XML document of `content_type`), as
+/// its fake SMSC line, checked against the fixture.
+fn kannel_push(kannel: &mut Kannel, fixture: &str, content_type: &str, xml: &str) -> FakeSms {
+    let content = std::fs::read_to_string(fixture_path(xml)).unwrap();
+    let (status, pap) = kannel.push(FROM, content_type, &content, "otapush-foreign-test");
+    assert_eq!(status, 202, "PPG answer: {pap}\n{}", kannel.logs());
+    assert!(pap.contains("code =\"1001\"") || pap.contains("code=\"1001\""), "PAP: {pap}");
+    let line = kannel.next_sms_line();
+    let command = format!(
+        "PAP push of tests/fixtures/foreign/{xml} as {content_type} to WAPPUSH={FROM}/TYPE=PLMN, \
+         User-Agent: otapush-foreign-test; the line bearerbox writes to its fake SMSC"
+    );
+    let notes = [
+        "Kannel 1.4.5 (Debian 12) bearerbox + wapbox, a [ppg] with trusted-pi and global-sender = 15550177",
+        "(see Kannel::start in tests/foreign_support); fields: sender receiver udh UDH data DATA, octets URL-encoded",
+    ];
+    parse_fake_line(&check_fixture(fixture, &command, &notes, &line, str::to_string))
+}
+
+/// Kannel asserts: its PPG accepts a PAP push (HTTP 202, PAP 1001), compiles the SI document to
+/// WBXML itself (`application/vnd.wap.sic`, the same tokens as libwbxml's except the WBXML
+/// version octet, 1.2 for 1.3), wraps it in a WSP Push (X-Wap-Application-Id absent, so
+/// `wml.ua`, plus Content-Length, Encoding-Version and the pusher's User-Agent) and hands
+/// bearerbox one 8-bit SMS with ports 9200 → 2948 for the client address. The SMS is made an
+/// SMS-DELIVER by hand: the line carries no TP-DCS, so 0x04 (8-bit data, no class, TS 23.038
+/// §4), from the PPG's sender. otapush asserts: the push reaches the agent with that content
+/// type, application, originator and body, its WSP headers read as Kannel wrote them, and
+/// `decode sms`/`decode push` agree. Then the same for an SL (`application/vnd.wap.slc`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kannel_ppg_si_and_sl_end_to_end() {
+    let mut kannel = Kannel::start("15550177");
+    let cases = [
+        ("kannel-si.txt", "text/vnd.wap.si", "si.xml", "application/vnd.wap.sic", "xml2wbxml-si.txt"),
+        ("kannel-sl.txt", "text/vnd.wap.sl", "sl.xml", "application/vnd.wap.slc", "xml2wbxml-sl.txt"),
+    ];
+    for (fixture, xml_type, xml, compiled_type, libwbxml) in cases {
+        let sms = kannel_push(&mut kannel, fixture, xml_type, xml);
+        assert_eq!(sms.receiver, FROM);
+        assert_eq!(sms.udh, [0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0], "{fixture}: ports 9200 → 2948 only");
+        let pdus = vec![deliver_8bit(&sms.sender, 0x04, &sms.udh, &sms.data)];
+        let r = receive(&pdus).await;
+        assert_eq!(r.kind, "wsp_push", "{fixture}");
+        assert_eq!(r.content_type, compiled_type);
+        assert_eq!(r.app_id.as_deref(), Some("x-wap-application:wml.ua"));
+        assert_eq!(r.originator, sms.sender);
+        assert_eq!(r.body, wsp_body(&sms.data));
+        assert_eq!(r.push["body_hex"], hex(&r.body));
+        assert_eq!(r.push["content_type"], compiled_type);
+        let headers = &r.push["headers"];
+        assert_eq!(headers["User-Agent"], "otapush-foreign-test", "{}", r.push);
+        assert_eq!(headers["Content-Length"], r.body.len().to_string(), "{}", r.push);
+        assert_eq!(headers["Encoding-Version"], "1.3", "{}", r.push);
+        let j = &r.sms[0];
+        assert_eq!((j["encoding"].as_str(), j["data_hex"].as_str()), (Some("8bit"), Some(hex(&sms.data).as_str())));
+        // Two WBXML compilers written apart agree: on every octet of the SI but the version;
+        // on the SL's href, which each splits into other tokens.
+        let other = unhex(&read_fixture(libwbxml).output);
+        assert_eq!(r.body[0], 0x02, "{fixture}: Kannel writes WBXML 1.2");
+        if compiled_type == "application/vnd.wap.sic" {
+            assert_eq!(r.body[1..], other[1..], "{fixture}: Kannel's and libwbxml's tokens differ");
+        } else {
+            assert_eq!(r.body[4..6], [0x85, 0x0B], "Kannel: <sl href=\"https://\"");
+            assert_eq!(other[4..6], [0x85, 0x0C], "libwbxml: <sl href=\"https://www.\"");
+            let href = "https://www.example.org/app/update.jad";
+            assert_eq!((sl_href(&r.body).as_str(), sl_href(&other).as_str()), (href, href));
+        }
+    }
+}
+
+/// The href of a WBXML SL document (WAP-168 §9.3): its attribute-start token, then inline
+/// strings and attribute-value tokens up to the next attribute or END.
+fn sl_href(wbxml: &[u8]) -> String {
+    assert_eq!((wbxml[1], wbxml[3], wbxml[4]), (0x06, 0x00, 0x85), "SL 1.0, no string table, <sl> with attributes");
+    let mut href = match wbxml[5] {
+        0x08 => "",
+        0x09 => "http://",
+        0x0A => "http://www.",
+        0x0B => "https://",
+        0x0C => "https://www.",
+        t => panic!("not an href token: {t:#04x}"),
+    }
+    .to_string();
+    let mut i = 6;
+    loop {
+        match wbxml[i] {
+            0x03 => {
+                let end = i + 1 + wbxml[i + 1..].iter().position(|&b| b == 0).unwrap();
+                href.push_str(std::str::from_utf8(&wbxml[i + 1..end]).unwrap());
+                i = end + 1;
+            }
+            t @ 0x85..=0x88 => {
+                href.push_str([".com/", ".edu/", ".net/", ".org/"][(t - 0x85) as usize]);
+                i += 1;
+            }
+            _ => return href,
+        }
+    }
+}

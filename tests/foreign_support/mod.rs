@@ -250,3 +250,177 @@ pub fn wsp_body(pdu: &[u8]) -> &[u8] {
     }
     &pdu[i + len..]
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kannel
+
+/// A free loopback TCP port (bound, then released for the tool to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Decodes Kannel's URL encoding (`%XX`, `+` for a space).
+pub fn url_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).expect("%XX"));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Kannel's bearerbox (with a `fake` SMSC, whose client the test is) and wapbox (its PPG),
+/// on loopback ports of their own; both killed by pid when dropped.
+pub struct Kannel {
+    pub dir: tempfile::TempDir,
+    pub ppg_port: u16,
+    children: Vec<std::process::Child>,
+    /// The test's connection to the fake SMSC: bearerbox writes each SMS it sends as a line.
+    smsc: std::io::BufReader<std::net::TcpStream>,
+}
+
+fn wait_port(port: u16, child: &mut std::process::Child, log: &Path) -> std::net::TcpStream {
+    let deadline = std::time::Instant::now() + GUARD;
+    loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            return s;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{status}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        assert!(std::time::Instant::now() < deadline, "port {port} never opened");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+impl Kannel {
+    pub fn start(global_sender: &str) -> Kannel {
+        let bearerbox = tool("bearerbox", "kannel");
+        let wapbox = tool("wapbox", "kannel");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let [admin, smsbox, wapbox_port, fake, ppg] = [(); 5].map(|_| free_port());
+        let conf = format!(
+            "group = core\nadmin-port = {admin}\nadmin-interface = 127.0.0.1\nadmin-password = x\n\
+             smsbox-port = {smsbox}\nwapbox-port = {wapbox_port}\nbox-allow-ip = 127.0.0.1\n\
+             log-file = \"{d}/bearerbox.log\"\nlog-level = 0\nstore-type = spool\nstore-location = \"{d}/store\"\n\n\
+             group = smsc\nsmsc = fake\nsmsc-id = fake\nport = {fake}\nconnect-allow-ip = 127.0.0.1\n\n\
+             group = smsbox\nbearerbox-host = 127.0.0.1\n\n\
+             group = wapbox\nbearerbox-host = 127.0.0.1\nlog-file = \"{d}/wapbox.log\"\nlog-level = 0\n\n\
+             group = ppg\nppg-url = /wappush\nppg-port = {ppg}\nconcurrent-pushes = 4\nusers = 4\n\
+             ppg-allow-ip = 127.0.0.1\ntrusted-pi = true\nglobal-sender = {global_sender}\n"
+        );
+        std::fs::create_dir(dir.path().join("store")).unwrap();
+        let conf_path = dir.path().join("kannel.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let spawn = |bin: &Path, log: &str| {
+            let out = std::fs::File::create(dir.path().join(log)).unwrap();
+            Command::new(bin)
+                .arg(&conf_path)
+                .stdin(std::process::Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+        };
+        let mut bb = spawn(&bearerbox, "bearerbox.out");
+        let smsc = wait_port(fake, &mut bb, &dir.path().join("bearerbox.out"));
+        smsc.set_read_timeout(Some(GUARD)).unwrap();
+        let mut wb = spawn(&wapbox, "wapbox.out");
+        drop(wait_port(ppg, &mut wb, &dir.path().join("wapbox.out")));
+        Kannel { dir, ppg_port: ppg, children: vec![bb, wb], smsc: std::io::BufReader::new(smsc) }
+    }
+
+    /// POSTs a PAP push (WAP-247 PAP 2.0 control entity + the content, multipart/related) to
+    /// the PPG; gives the HTTP status and the PAP response.
+    pub fn push(&self, address: &str, content_type: &str, content: &str, user_agent: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let boundary = "otapush-foreign-boundary";
+        let pap = format!(
+            "<?xml version=\"1.0\"?>\r\n<!DOCTYPE pap PUBLIC \"-//WAPFORUM//DTD PAP 2.0//EN\" \
+             \"http://www.wapforum.org/DTD/pap_2.0.dtd\">\r\n<pap><push-message push-id=\"foreign-1@pi.example.org\">\
+             <address address-value=\"WAPPUSH={address}/TYPE=PLMN@ppg.example.org\"/>\
+             <quality-of-service delivery-method=\"unconfirmed\" network=\"GSM\" bearer=\"SMS\"/>\
+             </push-message></pap>"
+        );
+        let body = format!(
+            "--{boundary}\r\nContent-Type: application/xml\r\n\r\n{pap}\r\n--{boundary}\r\n\
+             Content-Type: {content_type}\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let req = format!(
+            "POST /wappush HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {user_agent}\r\n\
+             Content-Type: multipart/related; boundary={boundary}; type=\"application/xml\"\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+            port = self.ppg_port,
+            len = body.len()
+        );
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.ppg_port)).unwrap();
+        s.set_read_timeout(Some(GUARD)).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    }
+
+    /// The next line bearerbox writes to the fake SMSC (one SMS), without its newline.
+    pub fn next_sms_line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let n = self.smsc.read_line(&mut line).unwrap_or_else(|e| panic!("fake SMSC: {e}\n{}", self.logs()));
+        assert!(n > 0, "bearerbox closed the fake SMSC:\n{}", self.logs());
+        line.trim_end_matches('\n').to_string()
+    }
+
+    pub fn logs(&self) -> String {
+        ["bearerbox.out", "wapbox.out"]
+            .iter()
+            .map(|f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Kannel {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One SMS as Kannel's fake SMSC line carries it: `SENDER RECEIVER udh UDH data DATA`, the
+/// numbers as they are, the octets URL-encoded.
+pub struct FakeSms {
+    pub sender: String,
+    pub receiver: String,
+    /// With TP-UDHL first.
+    pub udh: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+pub fn parse_fake_line(line: &str) -> FakeSms {
+    let t: Vec<&str> = line.trim_end().split(' ').collect();
+    assert!(t.len() == 6 && t[2] == "udh" && t[4] == "data", "unexpected fake SMSC line {line:?}");
+    FakeSms {
+        sender: t[0].to_string(),
+        receiver: t[1].to_string(),
+        udh: url_decode(t[3]),
+        data: url_decode(t[5]),
+    }
+}
