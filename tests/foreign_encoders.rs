@@ -275,8 +275,7 @@ async fn xml2wbxml_sl_end_to_end() {
     );
     assert_eq!(&sl[..4], [0x03, 0x06, 0x6A, 0x00], "WBXML 1.3, SL 1.0, UTF-8, empty string table");
     assert_eq!(&sl[4..7], [0x85, 0x0C, 0x03], "<sl href=\"https://www.\" + inline string");
-    let pdus =
-        e2e_support::push_pdus(Some("x-wap-application:wml.ua"), "application/vnd.wap.slc", &sl, 0x52);
+    let pdus = e2e_support::push_pdus(Some("x-wap-application:wml.ua"), "application/vnd.wap.slc", &sl, 0x52);
     let r = receive(&pdus).await;
     assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.content_type, "application/vnd.wap.slc");
@@ -342,7 +341,10 @@ async fn kannel_ppg_si_and_sl_end_to_end() {
         assert_eq!(headers["Content-Length"], r.body.len().to_string(), "{}", r.push);
         assert_eq!(headers["Encoding-Version"], "1.3", "{}", r.push);
         let j = &r.sms[0];
-        assert_eq!((j["encoding"].as_str(), j["data_hex"].as_str()), (Some("8bit"), Some(hex(&sms.data).as_str())));
+        assert_eq!(
+            (j["encoding"].as_str(), j["data_hex"].as_str()),
+            (Some("8bit"), Some(hex(&sms.data).as_str()))
+        );
         // Two WBXML compilers written apart agree: on every octet of the SI but the version;
         // on the SL's href, which each splits into other tokens.
         let other = unhex(&read_fixture(libwbxml).output);
@@ -361,7 +363,11 @@ async fn kannel_ppg_si_and_sl_end_to_end() {
 /// The href of a WBXML SL document (WAP-168 §9.3): its attribute-start token, then inline
 /// strings and attribute-value tokens up to the next attribute or END.
 fn sl_href(wbxml: &[u8]) -> String {
-    assert_eq!((wbxml[1], wbxml[3], wbxml[4]), (0x06, 0x00, 0x85), "SL 1.0, no string table, <sl> with attributes");
+    assert_eq!(
+        (wbxml[1], wbxml[3], wbxml[4]),
+        (0x06, 0x00, 0x85),
+        "SL 1.0, no string table, <sl> with attributes"
+    );
     let mut href = match wbxml[5] {
         0x08 => "",
         0x09 => "http://",

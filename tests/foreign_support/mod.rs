@@ -79,12 +79,7 @@ pub fn check_fixture(
 /// Runs a command, asserting success; stdout.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -146,7 +141,11 @@ impl<'a> Submit<'a> {
         let rest = &tpdu[2 + da.len()..];
         let (pid, dcs) = (rest[0], rest[1]);
         let ud = &rest[2 + vp_len..];
-        assert_eq!(ud.len(), 1 + ud[0] as usize, "8-bit TP-UDL is the octet count (the tools send 8-bit data)");
+        assert_eq!(
+            ud.len(),
+            1 + ud[0] as usize,
+            "8-bit TP-UDL is the octet count (the tools send 8-bit data)"
+        );
         Submit { first_octet, da, pid, dcs, ud }
     }
 }
