@@ -289,66 +289,107 @@ async fn xml2wbxml_sl_end_to_end() {
 // Kannel
 
 /// The SMS Kannel's PPG makes of a push of `content` (an XML document of `content_type`), as
-/// its fake SMSC line, checked against the fixture.
-fn kannel_push(kannel: &mut Kannel, fixture: &str, content_type: &str, xml: &str) -> FakeSms {
+/// its fake SMSC lines (all parts of a concatenated message), checked against the fixture.
+fn kannel_push(kannel: &mut Kannel, fixture: &str, content_type: &str, xml: &str) -> Vec<FakeSms> {
     let content = std::fs::read_to_string(fixture_path(xml)).unwrap();
     let (status, pap) = kannel.push(FROM, content_type, &content, "otapush-foreign-test");
     assert_eq!(status, 202, "PPG answer: {pap}\n{}", kannel.logs());
     assert!(pap.contains("code =\"1001\"") || pap.contains("code=\"1001\""), "PAP: {pap}");
-    let line = kannel.next_sms_line();
+    let mut lines = vec![kannel.next_sms_line()];
+    let total = concat_total(&parse_fake_line(&lines[0]).udh).unwrap_or(1);
+    while lines.len() < total {
+        lines.push(kannel.next_sms_line());
+    }
     let command = format!(
         "PAP push of tests/fixtures/foreign/{xml} as {content_type} to WAPPUSH={FROM}/TYPE=PLMN, \
-         User-Agent: otapush-foreign-test; the line bearerbox writes to its fake SMSC"
+         User-Agent: otapush-foreign-test; the lines bearerbox writes to its fake SMSC"
     );
     let notes = [
         "Kannel 1.4.5 (Debian 12) bearerbox + wapbox, a [ppg] with trusted-pi and global-sender = 15550177",
         "(see Kannel::start in tests/foreign_support); fields: sender receiver udh UDH data DATA, octets URL-encoded",
     ];
-    parse_fake_line(&check_fixture(fixture, &command, &notes, &line, str::to_string))
+    let kept = check_fixture(fixture, &command, &notes, &lines.join("\n"), str::to_string);
+    kept.lines().map(parse_fake_line).collect()
+}
+
+/// The total of a concatenation element (TS 23.040 §9.2.3.24.1) in a UDH (TP-UDHL first).
+fn concat_total(udh: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i + 1 < udh.len() {
+        let (iei, len) = (udh[i], udh[i + 1] as usize);
+        if iei == 0x00 && len == 3 {
+            return Some(udh[i + 3] as usize);
+        }
+        i += 2 + len;
+    }
+    None
 }
 
 /// Kannel asserts: its PPG accepts a PAP push (HTTP 202, PAP 1001), compiles the SI document to
 /// WBXML itself (`application/vnd.wap.sic`, the same tokens as libwbxml's except the WBXML
 /// version octet, 1.2 for 1.3), wraps it in a WSP Push (X-Wap-Application-Id absent, so
 /// `wml.ua`, plus Content-Length, Encoding-Version and the pusher's User-Agent) and hands
-/// bearerbox one 8-bit SMS with ports 9200 → 2948 for the client address. The SMS is made an
-/// SMS-DELIVER by hand: the line carries no TP-DCS, so 0x04 (8-bit data, no class, TS 23.038
-/// §4), from the PPG's sender. otapush asserts: the push reaches the agent with that content
-/// type, application, originator and body, its WSP headers read as Kannel wrote them, and
-/// `decode sms`/`decode push` agree. Then the same for an SL (`application/vnd.wap.slc`).
+/// bearerbox 8-bit SMS with ports 9200 → 2948 for the client address: one for a short push,
+/// three with an 8-bit concatenation element for a long one. Each SMS is made an SMS-DELIVER by
+/// hand: the line carries no TP-DCS, so 0x04 (8-bit data, no class, TS 23.038 §4), from the
+/// PPG's sender. otapush asserts: the push reaches the agent with that content type,
+/// application, originator and body (the long one sent last part first), its WSP headers read
+/// as Kannel wrote them, and `decode sms`/`decode push` agree. The same for an SL
+/// (`application/vnd.wap.slc`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kannel_ppg_si_and_sl_end_to_end() {
     let mut kannel = Kannel::start("15550177");
     let cases = [
-        ("kannel-si.txt", "text/vnd.wap.si", "si.xml", "application/vnd.wap.sic", "xml2wbxml-si.txt"),
-        ("kannel-sl.txt", "text/vnd.wap.sl", "sl.xml", "application/vnd.wap.slc", "xml2wbxml-sl.txt"),
+        ("kannel-si.txt", "text/vnd.wap.si", "si.xml", "application/vnd.wap.sic", Some("xml2wbxml-si.txt")),
+        ("kannel-sl.txt", "text/vnd.wap.sl", "sl.xml", "application/vnd.wap.slc", Some("xml2wbxml-sl.txt")),
+        ("kannel-si-long.txt", "text/vnd.wap.si", "si-long.xml", "application/vnd.wap.sic", None),
     ];
     for (fixture, xml_type, xml, compiled_type, libwbxml) in cases {
-        let sms = kannel_push(&mut kannel, fixture, xml_type, xml);
-        assert_eq!(sms.receiver, FROM);
-        assert_eq!(sms.udh, [0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0], "{fixture}: ports 9200 → 2948 only");
-        let pdus = vec![deliver_8bit(&sms.sender, 0x04, &sms.udh, &sms.data)];
+        let parts = kannel_push(&mut kannel, fixture, xml_type, xml);
+        let n = parts.len();
+        assert_eq!(n, if libwbxml.is_some() { 1 } else { 3 }, "{fixture}: parts");
+        let wsp: Vec<u8> = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
+        let mut pdus = Vec::new();
+        for (i, sms) in parts.iter().enumerate() {
+            assert_eq!(sms.receiver, FROM);
+            assert_eq!(sms.sender, parts[0].sender);
+            let mut udh = vec![0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0]; // ports 9200 → 2948
+            if n > 1 {
+                udh[0] = 0x0B;
+                udh.extend_from_slice(&[0x00, 0x03, parts[0].udh[9], n as u8, i as u8 + 1]);
+            }
+            assert_eq!(sms.udh, udh, "{fixture}: part {}", i + 1);
+            pdus.push(deliver_8bit(&sms.sender, 0x04, &sms.udh, &sms.data));
+        }
+        pdus.reverse();
         let r = receive(&pdus).await;
         assert_eq!(r.kind, "wsp_push", "{fixture}");
         assert_eq!(r.content_type, compiled_type);
         assert_eq!(r.app_id.as_deref(), Some("x-wap-application:wml.ua"));
-        assert_eq!(r.originator, sms.sender);
-        assert_eq!(r.body, wsp_body(&sms.data));
+        assert_eq!(r.originator, parts[0].sender);
+        assert_eq!(r.body, wsp_body(&wsp));
         assert_eq!(r.push["body_hex"], hex(&r.body));
         assert_eq!(r.push["content_type"], compiled_type);
+        assert_eq!(r.push["segments"], n);
         let headers = &r.push["headers"];
         assert_eq!(headers["User-Agent"], "otapush-foreign-test", "{}", r.push);
         assert_eq!(headers["Content-Length"], r.body.len().to_string(), "{}", r.push);
         assert_eq!(headers["Encoding-Version"], "1.3", "{}", r.push);
-        let j = &r.sms[0];
-        assert_eq!(
-            (j["encoding"].as_str(), j["data_hex"].as_str()),
-            (Some("8bit"), Some(hex(&sms.data).as_str()))
-        );
+        for (j, sms) in r.sms.iter().rev().zip(&parts) {
+            assert_eq!(
+                (j["encoding"].as_str(), j["data_hex"].as_str()),
+                (Some("8bit"), Some(hex(&sms.data).as_str()))
+            );
+        }
+        assert_eq!(r.body[0], 0x02, "{fixture}: Kannel writes WBXML 1.2");
+        let Some(libwbxml) = libwbxml else {
+            let text = String::from_utf8_lossy(&r.body);
+            assert!(text.contains("km/h along the coast, wind gusts"), "{text}");
+            continue;
+        };
         // Two WBXML compilers written apart agree: on every octet of the SI but the version;
         // on the SL's href, which each splits into other tokens.
         let other = unhex(&read_fixture(libwbxml).output);
-        assert_eq!(r.body[0], 0x02, "{fixture}: Kannel writes WBXML 1.2");
         if compiled_type == "application/vnd.wap.sic" {
             assert_eq!(r.body[1..], other[1..], "{fixture}: Kannel's and libwbxml's tokens differ");
         } else {
