@@ -97,7 +97,12 @@ fn gammu_displaysms(fixture: &str, args: &[&str]) -> String {
     let rc = dir.path().join("gammurc");
     std::fs::write(&rc, format!("[gammu]\ndevice = {}\nmodel = dummy\nconnection = none\n", phone.display()))
         .unwrap();
-    let fresh = run(Command::new(gammu).arg("-c").arg(&rc).arg("displaysms").args(args));
+    let fresh = run(Command::new(gammu)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("-c")
+        .arg(&rc)
+        .arg("displaysms")
+        .args(args));
     let quoted: Vec<String> =
         args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.to_string() }).collect();
     let command = format!("gammu -c GAMMURC displaysms {}", quoted.join(" "));
@@ -121,9 +126,9 @@ fn udh_from_json(sms: &serde_json::Value) -> Vec<u8> {
 }
 
 /// What gammu printed for each message must be what otapush reads from the DELIVER made of
-/// it: the same UDH (elements, in order), the same data, 8-bit, gammu's DCS; ports 9200 →
-/// 2948; the concatenation element numbering the parts. Gives the WSP PDU (the data joined).
-fn check_gammu_parts(parts: &[GammuPart], sms: &[serde_json::Value]) -> Vec<u8> {
+/// it: the same UDH (elements, in order), the same data, 8-bit, gammu's DCS; the ports given;
+/// the concatenation element numbering the parts. Gives the WSP PDU (the data joined).
+fn check_gammu_parts(parts: &[GammuPart], sms: &[serde_json::Value], (src, dst): (u16, u16)) -> Vec<u8> {
     assert_eq!(sms.len(), parts.len());
     for (i, (p, j)) in parts.iter().zip(sms).enumerate() {
         let dcs = Submit::parse(&p.whole).dcs;
@@ -135,7 +140,7 @@ fn check_gammu_parts(parts: &[GammuPart], sms: &[serde_json::Value]) -> Vec<u8> 
         assert_eq!(udh_from_json(j), p.udh, "part {i}: UDH");
         assert_eq!(j["data_hex"], hex(&p.data), "part {i}: data");
         assert_eq!(p.bits, 8 * p.data.len(), "gammu's own bit count");
-        assert_eq!(j["udh"]["ports"], serde_json::json!({"src": 9200, "dst": 2948, "bits": 16}));
+        assert_eq!(j["udh"]["ports"], serde_json::json!({"src": src, "dst": dst, "bits": 16}));
         if parts.len() > 1 {
             assert_eq!(j["udh"]["concat"]["seq"], i + 1);
             assert_eq!(j["udh"]["concat"]["total"], parts.len());
@@ -159,7 +164,7 @@ async fn gammu_wapindicator_si_end_to_end() {
     assert_eq!(parts.len(), 1);
     let pdus: Vec<Vec<u8>> = parts.iter().map(|p| submit_to_deliver(&p.whole)).collect();
     let r = receive(&pdus).await;
-    let wsp = check_gammu_parts(&parts, &r.sms);
+    let wsp = check_gammu_parts(&parts, &r.sms, (9200, 2948));
     assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.content_type, "application/vnd.wap.sic");
     assert_eq!(r.app_id.as_deref(), Some("x-wap-application:wml.ua"));
@@ -194,7 +199,7 @@ async fn gammu_mmsindicator_two_segments_end_to_end() {
     let r = receive(&pdus).await;
     let mut sms = r.sms.clone();
     sms.reverse();
-    let wsp = check_gammu_parts(&parts, &sms);
+    let wsp = check_gammu_parts(&parts, &sms, (9200, 2948));
     assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.content_type, "application/vnd.wap.mms-message");
     assert_eq!(r.app_id.as_deref(), Some("x-wap-application:mms.ua"));
@@ -208,6 +213,34 @@ async fn gammu_mmsindicator_two_segments_end_to_end() {
     assert_eq!(r.push["app_id"], "x-wap-application:mms.ua");
     assert_eq!(r.push["body_hex"], hex(&r.body));
     assert_eq!(r.push["segments"], 2);
+}
+
+/// gammu's `BOOKMARK` asserts: a browser bookmark (Nokia/Ericsson OTA settings) is one 8-bit
+/// SMS to port 49999 from port 0 (no concatenation element), its data a WSP Push of
+/// `application/x-wap-prov.browser-bookmarks; charset=utf-8`. otapush asserts what its message
+/// model says (only ports 2948/2949 carry WAP Push): a `datagram` with `Port` 49999,
+/// `application/octet-stream`, and gammu's whole WSP PDU as the body, untouched, for an agent
+/// that filters on the port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gammu_bookmark_on_port_49999_is_a_datagram() {
+    let out = gammu_displaysms(
+        "gammu-bookmark.txt",
+        &["BOOKMARK", FROM, "tests/fixtures/foreign/bookmark.backup", "1"],
+    );
+    let parts = gammu_parts(&out);
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].udh, [0x06, 0x05, 0x04, 0xC3, 0x4F, 0x00, 0x00], "ports 0 → 49999");
+    let r = receive(&[submit_to_deliver(&parts[0].whole)]).await;
+    check_gammu_parts(&parts, &r.sms, (0, 49999));
+    assert_eq!(r.kind, "datagram");
+    assert_eq!(r.port, Some(49999));
+    assert_eq!(r.content_type, "application/octet-stream");
+    assert_eq!(r.app_id, None);
+    assert_eq!(r.body, parts[0].data);
+    assert!(String::from_utf8_lossy(&r.body).contains("application/x-wap-prov.browser-bookmarks"));
+    assert_eq!(r.push["kind"], "datagram");
+    assert_eq!(r.push["ports"]["dst"], 49999);
+    assert_eq!(r.push["payload_hex"], hex(&parts[0].data));
 }
 
 // ---------------------------------------------------------------------------------------------

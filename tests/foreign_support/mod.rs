@@ -188,6 +188,8 @@ pub fn deliver_8bit(originator: &str, dcs: u8, udh: &[u8], data: &[u8]) -> Vec<u
 pub struct Received {
     pub content_type: String,
     pub app_id: Option<String>,
+    /// Meta `Port`: the WDP destination port.
+    pub port: Option<u16>,
     pub kind: String,
     pub originator: String,
     pub sent_time: String,
@@ -218,6 +220,7 @@ pub async fn receive(pdus: &[Vec<u8>]) -> Received {
     let r = Received {
         content_type: got("ContentType").unwrap_or_default(),
         app_id: got("ApplicationId"),
+        port: d.meta.get("Port").and_then(|v| u16::try_from(v).ok()),
         kind: got("Kind").unwrap_or_default(),
         originator: got("Originator").unwrap_or_default(),
         sent_time: got("SentTime").unwrap_or_default(),
