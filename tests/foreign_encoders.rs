@@ -220,7 +220,7 @@ async fn gammu_mmsindicator_two_segments_end_to_end() {
 /// `application/x-wap-prov.browser-bookmarks; charset=utf-8`. otapush asserts what its message
 /// model says (only ports 2948/2949 carry WAP Push): a `datagram` with `Port` 49999,
 /// `application/octet-stream`, and gammu's whole WSP PDU as the body, untouched, for an agent
-/// that filters on the port.
+/// that filters on the port, which `otapushctl decode wsp` reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gammu_bookmark_on_port_49999_is_a_datagram() {
     let out = gammu_displaysms(
@@ -241,6 +241,12 @@ async fn gammu_bookmark_on_port_49999_is_a_datagram() {
     assert_eq!(r.push["kind"], "datagram");
     assert_eq!(r.push["ports"]["dst"], 49999);
     assert_eq!(r.push["payload_hex"], hex(&parts[0].data));
+    // An agent that takes it can read it with `otapushctl decode wsp`.
+    let wsp = run(Command::new(env!("CARGO_BIN_EXE_otapushctl")).args(["decode", "wsp", &hex(&r.body)]));
+    let wsp: serde_json::Value = serde_json::from_str(&wsp).unwrap();
+    assert_eq!(wsp["content_type"], "application/x-wap-prov.browser-bookmarks");
+    assert_eq!(wsp["content_type_params"]["charset"], "utf-8");
+    assert_eq!(wsp["body_hex"], hex(wsp_body(&r.body)));
 }
 
 // ---------------------------------------------------------------------------------------------
