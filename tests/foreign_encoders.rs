@@ -327,11 +327,18 @@ async fn xml2wbxml_sl_end_to_end() {
 // ---------------------------------------------------------------------------------------------
 // Kannel
 
-/// The SMS Kannel's PPG makes of a push of `content` (an XML document of `content_type`), as
-/// its fake SMSC lines (all parts of a concatenated message), checked against the fixture.
-fn kannel_push(kannel: &mut Kannel, fixture: &str, content_type: &str, xml: &str) -> Vec<FakeSms> {
+/// The SMS Kannel's PPG makes of a push of `content` (an XML document of `content_type`, for
+/// `app_id` when given), as its fake SMSC lines (all parts of a concatenated message), checked
+/// against the fixture.
+fn kannel_push(
+    kannel: &mut Kannel,
+    fixture: &str,
+    content_type: &str,
+    app_id: Option<&str>,
+    xml: &str,
+) -> Vec<FakeSms> {
     let content = std::fs::read_to_string(fixture_path(xml)).unwrap();
-    let (status, pap) = kannel.push(FROM, content_type, &content, "otapush-foreign-test");
+    let (status, pap) = kannel.push(FROM, content_type, app_id, &content, "otapush-foreign-test");
     assert_eq!(status, 202, "PPG answer: {pap}\n{}", kannel.logs());
     assert!(pap.contains("code =\"1001\"") || pap.contains("code=\"1001\""), "PAP: {pap}");
     let mut lines = vec![kannel.next_sms_line()];
@@ -340,8 +347,9 @@ fn kannel_push(kannel: &mut Kannel, fixture: &str, content_type: &str, xml: &str
         lines.push(kannel.next_sms_line());
     }
     let command = format!(
-        "PAP push of tests/fixtures/foreign/{xml} as {content_type} to WAPPUSH={FROM}/TYPE=PLMN, \
-         User-Agent: otapush-foreign-test; the lines bearerbox writes to its fake SMSC"
+        "PAP push of tests/fixtures/foreign/{xml} as {content_type}{app} to WAPPUSH={FROM}/TYPE=PLMN, \
+         User-Agent: otapush-foreign-test; the lines bearerbox writes to its fake SMSC",
+        app = app_id.map(|a| format!(", X-Wap-Application-Id: {a}")).unwrap_or_default()
     );
     let notes = [
         "Kannel 1.4.5 (Debian 12) bearerbox + wapbox, a [ppg] with trusted-pi and global-sender = 15550177",
@@ -364,6 +372,34 @@ fn concat_total(udh: &[u8]) -> Option<usize> {
     None
 }
 
+/// One push through Kannel's PPG.
+struct KannelCase {
+    fixture: &'static str,
+    xml_type: &'static str,
+    xml: &'static str,
+    app_id: Option<&'static str>,
+    /// What otapush reports when `app_id` is given.
+    expect_app_id: &'static str,
+    compiled_type: &'static str,
+    parts: usize,
+    /// The fixture of the same document compiled by libwbxml.
+    libwbxml: Option<&'static str>,
+}
+
+const SI: KannelCase = KannelCase {
+    fixture: "",
+    xml_type: "text/vnd.wap.si",
+    xml: "si.xml",
+    app_id: None,
+    expect_app_id: "",
+    compiled_type: "application/vnd.wap.sic",
+    parts: 1,
+    libwbxml: None,
+};
+
+const SL: KannelCase =
+    KannelCase { xml_type: "text/vnd.wap.sl", xml: "sl.xml", compiled_type: "application/vnd.wap.slc", ..SI };
+
 /// Kannel asserts: its PPG accepts a PAP push (HTTP 202, PAP 1001), compiles the SI document to
 /// WBXML itself (`application/vnd.wap.sic`, the same tokens as libwbxml's except the WBXML
 /// version octet, 1.2 for 1.3), wraps it in a WSP Push (X-Wap-Application-Id absent, so
@@ -374,19 +410,39 @@ fn concat_total(udh: &[u8]) -> Option<usize> {
 /// PPG's sender. otapush asserts: the push reaches the agent with that content type,
 /// application, originator and body (the long one sent last part first), its WSP headers read
 /// as Kannel wrote them, and `decode sms`/`decode push` agree. The same for an SL
-/// (`application/vnd.wap.slc`).
+/// (`application/vnd.wap.slc`), and for pushes with an X-Wap-Application-Id: Kannel sends a
+/// registered URN as its code, any other as code 0 (its claim, lossy), which otapush reports
+/// as `x-wap-application:*`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kannel_ppg_si_and_sl_end_to_end() {
     let mut kannel = Kannel::start("15550177");
+    let wml = "x-wap-application:wml.ua";
     let cases = [
-        ("kannel-si.txt", "text/vnd.wap.si", "si.xml", "application/vnd.wap.sic", Some("xml2wbxml-si.txt")),
-        ("kannel-sl.txt", "text/vnd.wap.sl", "sl.xml", "application/vnd.wap.slc", Some("xml2wbxml-sl.txt")),
-        ("kannel-si-long.txt", "text/vnd.wap.si", "si-long.xml", "application/vnd.wap.sic", None),
+        KannelCase { fixture: "kannel-si.txt", xml: "si.xml", libwbxml: Some("xml2wbxml-si.txt"), ..SI },
+        KannelCase { fixture: "kannel-sl.txt", xml: "sl.xml", libwbxml: Some("xml2wbxml-sl.txt"), ..SL },
+        KannelCase { fixture: "kannel-si-long.txt", xml: "si-long.xml", parts: 3, ..SI },
+        // Kannel sends a registered URN as its OMNA code (push.sia = 1) ...
+        KannelCase {
+            fixture: "kannel-si-push-sia.txt",
+            app_id: Some("x-wap-application:push.sia"),
+            expect_app_id: "x-wap-application:push.sia",
+            libwbxml: Some("xml2wbxml-si.txt"),
+            ..SI
+        },
+        // ... and any other as code 0, which otapush reads as `x-wap-application:*`.
+        KannelCase {
+            fixture: "kannel-si-unregistered-app.txt",
+            app_id: Some("x-otapush:test"),
+            expect_app_id: "x-wap-application:*",
+            libwbxml: Some("xml2wbxml-si.txt"),
+            ..SI
+        },
     ];
-    for (fixture, xml_type, xml, compiled_type, libwbxml) in cases {
-        let parts = kannel_push(&mut kannel, fixture, xml_type, xml);
-        let n = parts.len();
-        assert_eq!(n, if libwbxml.is_some() { 1 } else { 3 }, "{fixture}: parts");
+    for c in cases {
+        let KannelCase { fixture, xml_type, xml, app_id, compiled_type, parts: n, libwbxml, .. } = c;
+        let expect_app_id = if app_id.is_none() { wml } else { c.expect_app_id };
+        let parts = kannel_push(&mut kannel, fixture, xml_type, app_id, xml);
+        assert_eq!(parts.len(), n, "{fixture}: parts");
         let wsp: Vec<u8> = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
         let mut pdus = Vec::new();
         for (i, sms) in parts.iter().enumerate() {
@@ -404,7 +460,8 @@ async fn kannel_ppg_si_and_sl_end_to_end() {
         let r = receive(&pdus).await;
         assert_eq!(r.kind, "wsp_push", "{fixture}");
         assert_eq!(r.content_type, compiled_type);
-        assert_eq!(r.app_id.as_deref(), Some("x-wap-application:wml.ua"));
+        assert_eq!(r.app_id.as_deref(), Some(expect_app_id), "{fixture}");
+        assert_eq!(r.push["app_id"], app_id.map_or(serde_json::Value::Null, |_| expect_app_id.into()));
         assert_eq!(r.originator, parts[0].sender);
         assert_eq!(r.body, wsp_body(&wsp));
         assert_eq!(r.push["body_hex"], hex(&r.body));
@@ -421,11 +478,11 @@ async fn kannel_ppg_si_and_sl_end_to_end() {
             );
         }
         assert_eq!(r.body[0], 0x02, "{fixture}: Kannel writes WBXML 1.2");
-        let Some(libwbxml) = libwbxml else {
+        if n > 1 {
             let text = String::from_utf8_lossy(&r.body);
             assert!(text.contains("km/h along the coast, wind gusts"), "{text}");
-            continue;
-        };
+        }
+        let Some(libwbxml) = libwbxml else { continue };
         // Two WBXML compilers written apart agree: on every octet of the SI but the version;
         // on the SL's href, which each splits into other tokens.
         let other = unhex(&read_fixture(libwbxml).output);

@@ -348,8 +348,16 @@ impl Kannel {
     }
 
     /// POSTs a PAP push (WAP-247 PAP 2.0 control entity + the content, multipart/related) to
-    /// the PPG; gives the HTTP status and the PAP response.
-    pub fn push(&self, address: &str, content_type: &str, content: &str, user_agent: &str) -> (u16, String) {
+    /// the PPG, the content with an X-Wap-Application-Id when given; gives the HTTP status and
+    /// the PAP response.
+    pub fn push(
+        &self,
+        address: &str,
+        content_type: &str,
+        app_id: Option<&str>,
+        content: &str,
+        user_agent: &str,
+    ) -> (u16, String) {
         use std::io::{Read, Write};
         let boundary = "otapush-foreign-boundary";
         let pap = format!(
@@ -361,7 +369,8 @@ impl Kannel {
         );
         let body = format!(
             "--{boundary}\r\nContent-Type: application/xml\r\n\r\n{pap}\r\n--{boundary}\r\n\
-             Content-Type: {content_type}\r\n\r\n{content}\r\n--{boundary}--\r\n"
+             Content-Type: {content_type}\r\n{app}\r\n{content}\r\n--{boundary}--\r\n",
+            app = app_id.map(|a| format!("X-Wap-Application-Id: {a}\r\n")).unwrap_or_default()
         );
         let req = format!(
             "POST /wappush HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {user_agent}\r\n\
