@@ -138,6 +138,11 @@ impl Peer {
         }
     }
 
+    /// How many lines so far start with `word`.
+    pub fn count(&self, word: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|l| l.split(' ').next() == Some(word)).count()
+    }
+
     /// Sends commands (one per line) to the peer's stdin in one write.
     pub fn command(&mut self, lines: &[&str]) {
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();

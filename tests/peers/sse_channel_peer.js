@@ -8,7 +8,8 @@
 //   end              end every open response cleanly (the chunked body finishes)
 //   break ID DATA    write half an event to every connection, then destroy its socket
 // stdout, one line each: "port N"; "connect MS LAST-EVENT-ID" per request ("-" when none);
-// "sent ID to N" (N: connections in the channel then); "ended MS N"; "broken N". MS: Unix ms.
+// "sent ID to N" (N: connections in the channel then); "ended MS N"; "broken N"; "closed N" when a
+// connection closed (N: connections left). MS: Unix ms.
 // end and break take the connections out of the channel first, so a send on the next line goes
 // to the history only.
 'use strict';
@@ -27,7 +28,11 @@ const open = new Set();
 const server = http.createServer((req, res) => {
   console.log(`connect ${Date.now()} ${req.headers['last-event-id'] || '-'}`);
   open.add(res);
-  res.on('close', () => open.delete(res));
+  res.on('close', () => {
+    open.delete(res);
+    channel.removeClient(res);
+    console.log(`closed ${open.size}`);
+  });
   channel.addClient(req, res);
 });
 
