@@ -45,7 +45,7 @@ async fn event(agent: &mut Agent, stream: &str, peer: &Peer) -> (String, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_streams_from_sse_channel_and_sse_starlette_resume_without_gap_or_duplicate() {
     let mut node = Peer::sse_channel(300, 20_000).await;
-    let mut python = Peer::starlette().await;
+    let python = Peer::starlette().await;
     let rig = Rig::new().await;
     let config = format!(
         "[bearer]\nmode = \"external\"\n\n{}{}",
