@@ -169,12 +169,15 @@ async fn starlette_pings_keep_the_stream_up_and_make_no_events() {
 #[tokio::test]
 async fn sse_channel_replays_its_history_after_last_event_id_with_no_gap_and_no_duplicate() {
     let mut peer = Peer::sse_channel(300, 20_000).await;
+    let pre = wire(peer.port, "/events", None, b"retry: 300\n", GUARD);
+    assert_eq!(body(&pre), b":ok\n\nretry: 300\n", "{}", show(&pre));
+    peer.expect("closed").await;
     let mut c = Client::start(config(peer.url("/events")), production());
     assert_eq!(peer.expect("connect").await.word(2), "-");
     let mut seen = Vec::new();
     peer.command(&["send 1 one", "send 2 two", "send 3 three"]);
     for _ in 1..=3 {
-        seen.push(c.event(&peer, b"").await);
+        seen.push(c.event(&peer, &pre).await);
     }
 
     // A clean end mid-stream; 4-6 published while nobody is connected: only the replay after
@@ -187,11 +190,11 @@ async fn sse_channel_replays_its_history_after_last_event_id_with_no_gap_and_no_
     }
     assert_eq!(peer.expect("connect").await.word(2), "3");
     for _ in 4..=6 {
-        seen.push(c.event(&peer, b"").await);
+        seen.push(c.event(&peer, &pre).await);
     }
     peer.command(&["send 7 seven", "send 8 eight"]);
     for _ in 7..=8 {
-        seen.push(c.event(&peer, b"").await);
+        seen.push(c.event(&peer, &pre).await);
     }
 
     // Broken in the middle of event 9 (its id line already sent): the half event is dropped and
@@ -200,9 +203,9 @@ async fn sse_channel_replays_its_history_after_last_event_id_with_no_gap_and_no_
     assert_eq!(peer.expect("broken").await.word(1), "1");
     assert_eq!(peer.expect("sent").await.word(3), "0", "{}", peer.diagnostics());
     assert_eq!(peer.expect("connect").await.word(2), "8", "{}", peer.diagnostics());
-    seen.push(c.event(&peer, b"").await);
+    seen.push(c.event(&peer, &pre).await);
     peer.command(&["send 10 ten"]);
-    seen.push(c.event(&peer, b"").await);
+    seen.push(c.event(&peer, &pre).await);
 
     let words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
     let want: Vec<_> = (1..=10).zip(words).map(|(id, w)| tick(id, w)).collect();
