@@ -3,7 +3,8 @@
 //! and the bridge's second connection on another (the user's session bus). An MMS notification
 //! sent by the simulated network must end up stored by mmsd-tng as a notification, and leave
 //! otapushd's queue only once mmsd-tng has it; while mmsd-tng is absent or refuses (no modem),
-//! it stays queued and arrives, once, when mmsd-tng takes it.
+//! it stays queued and arrives, once, when mmsd-tng takes it; the persistent registration keeps
+//! it while the bridge is away, and the bridge registers again after otapushd restarts.
 
 mod e2e_support;
 mod mms_support;
@@ -149,4 +150,44 @@ async fn while_mmsd_tng_is_absent_or_refuses_the_notification_stays_queued() {
     assert_eq!(bridge.count("accepted by mmsd-tng"), 1, "{}", bridge.log_text());
     assert!(mmsd.log_text().contains("MMS transaction id: T-bridge-0002"));
     drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registration_outlives_bridge_and_daemon_restarts() {
+    let rig = Rig::new().await;
+    let session = PrivateBus::start().expect("dbus-daemon");
+    let session_conn = connect(session.address()).await;
+    let _mm = FakeModemManager::start(rig.address()).await;
+    let mut mmsd = Mmsd::start(session.address(), rig.address(), &rig.dir.path().join("home"));
+    mmsd.ready(&session_conn).await;
+    let mut daemon = rig.daemon("sim", 10, "").await;
+    let manager = rig.manager().await;
+    let mut bridge = Bridge::start(rig.address(), session.address(), rig.dir.path());
+    bridge_registered(&manager, &mut bridge).await;
+
+    // The bridge is away: the persistent registration queues the notification.
+    drop(bridge);
+    let mut received = manager.receive_push_received().await.unwrap();
+    let first = notification("T-bridge-0003");
+    network_sends(&rig.simulator().await, &push_pdus(Some(MMS_APP), MMS_TYPE, &first, 9)).await;
+    tokio::time::timeout(GUARD, received.next()).await.expect("no PushReceived").unwrap();
+    assert!(mmsd.notifications().is_empty());
+    let mut bridge = Bridge::start(rig.address(), session.address(), rig.dir.path());
+    acked_after_acceptance(&manager, &mmsd, &first).await;
+
+    // otapushd restarts (Release to the bridge): the bridge registers again by itself.
+    daemon.stop().await;
+    daemon.spawn();
+    daemon.ready(&rig.conn, true).await;
+    bridge_registered(&manager, &mut bridge).await;
+    assert!(bridge.count("released by otapushd") >= 1, "{}", bridge.log_text());
+    let second = notification("T-bridge-0004");
+    network_sends(&rig.simulator().await, &push_pdus(Some(MMS_APP), MMS_TYPE, &second, 10)).await;
+    let deadline = tokio::time::Instant::now() + GUARD;
+    while mmsd.notifications().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the second notification never reached mmsd-tng");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(mmsd.notifications(), [first, second]);
+    assert_eq!(bridge.count("accepted by mmsd-tng"), 2, "{}", bridge.log_text());
 }
