@@ -78,7 +78,7 @@ async fn bridge_logged(bridge: &Bridge, what: &str, n: usize) {
 
 /// With the message queued, polls until the bridge's queue is empty and then checks mmsd-tng already has `body`: the
 /// acknowledgement came after the acceptance.
-async fn acked_after_acceptance(manager: &ManagerProxy<'_>, mmsd: &Mmsd, body: &[u8]) {
+async fn acked_after_acceptance(manager: &ManagerProxy<'_>, mmsd: &Mmsd, bodies: &[&[u8]]) {
     let deadline = tokio::time::Instant::now() + GUARD;
     loop {
         if queued(manager).await == Some(0) {
@@ -87,7 +87,8 @@ async fn acked_after_acceptance(manager: &ManagerProxy<'_>, mmsd: &Mmsd, body: &
         assert!(tokio::time::Instant::now() < deadline, "the notification never left the queue");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(mmsd.notifications(), [body.to_vec()], "acknowledged before mmsd-tng stored it");
+    let want: Vec<Vec<u8>> = bodies.iter().map(|b| b.to_vec()).collect();
+    assert_eq!(mmsd.notifications(), want, "acknowledged before mmsd-tng stored it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +110,7 @@ async fn an_mms_notification_reaches_mmsd_tng_before_it_leaves_the_queue() {
 
     // PushReceived comes after the message and its queue entry are committed.
     tokio::time::timeout(GUARD, received.next()).await.expect("no PushReceived").unwrap();
-    acked_after_acceptance(&manager, &mmsd, &body).await;
+    acked_after_acceptance(&manager, &mmsd, &[&body]).await;
     let log = mmsd.log_text();
     assert!(log.contains("MMS transaction id: T-bridge-0001"), "mmsd-tng log:\n{log}");
     assert!(log.contains("Location: http://mmsc.example.net/mms/T-bridge-0001"), "mmsd-tng log:\n{log}");
@@ -146,7 +147,7 @@ async fn while_mmsd_tng_is_absent_or_refuses_the_notification_stays_queued() {
 
     // ModemManager appears with a registered modem: the next redelivery is accepted, once.
     let _mm = FakeModemManager::start(rig.address()).await;
-    acked_after_acceptance(&manager, &mmsd, &body).await;
+    acked_after_acceptance(&manager, &mmsd, &[&body]).await;
     assert_eq!(bridge.count("accepted by mmsd-tng"), 1, "{}", bridge.log_text());
     assert!(mmsd.log_text().contains("MMS transaction id: T-bridge-0002"));
     drop(daemon);
@@ -173,7 +174,7 @@ async fn the_registration_outlives_bridge_and_daemon_restarts() {
     tokio::time::timeout(GUARD, received.next()).await.expect("no PushReceived").unwrap();
     assert!(mmsd.notifications().is_empty());
     let mut bridge = Bridge::start(rig.address(), session.address(), rig.dir.path());
-    acked_after_acceptance(&manager, &mmsd, &first).await;
+    acked_after_acceptance(&manager, &mmsd, &[&first]).await;
 
     // otapushd restarts (Release to the bridge): the bridge registers again by itself.
     daemon.stop().await;
@@ -181,13 +182,28 @@ async fn the_registration_outlives_bridge_and_daemon_restarts() {
     daemon.ready(&rig.conn, true).await;
     bridge_registered(&manager, &mut bridge).await;
     assert!(bridge.count("released by otapushd") >= 1, "{}", bridge.log_text());
+    let mut received = manager.receive_push_received().await.unwrap();
     let second = notification("T-bridge-0004");
     network_sends(&rig.simulator().await, &push_pdus(Some(MMS_APP), MMS_TYPE, &second, 10)).await;
-    let deadline = tokio::time::Instant::now() + GUARD;
-    while mmsd.notifications().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "the second notification never reached mmsd-tng");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(mmsd.notifications(), [first, second]);
+    tokio::time::timeout(GUARD, received.next()).await.expect("no PushReceived").unwrap();
+    acked_after_acceptance(&manager, &mmsd, &[&first, &second]).await;
     assert_eq!(bridge.count("accepted by mmsd-tng"), 2, "{}", bridge.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bridge_takes_the_registration_over_and_the_first_stops() {
+    let rig = Rig::new().await;
+    let session = PrivateBus::start().expect("dbus-daemon");
+    let _daemon = rig.daemon("sim", 10, "").await;
+    let manager = rig.manager().await;
+    let mut first = Bridge::start(rig.address(), session.address(), rig.dir.path());
+    bridge_registered(&manager, &mut first).await;
+    let mut second =
+        Bridge::start_logging(rig.address(), session.address(), &rig.dir.path().join("second.log"));
+    let status = first.exited().await;
+    assert_eq!(status.code(), Some(1), "{}", first.log_text());
+    assert!(first.log_text().contains("taken over by another agent"), "{}", first.log_text());
+    bridge_registered(&manager, &mut second).await;
+    assert!(second.running());
+    assert_eq!(manager.list_registrations().await.unwrap().len(), 1);
 }

@@ -145,22 +145,34 @@ async fn forward(mmsd: &mut Option<zbus::Connection>, o: &Options, d: &Delivery)
     }
 }
 
-/// Waits until `org.otapush.Push1` has an owner on `conn`.
-async fn daemon_present(conn: &zbus::Connection) -> Result<(), String> {
-    let dbus = zbus::fdo::DBusProxy::new(conn).await.map_err(|e| e.to_string())?;
+type OwnerChanges = zbus::fdo::NameOwnerChangedStream;
+
+/// The unique name owning `org.otapush.Push1` now, or after the next change that gives it one.
+async fn daemon_owner(dbus: &zbus::fdo::DBusProxy<'_>, changes: &mut OwnerChanges) -> Result<String, String> {
     let name = zbus::names::BusName::try_from(crate::cai::BUS_NAME).map_err(|e| e.to_string())?;
-    let mut changes = dbus.receive_name_owner_changed().await.map_err(|e| e.to_string())?;
-    if dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
-        return Ok(());
+    if let Ok(owner) = dbus.get_name_owner(name).await {
+        return Ok(owner.to_string());
     }
     log::info!("waiting for otapushd ({}) on the bus", crate::cai::BUS_NAME);
     while let Some(sig) = changes.next().await {
-        let Ok(args) = sig.args() else { continue };
-        if args.name().as_str() == crate::cai::BUS_NAME && args.new_owner().is_some() {
-            return Ok(());
+        if let Some(owner) = sig.args().ok().and_then(|a| a.new_owner().as_ref().map(|n| n.to_string())) {
+            return Ok(owner);
         }
     }
     Err("the bus connection closed".into())
+}
+
+/// Waits (at most `limit`) until `org.otapush.Push1` is no longer owned by `owner`.
+async fn owner_gone(changes: &mut OwnerChanges, owner: &str, limit: Duration) {
+    let _ = tokio::time::timeout(limit, async {
+        while let Some(sig) = changes.next().await {
+            let new = sig.args().ok().and_then(|a| a.new_owner().as_ref().map(|n| n.to_string()));
+            if new.as_deref() != Some(owner) {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs the bridge until the bus connection to otapushd closes or another bridge takes the
@@ -179,10 +191,13 @@ pub async fn run(o: Options) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let agent = ObjectPath::try_from(AGENT_PATH).map_err(|e| e.to_string())?;
     let dbus = zbus::fdo::DBusProxy::new(&conn).await.map_err(|e| e.to_string())?;
-    let name = zbus::names::BusName::try_from(crate::cai::BUS_NAME).map_err(|e| e.to_string())?;
+    let mut changes = dbus
+        .receive_name_owner_changed_with_args(&[(0, crate::cai::BUS_NAME)])
+        .await
+        .map_err(|e| e.to_string())?;
     let mut mmsd = None;
     loop {
-        daemon_present(&conn).await?;
+        let owner = daemon_owner(&dbus, &mut changes).await?;
         let reg = match manager.register(filter(&o), &agent).await {
             Ok(r) => r,
             Err(e) => {
@@ -194,7 +209,19 @@ pub async fn run(o: Options) -> Result<(), String> {
         };
         log::info!("registered as {} for {APPLICATION_ID}, {CONTENT_TYPE}", reg.as_str());
         loop {
-            match inbox.recv().await {
+            let event = tokio::select! {
+                ev = inbox.recv() => ev,
+                sig = changes.next() => {
+                    let new = sig.and_then(|s| s.args().ok().and_then(|a| a.new_owner().as_ref().map(|n| n.to_string())));
+                    if new.as_deref() == Some(owner.as_str()) {
+                        continue;
+                    }
+                    // otapushd went away without a Release (a crash): register with the next one.
+                    log::info!("otapushd left the bus; registering again when it is back");
+                    break;
+                }
+            };
+            match event {
                 Some(AgentEvent::Deliver(d)) => {
                     let reply = forward(&mut mmsd, &o, &d).await;
                     match &reply {
@@ -206,19 +233,19 @@ pub async fn run(o: Options) -> Result<(), String> {
                     }
                     d.answer(reply);
                 }
-                Some(AgentEvent::Released) => break,
+                Some(AgentEvent::Released) => {
+                    // The daemon is stopping, or another agent of this uid took the
+                    // registration over (then stop: two bridges would take turns).
+                    if registered_elsewhere(&manager, &o.name, &conn).await {
+                        return Err(format!("registration {:?} was taken over by another agent", o.name));
+                    }
+                    log::info!("released by otapushd; registering again when it is back");
+                    owner_gone(&mut changes, &owner, Duration::from_secs(30)).await;
+                    break;
+                }
                 None => return Err("the agent closed".into()),
             }
         }
-        // Released: the daemon is stopping (register again when it is back), or another
-        // bridge with this uid and name took the registration over (stop).
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if dbus.name_has_owner(name.clone()).await.unwrap_or(false)
-            && registered_elsewhere(&manager, &o.name, &conn).await
-        {
-            return Err(format!("registration {:?} was taken over by another agent", o.name));
-        }
-        log::info!("released by otapushd; registering again when it is back");
     }
 }
 

@@ -210,7 +210,11 @@ pub struct Bridge {
 
 impl Bridge {
     pub fn start(bus: &str, mmsd_bus: &str, dir: &Path) -> Bridge {
-        let log = dir.join("bridge.log");
+        Bridge::start_logging(bus, mmsd_bus, &dir.join("bridge.log"))
+    }
+
+    pub fn start_logging(bus: &str, mmsd_bus: &str, log: &Path) -> Bridge {
+        let log = log.to_path_buf();
         let err = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
             .args(["mms-bridge", "--bus", bus, "--mmsd-bus", mmsd_bus, "--timeout", "5"])
@@ -234,6 +238,18 @@ impl Bridge {
 
     pub fn running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Waits (at most a minute) for the process to exit; gives its status.
+    pub async fn exited(&mut self) -> std::process::ExitStatus {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                return status;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the bridge did not exit:\n{}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
