@@ -154,7 +154,7 @@ async fn while_mmsd_tng_is_absent_or_refuses_the_notification_stays_queued() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_registration_outlives_bridge_and_daemon_restarts() {
+async fn the_registration_outlives_bridge_and_daemon_restarts_and_crashes() {
     let rig = Rig::new().await;
     let session = PrivateBus::start().expect("dbus-daemon");
     let session_conn = connect(session.address()).await;
@@ -188,6 +188,13 @@ async fn the_registration_outlives_bridge_and_daemon_restarts() {
     tokio::time::timeout(GUARD, received.next()).await.expect("no PushReceived").unwrap();
     acked_after_acceptance(&manager, &mmsd, &[&first, &second]).await;
     assert_eq!(bridge.count("accepted by mmsd-tng"), 2, "{}", bridge.log_text());
+
+    // otapushd is killed (no Release): the owner change alone makes the bridge register again.
+    daemon.kill();
+    daemon.spawn();
+    daemon.ready(&rig.conn, true).await;
+    bridge_registered(&manager, &mut bridge).await;
+    assert!(bridge.count("otapushd left the bus") >= 1, "{}", bridge.log_text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
