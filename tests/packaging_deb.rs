@@ -45,6 +45,10 @@ fn every_packaging_file_goes_to_its_fhs_place() {
     assert_eq!(dest("udev/70-otapush.rules"), "usr/lib/udev/rules.d/");
     assert_eq!(dest("board/*.toml"), "usr/share/otapush/board/");
     assert_eq!(dest("board/otapushd.toml.example"), "etc/otapush/otapushd.toml");
+    // The MMS bridge (docs/mms.md): a user unit, and the udev example as documentation only.
+    assert_eq!(dest("systemd/user/otapush-mms-bridge.service"), "usr/lib/systemd/user/");
+    assert_eq!(dest("docs/mms.md"), "usr/share/doc/otapush/");
+    assert_eq!(dest("udev/71-otapush-secondary-port.rules"), "usr/share/doc/otapush/");
     let conf_files: Vec<&str> =
         deb["conf-files"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert_eq!(conf_files, ["/etc/otapush/otapushd.toml"]);

@@ -198,3 +198,36 @@ fn sysusers_creates_the_daemon_user_and_groups() {
     assert!(members("dialout").split(',').any(|m| m == "otapush"), "otapush not in dialout:\n{group}");
     members("otapush-admin");
 }
+
+/// The user unit of `otapushctl mms-bridge` (docs/mms.md).
+const BRIDGE_UNIT: &str = "systemd/user/otapush-mms-bridge.service";
+
+#[test]
+fn mms_bridge_user_unit_passes_systemd_analyze_verify() {
+    let Some(tool) = require_systemd_tool("systemd-analyze") else { return };
+    let unit = read_repo_file(BRIDGE_UNIT);
+    let exec = values(&section(&unit, "Service"), "ExecStart");
+    assert_eq!(exec, ["/usr/bin/otapushctl mms-bridge --bus system --mmsd-bus session"]);
+    // otapushctl takes those arguments (clap refuses an unknown one before reading --help).
+    let args: Vec<&str> = exec[0].split_whitespace().skip(1).collect();
+    let (ok, _, err) = run(Command::new(env!("CARGO_BIN_EXE_otapushctl")).args(&args).arg("--help"));
+    assert!(ok, "otapushctl {args:?}: {err}");
+
+    // A user manager for verify: its own runtime dir, the real binary in place of /usr/bin's.
+    let verify_user = |text: &str| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = dir.path().join("run");
+        std::fs::create_dir(&runtime).unwrap();
+        let path = dir.path().join("otapush-mms-bridge.service");
+        std::fs::write(&path, text.replace("/usr/bin/otapushctl", env!("CARGO_BIN_EXE_otapushctl"))).unwrap();
+        let (ok, out, err) = run(Command::new(&tool)
+            .args(["verify", "--user", "--man=no"])
+            .arg(&path)
+            .env("XDG_RUNTIME_DIR", &runtime));
+        format!("{}{out}{err}", if ok { "" } else { "(failed) " })
+    };
+    let output = verify_user(&unit);
+    assert!(output.trim().is_empty(), "systemd-analyze verify --user {BRIDGE_UNIT}:\n{output}");
+    let output = verify_user(&unit.replace("[Service]\n", "[Service]\nRestartSecs=1\n"));
+    assert!(output.contains("RestartSecs"), "verify did not notice an unknown key:\n{output}");
+}

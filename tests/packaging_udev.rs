@@ -429,3 +429,34 @@ fn every_board_profile_usb_id_has_a_rule() {
     }
     eprintln!("board profile USB ids checked: {checked:?}");
 }
+
+/// The example for phones where ModemManager keeps the modem (docs/mms.md).
+const SECONDARY: &str = "udev/71-otapush-secondary-port.rules";
+
+#[test]
+fn the_secondary_port_example_claims_only_the_eg25_secondary_at_port() {
+    let text = read_repo_file(SECONDARY);
+    let rules = parse_file(&text).unwrap_or_else(|e| panic!("{SECONDARY}: {e}"));
+    check_structure(&rules).unwrap_or_else(|e| panic!("{SECONDARY}: {e}"));
+    let modems = modem_rules(&rules);
+    assert_eq!(modems.len(), 1, "{SECONDARY}: one modem rule");
+    let r = &modems[0];
+    assert_eq!(r.goto.as_deref(), Some(ACTION_LABEL), "line {}", r.line);
+    assert_eq!((r.vendor.as_str(), r.product.as_deref()), ("2c7c", Some("0125")));
+    let pat = r.ifnum.as_deref().expect("an interface number");
+    for n in 0..10 {
+        let num = format!("{n:02}");
+        assert_eq!(glob(pat, &num), num == "03", "line {} on if#{num}", r.line);
+    }
+    // ID_MM_PORT_IGNORE is set by the action rule only, which only the claimed port reaches.
+    let ignore: Vec<usize> = rules
+        .iter()
+        .filter(|(_, items)| items.iter().any(|i| i.attr.as_deref() == Some("ID_MM_PORT_IGNORE")))
+        .map(|(n, _)| *n)
+        .collect();
+    let label = rules
+        .iter()
+        .position(|(_, items)| items.iter().any(|i| i.key == "LABEL" && i.value == ACTION_LABEL))
+        .expect("the action label");
+    assert_eq!(ignore, [rules[label + 1].0], "{SECONDARY}: ID_MM_PORT_IGNORE outside the action rule");
+}

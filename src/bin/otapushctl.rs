@@ -39,6 +39,8 @@ enum Command {
     Sim(SimArgs),
     /// Run the daemon with the simulated modem on a private bus and play a short story.
     Demo(DemoArgs),
+    /// Forward MMS notifications to mmsd-tng, acknowledging each once mmsd-tng accepted it.
+    MmsBridge(MmsBridgeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,6 +135,25 @@ struct DemoArgs {
     /// The otapushd binary (default: beside this one).
     #[arg(long)]
     daemon: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct MmsBridgeArgs {
+    /// otapushd's bus: `system`, `session` or an address; default: $OTAPUSH_BUS, else the system bus.
+    #[arg(long)]
+    bus: Option<String>,
+    /// mmsd-tng's bus: `session` (the default) or an address.
+    #[arg(long, default_value = "session")]
+    mmsd_bus: String,
+    /// `Name` of the persistent registration.
+    #[arg(long, default_value = "mms-bridge")]
+    name: String,
+    /// Seconds one PushNotify call may take (keep it below otapushd's `[cai] deliver_timeout`).
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// `QueueTtl` of the registration in seconds (default: the daemon's, 86400).
+    #[arg(long)]
+    queue_ttl: Option<u32>,
 }
 
 /// One input of `decode sms`/`decode push`: a hex argument, or a line of stdin.
@@ -356,5 +377,15 @@ fn main() -> ExitCode {
             report(runtime().block_on(ctl::sim::run_pty(opts, s.script)).map_err(|e| e.to_string()))
         }
         Command::Demo(d) => report(runtime().block_on(ctl::demo::run(d.bus, d.daemon))),
+        Command::MmsBridge(a) => {
+            let opts = ctl::mms_bridge::Options {
+                bus: a.bus.or_else(|| std::env::var("OTAPUSH_BUS").ok()).unwrap_or_else(|| "system".into()),
+                mmsd_bus: a.mmsd_bus,
+                name: a.name,
+                timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+                queue_ttl: a.queue_ttl,
+            };
+            report(runtime().block_on(ctl::mms_bridge::run(opts)))
+        }
     }
 }

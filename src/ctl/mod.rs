@@ -8,5 +8,6 @@ pub mod decode_wsp;
 pub mod demo;
 pub mod encode;
 pub mod json;
+pub mod mms_bridge;
 pub mod private_bus;
 pub mod sim;
