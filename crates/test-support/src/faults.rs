@@ -58,7 +58,8 @@ pub struct Tally {
     pub unknown: usize,
 }
 
-/// Counts deliveries of the [`tagged`] messages `0..sent` (bodies may carry padding after the tag).
+/// Counts deliveries of the [`tagged`](crate::pdu::tagged) messages `0..sent` (bodies may carry
+/// padding after the tag).
 pub fn tally(sent: usize, got: &[Got]) -> Tally {
     let mut by: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
     let mut t = Tally { sent, ..Tally::default() };
