@@ -49,14 +49,6 @@ pub fn spawn_bearer(cfg: &BearerConfig) -> (BearerHandle, watch::Receiver<bool>)
 }
 
 impl BearerHandle {
-    pub fn mode(&self) -> BearerMode {
-        self.mode
-    }
-
-    pub fn is_up(&self) -> bool {
-        *self.tx.borrow()
-    }
-
     /// Another receiver of the same state.
     pub fn subscribe(&self) -> watch::Receiver<bool> {
         self.tx.subscribe()
@@ -150,8 +142,8 @@ mod tests {
         assert!(!rx.has_changed().unwrap());
         h.reconfigure(&cfg(BearerMode::Never));
         assert!(!*rx.borrow_and_update());
-        assert_eq!(h.mode(), BearerMode::Never);
-        assert!(!h.is_up());
+        assert!(!h.set_external(true), "SetBearerState applies in external mode only");
+        assert!(!*h.subscribe().borrow());
     }
 
     #[test]

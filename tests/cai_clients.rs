@@ -2,13 +2,13 @@
 //! agents, the Rust and Python examples register, receive and acknowledge, and the
 //! `otapushctl` bus commands print what the daemon holds.
 
-mod cai_common;
-
 #[allow(dead_code)]
 #[path = "../examples/rust_client.rs"]
 mod rust_client;
 
-use cai_common::*;
+use otapush_test_support::bus::{connect, Bus};
+use otapush_test_support::cai::*;
+use otapush_test_support::eventually::*;
 use std::collections::BTreeMap;
 use zbus::zvariant::Value;
 
@@ -132,7 +132,7 @@ async fn introspection_xml_matches_the_service_and_the_agents() {
         tokio::spawn(async move { rust_client::run(&ex, None, Some(1)).await })
     };
     let ex_name = ex.unique_name().unwrap().to_string();
-    wait_until("the example to register", || async {
+    eventually("the example to register", || async {
         c.manager.list_registrations().await.unwrap().len() == 1
     })
     .await;
@@ -151,7 +151,7 @@ async fn rust_example_registers_receives_and_acknowledges() {
     let task =
         tokio::spawn(async move { rust_client::run(&conn, Some("x-wap-application:mms.ua"), Some(2)).await });
     let observer = client(&bus).await;
-    wait_until("the example to register", || async {
+    eventually("the example to register", || async {
         observer.manager.list_registrations().await.unwrap().len() == 1
     })
     .await;
@@ -297,7 +297,7 @@ async fn next_line(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> 
 // ---------------------------------------------------------------------------------------------
 // Local users cannot block or watch each other (a second uid on a policy-enforcing bus as root).
 
-use cai_common::other_uid::{
+use otapush_test_support::roles::{
     field, my_uid, read_until, role_main, role_output, run_role, spawn_role, NOBODY,
 };
 

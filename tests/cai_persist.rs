@@ -1,10 +1,10 @@
 //! Durability of Push-CAI: persistent registrations and their queues across client crashes and
 //! service restarts, queues of crashed clients, the spool, and a 1,000-message burst.
 
-mod cai_common;
-
-use cai_common::*;
 use otapush::store::Outcome;
+use otapush_test_support::bus::Bus;
+use otapush_test_support::cai::*;
+use otapush_test_support::eventually::*;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use zbus::zvariant::Value;
@@ -21,7 +21,7 @@ async fn queued_of(c: &Client, name: &str) -> Option<(u32, bool)> {
 /// Waits until no connection owns org.otapush.Push1 (a dropped service's socket is closed).
 async fn wait_name_free(c: &Client) {
     let dbus = zbus::fdo::DBusProxy::new(&c.conn).await.unwrap();
-    wait_until("the service name to be released", || {
+    eventually("the service name to be released", || {
         let dbus = dbus.clone();
         async move { !dbus.name_has_owner("org.otapush.Push1".try_into().unwrap()).await.unwrap() }
     })
@@ -47,7 +47,7 @@ async fn persistent_queue_survives_client_crash_and_service_restart() {
         reg_path = reg;
     }
     let observer = client(&bus).await;
-    wait_until("the crashed client to be seen as gone", || async {
+    eventually("the crashed client to be seen as gone", || async {
         queued_of(&observer, "mms").await == Some((0, false))
     })
     .await;
@@ -76,7 +76,7 @@ async fn persistent_queue_survives_client_crash_and_service_restart() {
     assert_eq!((first.id.as_str(), first.body.as_slice()), ("n1", &b"1"[..]));
     first.ack();
     assert_eq!(agent.ack_next().await, "n2");
-    wait_until("the queue to drain", || async { queued_of(&observer, "mms").await == Some((0, true)) }).await;
+    eventually("the queue to drain", || async { queued_of(&observer, "mms").await == Some((0, true)) }).await;
     // n1 was committed before: still a duplicate after two restarts.
     let again = push("n1", Some("x-wap-application:mms.ua"), "application/vnd.wap.mms-message", b"1");
     assert_eq!(svc.handle.submit(&[again], &[]).await.unwrap()[0].1, Outcome::Duplicate);
@@ -123,7 +123,7 @@ async fn a_crashed_clients_undelivered_message_goes_to_the_next_matching_client(
         drop(d);
     }
     let observer = client(&bus).await;
-    wait_until("the crashed registration to end", || async {
+    eventually("the crashed registration to end", || async {
         observer.manager.list_registrations().await.unwrap().is_empty()
     })
     .await;
@@ -196,5 +196,5 @@ async fn burst_of_1000_messages_is_delivered_once_each() {
         signals += 1;
     }
     assert_eq!(signals, 1000);
-    wait_until("the queue to drain", || async { svc.handle.store().totals().unwrap().messages == 0 }).await;
+    eventually("the queue to drain", || async { svc.handle.store().totals().unwrap().messages == 0 }).await;
 }

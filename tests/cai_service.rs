@@ -1,13 +1,13 @@
 //! Push-CAI against a real dbus-daemon: routing to several clients, filter errors, ownership,
 //! agents that fail, time out or reject, dedup, PushReceived, unclaimed messages, access control.
 
-mod cai_common;
-
-use cai_common::*;
 use futures_lite::StreamExt;
 use otapush::cai::client::{AgentEvent, Reply};
 use otapush::config::AccessRule;
 use otapush::store::Outcome;
+use otapush_test_support::bus::Bus;
+use otapush_test_support::cai::*;
+use otapush_test_support::eventually::*;
 use std::collections::HashMap;
 use std::time::Duration;
 use zbus::zvariant::{OwnedValue, Value};
@@ -177,7 +177,7 @@ async fn failing_slow_and_rejecting_agents_do_not_delay_each_other() {
     svc.handle.submit(&[text("a", "1")], &[]).await.unwrap();
     svc.handle.submit(&[text("b", "2")], &[]).await.unwrap();
     let want: [&[&str]; 4] = [&["a", "b"], &["a", "a", "b"], &["a", "a", "b"], &["a", "b"]];
-    wait_until("every agent's deliveries", || {
+    eventually("every agent's deliveries", || {
         let done = logs.iter().zip(want).all(|(l, w)| ids(l).len() >= w.len());
         async move { done }
     })
@@ -366,7 +366,7 @@ async fn second_service_on_the_bus_fails_clearly_and_properties_change() {
 /// retry's line carries at most 256 bytes of it and says how long it was.
 #[tokio::test]
 async fn a_huge_agent_error_is_logged_clipped_on_every_retry() {
-    cai_common::logs::capture();
+    otapush_test_support::logs::capture();
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
     let svc = start_service(&bus, &config(dir.path())).await;
@@ -381,7 +381,7 @@ async fn a_huge_agent_error_is_logged_clipped_on_every_retry() {
     }
     // The third try comes after both retries were logged.
     assert_eq!(agent.ack_next().await, "huge-error");
-    let lines = cai_common::logs::lines_with("message huge-error not delivered");
+    let lines = otapush_test_support::logs::lines_with("message huge-error not delivered");
     assert_eq!(lines.len(), 2, "one line per retry");
     for l in &lines {
         assert!(l.len() < 512, "a log line of {} bytes", l.len());

@@ -5,9 +5,11 @@
 //! `FAULT-RESULT` line that `scripts/fault-injection` collects (which sets
 //! `OTAPUSH_FAULT_FULL=1` for the larger sizes).
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::pdu::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use zbus::zvariant::Value;

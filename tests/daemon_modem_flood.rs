@@ -3,9 +3,12 @@
 //! push. The pending notifications stay bounded (the daemon's memory with them), the push is
 //! delivered within seconds, and D-Bus calls are answered throughout.
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::modem::PtyModem;
+use otapush_test_support::pdu::*;
 use std::time::{Duration, Instant};
 use zbus::zvariant::Value;
 

@@ -2,9 +2,10 @@
 //! concatenated messages, and dead letters — each across a real `otapushd` restart on the same
 //! state directory.
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::pdu::*;
 use std::collections::HashMap;
 use std::time::Duration;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};

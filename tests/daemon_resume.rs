@@ -3,9 +3,13 @@
 //! system resumed (`PrepareForSleep(false)`, played here by the test on the private bus); the
 //! daemon then lists the storage, delivers the push and deletes it from the SIM.
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::bus::connect;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::modem::PtyModem;
+use otapush_test_support::pdu::*;
 use std::time::{Duration, Instant};
 use zbus::zvariant::Value;
 

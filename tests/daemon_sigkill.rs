@@ -3,9 +3,12 @@
 //! real one would) and `InjectPdu`. A persistent agent records what it acknowledges; at the end
 //! every message was delivered at least once, a repeat always under the same id, none lost.
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::modem::PtyModem;
+use otapush_test_support::pdu::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

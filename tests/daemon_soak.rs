@@ -6,9 +6,10 @@
 //! `cargo test` runs 30 seconds; `scripts/soak MINUTES` runs it long with
 //! `OTAPUSH_SOAK_MINUTES` (and samples every 10 s).
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::pdu::*;
 use std::time::{Duration, Instant};
 use zbus::zvariant::Value;
 

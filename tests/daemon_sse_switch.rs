@@ -4,12 +4,13 @@
 //! 1-6 once each, in order, with the right `Source` and `EventId`. Then a SIGHUP reload adds
 //! (and removes) a stream without disturbing the running one.
 
-mod e2e_support;
-mod support_http;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::http::{Exchange, Origin};
+use otapush_test_support::pdu::*;
 use std::time::Duration;
-use support_http::Origin;
 use zbus::zvariant::Value;
 
 const TICKER: &str = "x-oma-application:sse.ticker";
@@ -166,8 +167,8 @@ fn flood_event(n: usize) -> String {
 /// Writes flood events from 1 until a write stalls (the receiver gets the event number then),
 /// finishes that event and gives the connection back with the number of events sent.
 fn flood(
-    mut x: support_http::Exchange,
-) -> (tokio::task::JoinHandle<(support_http::Exchange, usize)>, tokio::sync::oneshot::Receiver<usize>) {
+    mut x: Exchange,
+) -> (tokio::task::JoinHandle<(Exchange, usize)>, tokio::sync::oneshot::Receiver<usize>) {
     let (stalled_tx, stalled_rx) = tokio::sync::oneshot::channel::<usize>();
     let task = tokio::spawn(async move {
         let mut stalled_tx = Some(stalled_tx);
@@ -227,7 +228,7 @@ fn flood_tally(sent: usize, ids: &[usize]) -> Tally {
 
 /// A daemon with queue cap `cap`, its agent registered, and the first connection of the
 /// ticker stream open.
-async fn flood_rig(cap: usize) -> (Rig, Origin, Daemon, Agent, support_http::Exchange) {
+async fn flood_rig(cap: usize) -> (Rig, Origin, Daemon, Agent, Exchange) {
     let rig = Rig::new().await;
     let mut origin = Origin::start().await;
     let extra = format!(

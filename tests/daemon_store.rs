@@ -6,9 +6,11 @@
 //! `StoreState`, and resumes by itself when space returns. The tmpfs cases need root (mount);
 //! without it they say so and skip.
 
-mod e2e_support;
-
-use e2e_support::*;
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::faults::*;
+use otapush_test_support::pdu::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zbus::zvariant::Value;

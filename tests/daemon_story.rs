@@ -5,11 +5,12 @@
 //! values, `PushReceived` must fire once per message, a repeated PDU set must be suppressed, and
 //! `otapushctl decode push` must agree with what was delivered.
 
-mod e2e_support;
-
-use e2e_support::*;
 use futures_lite::StreamExt;
 use otapush::ctl::encode::{encode_push, PushRequest};
+use otapush_test_support::agents::*;
+use otapush_test_support::daemon::*;
+use otapush_test_support::eventually::*;
+use otapush_test_support::pdu::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use zbus::zvariant::Value;

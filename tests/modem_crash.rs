@@ -2,11 +2,10 @@
 //! against the same modem storage must hand every PDU over again, and no PDU may be deleted
 //! before it was durable (the simulator's delete hook checks this at the moment of `+CMGD`).
 
-mod modem_support;
-
-use modem_support::{pdu, Rig};
 use otapush::modem::sim::SimOptions;
 use otapush::modem::Profile;
+use otapush_test_support::modem::Rig;
+use otapush_test_support::pdu::pdu;
 
 async fn ready_rig() -> Rig {
     let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
@@ -18,7 +17,7 @@ async fn ready_rig() -> Rig {
 async fn restart_and_finish(rig: &mut Rig, expect: &[Vec<u8>]) {
     rig.sim.clear_stall();
     rig.start_driver();
-    let deadline = tokio::time::Instant::now() + modem_support::GUARD;
+    let deadline = tokio::time::Instant::now() + otapush_test_support::eventually::GUARD;
     // Answer whatever is handed over until every PDU is durable and the modem is empty.
     while !(expect.iter().all(|p| rig.durable_contains(p)) && rig.sim.stored().is_empty()) {
         assert!(tokio::time::Instant::now() < deadline, "not finished: {:?}", rig.sim.stored());

@@ -1,13 +1,13 @@
 //! Faults: modem reset, unplug/replug through a re-resolved symlink, storage full, durable
 //! failures, and the in-process (`device = "sim"`) transport.
 
-mod modem_support;
-
-use modem_support::{eventually, pdu, Rig, GUARD};
 use otapush::config::ModemConfig;
 use otapush::modem::profile::Route;
 use otapush::modem::sim::SimOptions;
 use otapush::modem::{run_modem, ModemState, Profile, StoreRetry, Transport};
+use otapush_test_support::eventually::{eventually_sync, GUARD};
+use otapush_test_support::modem::{init_log, Rig};
+use otapush_test_support::pdu::pdu;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -24,11 +24,11 @@ async fn modem_reset_triggers_full_reinit() {
     // … and found by the re-init's CMGL=4.
     assert_eq!(rig.accept().await.0, pdu(7));
     let sim = rig.sim.clone();
-    eventually("CNMI re-applied", || sim.cnmi() == [2, 1, 2, 1, 0]).await;
+    eventually_sync("CNMI re-applied", || sim.cnmi() == [2, 1, 2, 1, 0]).await;
     assert!(rig.sim.commands().iter().filter(|c| *c == "AT+CMGL=4").count() > before);
     rig.sim.deliver(&pdu(8));
     assert_eq!(rig.accept().await.0, pdu(8));
-    eventually("storage emptied", || sim.stored().is_empty()).await;
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }
 
@@ -66,7 +66,7 @@ async fn unplug_and_replug_at_the_symlink() {
     rig.sim.deliver(&pdu(6));
     assert_eq!(rig.accept().await.0, pdu(6));
     let sim = rig.sim.clone();
-    eventually("storage emptied", || sim.stored().is_empty()).await;
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }
 
@@ -89,7 +89,7 @@ async fn full_storage_is_drained_and_held_messages_follow() {
         assert!(got.contains(p), "every message handed over");
     }
     let sim = rig.sim.clone();
-    eventually("storage and network queue emptied", || {
+    eventually_sync("storage and network queue emptied", || {
         sim.stored().is_empty() && sim.network_queue_len() == 0
     })
     .await;
@@ -111,7 +111,7 @@ async fn durable_error_keeps_the_message_and_retries() {
     let (again, _) = rig.accept().await;
     assert_eq!(again, pdu(11));
     let sim = rig.sim.clone();
-    eventually("deleted after it was durable", || sim.stored().is_empty()).await;
+    eventually_sync("deleted after it was durable", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }
 
@@ -135,7 +135,7 @@ async fn status_report_routed_as_cds_gets_an_smsc_prefix() {
 
 #[tokio::test]
 async fn in_process_simulator_transport() {
-    modem_support::init_log();
+    init_log();
     let sim = otapush::modem::SimHandle::new(SimOptions::default());
     let (tx, mut rx) = mpsc::channel(4);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
@@ -155,7 +155,7 @@ async fn in_process_simulator_transport() {
     assert_eq!(p.pdu, pdu(21));
     p.durable.send(Ok(())).unwrap();
     let s2 = sim.clone();
-    eventually("deleted", || s2.stored().is_empty()).await;
+    eventually_sync("deleted", || s2.stored().is_empty()).await;
     // Unplug: the driver sees the connection close and waits; replug: it re-inits.
     sim.unplug();
     tokio::time::timeout(GUARD, srx.wait_for(|s| *s == ModemState::NoDevice)).await.unwrap().unwrap();
@@ -170,7 +170,7 @@ async fn in_process_simulator_transport() {
 async fn idle_driver_arms_no_timer() {
     // Paused clock: if the ready driver armed any timer, auto-advance would fire it and the
     // simulator would see a command. None comes over an hour of virtual time.
-    modem_support::init_log();
+    init_log();
     let sim = otapush::modem::SimHandle::new(SimOptions::default());
     let (tx, _rx) = mpsc::channel(4);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
@@ -225,7 +225,8 @@ async fn accept_all(rig: &mut Rig, want: &[Vec<u8>]) -> (Duration, usize) {
         rig.accept().await;
     }
     let sim = rig.sim.clone();
-    eventually("SIM and network emptied", || sim.stored().is_empty() && sim.network_queue_len() == 0).await;
+    eventually_sync("SIM and network emptied", || sim.stored().is_empty() && sim.network_queue_len() == 0)
+        .await;
     let took = t0.elapsed();
     let durable = rig.durable.lock().unwrap().clone();
     (took, durable.len() - want.len())
@@ -299,7 +300,7 @@ async fn routed_sms_are_not_acknowledged_until_durable_and_wait_on_the_sim() {
     assert_eq!((first.pdu.clone(), first.location.clone()), (sent[0].clone(), None), "routed");
     let _ = first.durable.send(Err("database or disk is full".into()));
     let sim = rig.sim.clone();
-    eventually("store mode", || sim.cnmi() == [2, 1, 0, 0, 0]).await;
+    eventually_sync("store mode", || sim.cnmi() == [2, 1, 0, 0, 0]).await;
     for p in &sent[1..] {
         rig.sim.deliver(p);
     }
@@ -311,13 +312,13 @@ async fn routed_sms_are_not_acknowledged_until_durable_and_wait_on_the_sim() {
     assert_eq!(count(&rig, "AT+CNMA"), 0, "nothing acknowledged while the store refuses");
     let (took, dups) = accept_all(&mut rig, &sent).await;
     assert_eq!(dups, 0, "each made durable once");
-    eventually("routing again", || sim.cnmi() == [2, 2, 0, 0, 0]).await;
+    eventually_sync("routing again", || sim.cnmi() == [2, 2, 0, 0, 0]).await;
     // Routed and acknowledged again once durable.
     let late = pdu(59);
     rig.sim.deliver(&late);
     let (got, loc) = rig.accept().await;
     assert_eq!((got, loc), (late, None));
-    eventually("acknowledged", || sim.network_queue_len() == 0 && count(&rig, "AT+CNMA=1") == 1).await;
+    eventually_sync("acknowledged", || sim.network_queue_len() == 0 && count(&rig, "AT+CNMA=1") == 1).await;
     rig.assert_no_violation();
     println!(
         "FAULT-RESULT scenario=routed-store-refuses sent={} delivered={} duplicated={dups} lost=0 \
@@ -344,7 +345,7 @@ async fn unanswered_storage_switch_still_reads_the_message() {
     let got = tokio::time::timeout(Duration::from_secs(15), rig.accept()).await;
     assert_eq!(got.expect("read within the command timeout and a bit").0, pdu(31));
     let sim = rig.sim.clone();
-    eventually("deleted", || sim.stored().is_empty()).await;
+    eventually_sync("deleted", || sim.stored().is_empty()).await;
     println!("FAULT cpms-unanswered sent=1 delivered=1 recovery={:?}", sent.elapsed());
     assert_eq!(rig.state.borrow().as_str(), "ready");
     assert_eq!(rig.sim.commands().iter().filter(|c| *c == "ATE0").count(), 1, "no re-init");
@@ -373,9 +374,9 @@ async fn silent_reset_is_noticed_on_the_next_command() {
     let got = tokio::time::timeout(Duration::from_secs(10), rig.accept()).await;
     assert_eq!(got.expect("the silently stored message is read").0, pdu(42));
     let sim = rig.sim.clone();
-    eventually("storage emptied", || sim.stored().is_empty()).await;
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     println!("FAULT silent-reset sent=2 delivered=2 recovery={:?}", sent.elapsed());
-    eventually("notifications on again", || sim.cnmi() == [2, 1, 2, 1, 0]).await;
+    eventually_sync("notifications on again", || sim.cnmi() == [2, 1, 2, 1, 0]).await;
     rig.sim.deliver(&pdu(43));
     assert_eq!(rig.accept().await.0, pdu(43));
     rig.assert_no_violation();

@@ -1,11 +1,11 @@
 //! The real driver against the simulator over a real pty, for each quirk of real modems
 //! (docs/modem.md, Reply shapes): every SMS is handed over, made durable, and only then deleted.
 
-mod modem_support;
-
-use modem_support::{eventually, pdu, Rig};
 use otapush::modem::sim::{SimOptions, SimQuirks};
 use otapush::modem::Profile;
+use otapush_test_support::eventually::eventually_sync;
+use otapush_test_support::modem::Rig;
+use otapush_test_support::pdu::pdu;
 
 /// Start, deliver three SMS back to back, accept them, and check the modem is emptied.
 async fn three_messages(quirks: SimQuirks) -> Rig {
@@ -24,7 +24,7 @@ async fn three_messages(quirks: SimQuirks) -> Rig {
     got.sort();
     assert_eq!(got, vec![pdu(1), pdu(2), pdu(3)]);
     let sim = rig.sim.clone();
-    eventually("storage emptied", || sim.stored().is_empty()).await;
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
     rig
 }
@@ -135,7 +135,7 @@ async fn leftovers_at_start_up_are_processed() {
     got.sort();
     assert_eq!(got, vec![pdu(1), pdu(2)]);
     let sim = rig.sim.clone();
-    eventually("leftovers deleted", || sim.stored().is_empty()).await;
+    eventually_sync("leftovers deleted", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }
 
@@ -171,6 +171,6 @@ async fn silent_reset_of_an_echoing_modem_is_seen_in_the_storage_settings() {
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), rig.accept()).await;
     assert_eq!(got.expect("the silently stored message is read").0, pdu(52));
     let sim = rig.sim.clone();
-    eventually("storage emptied", || sim.stored().is_empty()).await;
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }

@@ -2,9 +2,7 @@
 //! `cross build` reads, since cross-rs ignores a lower-case cross.toml) must stay equal, and
 //! cover the four ARM targets.
 
-mod packaging_support;
-
-use packaging_support::read_repo_file;
+use otapush_test_support::packaging::read_repo_file;
 
 const TARGETS: [&str; 4] = [
     "armv7-unknown-linux-gnueabihf",

@@ -13,9 +13,8 @@
 //! exports a fake Manager (and a fake Agent at /agent), optionally requests the name and answers
 //! every call; `call` makes one call and prints its outcome.
 
-mod packaging_support;
-
-use packaging_support::{is_root, read_repo_file, repo_file, require_systemd_tool, run};
+use otapush_test_support::bus::{Bus, SYSTEM_DEFAULT_POLICY};
+use otapush_test_support::packaging::{is_root, read_repo_file, repo_file, require_systemd_tool, run};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -280,26 +279,11 @@ fn expect(who: Who, bus: &str, dest: &str, cases: &[&str], want: &str, failures:
     }
 }
 
-/// A dbus-daemon with a system-bus-like configuration; killed when dropped.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn bus_config(dir: &Path, extra: &str) -> PathBuf {
     let services = dir.join("services");
     std::fs::create_dir_all(&services).unwrap();
     std::fs::copy(repo_file("dbus/org.otapush.Push1.service"), services.join("org.otapush.Push1.service"))
         .unwrap();
-    // The default context of a system bus (Debian's /usr/share/dbus-1/system.conf): method calls
-    // and name ownership are denied unless a policy file punches a hole.
     let text = format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -308,19 +292,7 @@ fn bus_config(dir: &Path, extra: &str) -> PathBuf {
   <listen>unix:path={sock}</listen>
   <auth>EXTERNAL</auth>
   <servicedir>{services}</servicedir>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
+  {SYSTEM_DEFAULT_POLICY}
   <include>{policy}</include>
   {extra}
 </busconfig>
@@ -362,13 +334,10 @@ fn start_bus(conf: &Path, userdb: Option<&Path>) -> Bus {
     }
     // The bus logs each rejected message; keep that beside the config for a failing run.
     let log = std::fs::File::create(conf.with_file_name("bus.log")).unwrap();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().expect("cannot start dbus-daemon");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let address = line.trim().to_string();
+    let bus = Bus::launch(&mut cmd, log.into());
     let log = std::fs::read_to_string(conf.with_file_name("bus.log")).unwrap_or_default();
-    assert!(!address.is_empty(), "dbus-daemon did not start with our policy included:\n{log}");
-    Bus { child, address }
+    assert!(!bus.address.is_empty(), "dbus-daemon did not start with our policy included:\n{log}");
+    bus
 }
 
 /// Applies our sysusers file to a copy of the machine's user database; returns the etc

@@ -2,9 +2,7 @@
 //! file from this repository in its FHS place, and the example configuration it installs as
 //! /etc/otapush/otapushd.toml is one the daemon accepts.
 
-mod packaging_support;
-
-use packaging_support::{read_repo_file, repo_file};
+use otapush_test_support::packaging::{read_repo_file, repo_file};
 use std::path::Path;
 
 fn deb() -> toml::Table {

@@ -3,9 +3,7 @@
 //! score the unit at most 2.0, and `systemd-sysusers` must create the user and groups the unit and
 //! the D-Bus policy name. Without systemd's tools these tests fail unless OTAPUSH_SKIP_SYSTEMD=1.
 
-mod packaging_support;
-
-use packaging_support::{find_tool, read_repo_file, repo_file, require_systemd_tool, run};
+use otapush_test_support::packaging::{find_tool, read_repo_file, repo_file, require_systemd_tool, run};
 use std::path::Path;
 use std::process::Command;
 

@@ -3,9 +3,7 @@
 //! the rules must claim the AT port of every modem of the spec'd set and of every board profile
 //! (`board/*.toml`, `[device] usb_ids`, `at_interface`), and only that port.
 
-mod packaging_support;
-
-use packaging_support::{find_tool, is_root, read_repo_file, repo_file, run};
+use otapush_test_support::packaging::{find_tool, is_root, read_repo_file, repo_file, run};
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 

@@ -2,9 +2,7 @@
 //! license checksum is that of Cargo.toml's license line, and every repository file they
 //! install exists.
 
-mod packaging_support;
-
-use packaging_support::{read_repo_file, repo_file, run};
+use otapush_test_support::packaging::{read_repo_file, repo_file, run};
 use std::process::Command;
 
 #[test]

@@ -56,6 +56,4 @@ pub enum Error {
     Bus(#[from] zbus::Error),
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("the Push-CAI service is shut down")]
-    Closed,
 }

@@ -174,14 +174,8 @@ impl Manager {
         state: String,
     ) -> Result<(), PushError> {
         self.privileged(conn, &hdr, "SetBearerState").await?;
-        let up = match state.as_str() {
-            "up" => true,
-            "down" => false,
-            other => {
-                return Err(PushError::InvalidArgs(format!(
-                    "bearer state {other:?} is not \"up\" or \"down\""
-                )))
-            }
+        let Some(up) = crate::bearer::parse_state(&state) else {
+            return Err(PushError::InvalidArgs(format!("bearer state {state:?} is not \"up\" or \"down\"")));
         };
         self.hooks
             .bearer

@@ -31,5 +31,4 @@ pub use service::{bus_builder, start, CaiHandle, ServiceHooks};
 pub const BUS_NAME: &str = "org.otapush.Push1";
 /// The Manager's object path.
 pub const OBJECT_PATH: &str = "/org/otapush/Push1";
-pub const MANAGER_INTERFACE: &str = "org.otapush.Push1.Manager";
 pub const AGENT_INTERFACE: &str = "org.otapush.Push1.Agent";

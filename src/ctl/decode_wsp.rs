@@ -13,12 +13,6 @@ pub fn decode_wsp_json(pdu: &[u8]) -> Result<Value, String> {
     serde_json::to_value(WspRecord::new(&p)).map_err(|e| e.to_string())
 }
 
-/// [`decode_wsp_json`] of hex text (either case, surrounding white space ignored).
-pub fn decode_wsp_hex(text: &str) -> Result<Value, String> {
-    let pdu = crate::hex::decode(text).map_err(|e| e.to_string())?;
-    decode_wsp_json(&pdu)
-}
-
 /// The WSP fields of a push (WAP-230 §8.2.4.1), also flattened into `decode push` records.
 /// Repeated header or parameter names are joined with `, `; `app_id` is null when absent.
 #[derive(Serialize)]
@@ -50,6 +44,10 @@ impl<'a> WspRecord<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn decode_wsp_hex(text: &str) -> Result<Value, String> {
+        decode_wsp_json(&crate::hex::decode(text).map_err(|e| e.to_string())?)
+    }
 
     #[test]
     fn oma_cp_push_as_json() {

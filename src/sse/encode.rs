@@ -1,5 +1,5 @@
 //! The event-stream encoder: events back to `text/event-stream` bytes (WHATWG HTML §9.2.5
-//! grammar), for tests, test servers and `otapushctl encode push`.
+//! grammar), for the parser's round-trip tests (nothing in the daemon writes event streams).
 //!
 //! The output parses back to the same events with [`super::parser`]: data lines are split at LF,
 //! the `id` field is written when the last event ID changes (it persists across events) or the
@@ -33,11 +33,6 @@ impl Encoder {
     /// An encoder for a receiver whose last event ID is empty (a new stream).
     pub fn new() -> Encoder {
         Encoder::default()
-    }
-
-    /// An encoder for a receiver that starts from `id` (see `Parser::with_last_event_id`).
-    pub fn with_last_event_id(id: String) -> Encoder {
-        Encoder { last_id: id }
     }
 
     /// Appends one event, ending with the blank line that dispatches it.
@@ -92,14 +87,4 @@ fn field(out: &mut Vec<u8>, name: &str, value: &str) {
         out.extend_from_slice(value.as_bytes());
     }
     out.push(b'\n');
-}
-
-/// Encodes a whole stream for a receiver that starts with an empty last event ID.
-pub fn encode_events(events: &[Event]) -> Result<Vec<u8>, EncodeError> {
-    let mut enc = Encoder::new();
-    let mut out = Vec::new();
-    for ev in events {
-        enc.event(ev, &mut out)?;
-    }
-    Ok(out)
 }

@@ -1,10 +1,12 @@
-//! Server-sent events (WHATWG HTML §9.2): the event-stream parser and encoder (pure, used by the
-//! HTTP stream and by `text/event-stream` bodies that arrive by WAP Push), the reconnect policy
-//! (pure), and the HTTP client shell (feature `sse-http`).
+//! Server-sent events (WHATWG HTML §9.2): the event-stream parser (pure, used by the HTTP stream
+//! and by `text/event-stream` bodies that arrive by WAP Push), the reconnect policy (pure), and
+//! the HTTP client shell (feature `sse-http`). The encoder is a test tool of the parser's
+//! round-trip properties.
 
 #[cfg(feature = "sse-http")]
 pub mod client;
-pub mod encode;
+#[cfg(test)]
+mod encode;
 pub mod parser;
 pub mod policy;
 pub mod status;

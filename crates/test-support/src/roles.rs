@@ -1,11 +1,12 @@
-//! A second local user on a policy-enforcing bus: a system-bus-like `dbus-daemon` that includes
-//! the shipped `dbus/org.otapush.Push1.conf`, and clients that are this test binary run again
-//! as another uid (`CommandExt::uid`, needs root) in a role named by [`ROLE_ENV`].
+//! A second local user on a policy-enforcing bus ([`crate::bus::Bus::start_system`]): clients
+//! that are this test binary run again as another uid (`CommandExt::uid`, needs root) in a role
+//! named by [`ROLE_ENV`].
 //!
 //! A test binary that uses the roles has `#[test] fn cai_role() { role_main() }`; run without
 //! [`ROLE_ENV`] it does nothing.
 
-use super::Bus;
+use crate::cai::error_name;
+use crate::eventually::GUARD;
 use otapush::cai::client::{serve_agent, AgentEvent, ManagerProxy};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
@@ -24,34 +25,6 @@ pub const NOBODY: u32 = 65534;
 pub fn my_uid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }
-}
-
-impl Bus {
-    /// A bus with the default context of a system bus (Debian's
-    /// `/usr/share/dbus-1/system.conf`: method calls and name ownership denied unless a policy
-    /// file punches a hole) and the shipped policy included.
-    pub fn start_system() -> Bus {
-        let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/dbus/org.otapush.Push1.conf");
-        Bus::start_with(
-            "system",
-            &format!(
-                r#"<policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <include>{policy}</include>"#
-            ),
-        )
-    }
 }
 
 /// Runs `role` with `arg` as `uid` (None: as the test's own uid) on the bus at `bus`; gives the lines it
@@ -151,7 +124,7 @@ async fn flood(bus: &str, n: usize) {
         let filter = HashMap::from([("Persistent", Value::from(true)), ("Name", Value::from(name.as_str()))]);
         match m.register(filter, &"/sq".try_into().unwrap()).await {
             Ok(_) => accepted += 1,
-            Err(e) => *errors.entry(super::error_name(&e)).or_default() += 1,
+            Err(e) => *errors.entry(error_name(&e)).or_default() += 1,
         }
     }
     let refused: usize = errors.values().sum();
@@ -169,7 +142,7 @@ async fn peek(bus: &str, _arg: &str) {
     m.register(HashMap::new(), &"/peek".try_into().unwrap()).await.unwrap();
     say("ready");
     let delivered = loop {
-        match tokio::time::timeout(super::GUARD, events.recv()).await {
+        match tokio::time::timeout(GUARD, events.recv()).await {
             Ok(Some(AgentEvent::Deliver(d))) => {
                 let id = d.id.clone();
                 d.ack();

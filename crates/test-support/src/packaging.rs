@@ -1,7 +1,6 @@
-//! Helpers shared by the `packaging_*` tests (each test binary uses a subset).
-#![allow(dead_code)]
+//! The repository's files and the host tools the `packaging_*` tests run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Set to 1 to let the systemd checks pass on a machine without systemd's tools (CI never sets it).
@@ -9,7 +8,7 @@ pub const SKIP_SYSTEMD_ENV: &str = "OTAPUSH_SKIP_SYSTEMD";
 
 /// A file of the repository, by its path relative to the crate root.
 pub fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    crate::repo_root().join(rel)
 }
 
 pub fn read_repo_file(rel: &str) -> String {

@@ -1,92 +1,18 @@
-//! Shared fixtures of the `cai_*` integration tests: a private `dbus-daemon`, the service,
-//! clients with agents, and sample messages.
-#![allow(dead_code)]
+//! The Push-CAI service in the test process (no daemon): a running service on a private bus with
+//! the receiving ends of its hooks, clients with agents, and sample messages.
 
-pub mod logs;
-pub mod other_uid;
-
+use crate::bus::{connect, Bus};
+use crate::eventually::GUARD;
 use otapush::cai::client::{serve_agent, AgentEvent, Delivery, ManagerProxy};
 use otapush::cai::{start, CaiHandle, ServiceHooks};
 use otapush::config::Config;
 use otapush::message::{Kind, Message, Source};
 use otapush::store::Store;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use zbus::zvariant::Value;
-
-/// The failure guard of every wait (never the expected duration of anything).
-pub const GUARD: Duration = Duration::from_secs(20);
-
-/// A private bus daemon, killed when dropped.
-pub struct Bus {
-    child: Child,
-    pub address: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Bus {
-    /// Starts `dbus-daemon` with a session-like config in a temp dir. Any local user may
-    /// connect (tests run clients as other uids through `setpriv`).
-    pub fn start() -> Bus {
-        Bus::start_with(
-            "session",
-            r#"<policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>"#,
-        )
-    }
-
-    /// Starts `dbus-daemon` of `bus_type` with `policy` (the `<policy>` and `<include>`
-    /// elements of its config).
-    pub fn start_with(bus_type: &str, policy: &str) -> Bus {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let socket = dir.path().join("bus");
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>{bus_type}</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  {policy}
-</busconfig>
-"#,
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus-daemon) must be installed");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().to_string();
-        assert!(address.starts_with("unix:"), "dbus-daemon printed {line:?}");
-        Bus { child, address, dir }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A test configuration: short deliver timeout, everything else default.
 pub fn config(store_dir: &Path) -> Config {
@@ -117,10 +43,6 @@ pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
     let (bearer_tx, bearer) = mpsc::channel(16);
     let handle = start(&bus.address, store, cfg, ServiceHooks { inject, bearer: bearer_tx }).await.unwrap();
     Service { handle, injected, bearer }
-}
-
-pub async fn connect(bus: &Bus) -> zbus::Connection {
-    zbus::connection::Builder::address(bus.address.as_str()).unwrap().build().await.unwrap()
 }
 
 /// A client connection with a Manager proxy.
@@ -218,19 +140,6 @@ pub fn text(id: &str, body: &str) -> Message {
         pdu_type: None,
         port: None,
         ..push(id, None, "", body.as_bytes())
-    }
-}
-
-/// Waits until `cond` holds on the service's registrations (polling; failure guard [`GUARD`]).
-pub async fn wait_until<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + GUARD;
-    while !cond().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

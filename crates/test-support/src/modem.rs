@@ -1,21 +1,17 @@
-//! Test rig shared by the modem integration tests: the simulator on a real pseudo-terminal,
-//! reached by the real driver through a symlink (as a udev `by-id` link), a durable "store"
-//! that the tests answer for, and delete and `+CNMA` hooks that record any deletion or
-//! acknowledgement of a PDU that was not durable yet.
-#![allow(dead_code)]
+//! The simulated modem on a real pseudo-terminal: the rig of the `modem_*` tests (the real
+//! driver reaching the simulator through a symlink, as a udev `by-id` link, a durable "store"
+//! the tests answer for, and delete and `+CNMA` hooks that record any deletion or
+//! acknowledgement of a PDU that was not durable yet), and a pty modem for the daemon process.
 
+use crate::eventually::GUARD;
 use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{SimHandle, SimOptions};
 use otapush::modem::{run_modem_with, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-
-/// Failure guard for every wait: generous, never part of the expected timing.
-pub const GUARD: Duration = Duration::from_secs(30);
 
 pub struct Rig {
     pub sim: SimHandle,
@@ -170,16 +166,29 @@ impl Rig {
     }
 }
 
-/// Waits until `f` holds (checked every 10 ms; the guard only catches a hang).
-pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + GUARD;
-    while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// A simulated modem on a real pseudo-terminal in the test process: it outlives any number of
+/// daemons, which open it by path as `otapushd --device /dev/pts/N` (the real serial path).
+pub struct PtyModem {
+    pub sim: SimHandle,
+    pub path: PathBuf,
 }
 
-/// Distinct valid SMS-DELIVER PDUs (see `sample_deliver_pdu` for the octets).
-pub fn pdu(n: u8) -> Vec<u8> {
-    otapush::modem::sim::sample_deliver_pdu(n)
+impl PtyModem {
+    /// Needs the tokio runtime of the test (the pump is a task).
+    pub fn open() -> PtyModem {
+        let pty = Pty::open().unwrap();
+        let path = pty.path().to_path_buf();
+        let sim = SimHandle::new(SimOptions::default());
+        sim.attach(pty);
+        PtyModem { sim, path }
+    }
+
+    pub fn device(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Messages in the modem's storage plus those the network still holds.
+    pub fn pending(&self) -> usize {
+        self.sim.stored().len() + self.sim.network_queue_len()
+    }
 }

@@ -1,17 +1,14 @@
 //! A scriptable HTTP/1.1 event-stream origin on 127.0.0.1 for end-to-end tests: every
 //! connection is handed to the test with its request head, and the test writes the response
 //! (head, events, comments) and watches the client hang up, step by step from async code.
-#![allow(dead_code)]
 
+use crate::eventually::GUARD;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-
-/// Failure guard of every wait.
-const GUARD: Duration = Duration::from_secs(30);
 
 /// One accepted connection, its request read.
 pub struct Exchange {
