@@ -5,10 +5,9 @@
 //! daemon resumes from the last event it delivered, and each event arrives once, in order.
 #![cfg(feature = "sse-http")]
 
-mod e2e_support;
 mod peers;
 
-use e2e_support::*;
+use otapush_test_support::{agents::*, daemon::*, eventually::*};
 use peers::Peer;
 use std::time::Duration;
 use zbus::zvariant::Value;

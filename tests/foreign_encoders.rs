@@ -7,11 +7,10 @@
 //! `tests/fixtures/foreign/` (the first line of each is the command; `OTAPUSH_REGEN_FOREIGN=1`
 //! rewrites them).
 
-mod e2e_support;
 mod foreign_support;
 
-use e2e_support::{FROM, SCTS_RFC3339};
 use foreign_support::*;
+use otapush_test_support::pdu::{FROM, SCTS_RFC3339};
 use std::process::Command;
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +289,7 @@ async fn xml2wbxml_si_end_to_end() {
         ],
     );
     assert_eq!(&si[..4], [0x03, 0x05, 0x6A, 0x00], "WBXML 1.3, SI 1.0, UTF-8, empty string table");
-    let pdus = e2e_support::push_pdus(None, "application/vnd.wap.sic", &si, 0x51);
+    let pdus = otapush_test_support::pdu::push_pdus(None, "application/vnd.wap.sic", &si, 0x51);
     let r = receive(&pdus).await;
     assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.content_type, "application/vnd.wap.sic");
@@ -314,7 +313,12 @@ async fn xml2wbxml_sl_end_to_end() {
     );
     assert_eq!(&sl[..4], [0x03, 0x06, 0x6A, 0x00], "WBXML 1.3, SL 1.0, UTF-8, empty string table");
     assert_eq!(&sl[4..7], [0x85, 0x0C, 0x03], "<sl href=\"https://www.\" + inline string");
-    let pdus = e2e_support::push_pdus(Some("x-wap-application:wml.ua"), "application/vnd.wap.slc", &sl, 0x52);
+    let pdus = otapush_test_support::pdu::push_pdus(
+        Some("x-wap-application:wml.ua"),
+        "application/vnd.wap.slc",
+        &sl,
+        0x52,
+    );
     let r = receive(&pdus).await;
     assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.content_type, "application/vnd.wap.slc");

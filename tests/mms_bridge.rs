@@ -6,12 +6,11 @@
 //! it stays queued and arrives, once, when mmsd-tng takes it; the persistent registration keeps
 //! it while the bridge is away, and the bridge registers again after otapushd restarts.
 
-mod e2e_support;
 mod mms_support;
 
-use e2e_support::*;
 use futures_lite::StreamExt;
 use mms_support::*;
+use otapush_test_support::{agents::*, bus::connect, daemon::*, eventually::*, pdu::*};
 use std::time::Duration;
 use zbus::zvariant::Value;
 
@@ -94,7 +93,7 @@ async fn acked_after_acceptance(manager: &ManagerProxy<'_>, mmsd: &Mmsd, bodies:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mms_notification_reaches_mmsd_tng_before_it_leaves_the_queue() {
     let rig = Rig::new().await;
-    let session = PrivateBus::start().expect("dbus-daemon");
+    let session = otapush_test_support::bus::Bus::start();
     let session_conn = connect(session.address()).await;
     let _mm = FakeModemManager::start(rig.address()).await;
     let mut mmsd = Mmsd::start(session.address(), rig.address(), &rig.dir.path().join("home"));
@@ -122,7 +121,7 @@ async fn an_mms_notification_reaches_mmsd_tng_before_it_leaves_the_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_mmsd_tng_is_absent_or_refuses_the_notification_stays_queued() {
     let rig = Rig::new().await;
-    let session = PrivateBus::start().expect("dbus-daemon");
+    let session = otapush_test_support::bus::Bus::start();
     let session_conn = connect(session.address()).await;
     let daemon = rig.daemon("sim", 10, "").await;
     let manager = rig.manager().await;
@@ -156,7 +155,7 @@ async fn while_mmsd_tng_is_absent_or_refuses_the_notification_stays_queued() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registration_outlives_bridge_and_daemon_restarts_and_crashes() {
     let rig = Rig::new().await;
-    let session = PrivateBus::start().expect("dbus-daemon");
+    let session = otapush_test_support::bus::Bus::start();
     let session_conn = connect(session.address()).await;
     let _mm = FakeModemManager::start(rig.address()).await;
     let mut mmsd = Mmsd::start(session.address(), rig.address(), &rig.dir.path().join("home"));
@@ -200,7 +199,7 @@ async fn the_registration_outlives_bridge_and_daemon_restarts_and_crashes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_bridge_takes_the_registration_over_and_the_first_stops() {
     let rig = Rig::new().await;
-    let session = PrivateBus::start().expect("dbus-daemon");
+    let session = otapush_test_support::bus::Bus::start();
     let _daemon = rig.daemon("sim", 10, "").await;
     let manager = rig.manager().await;
     let mut first = Bridge::start(rig.address(), session.address(), rig.dir.path());

@@ -4,7 +4,7 @@
 //! PDU set through the real `otapushd` on a pty modem to a D-Bus agent.
 #![allow(dead_code)]
 
-use crate::e2e_support::*;
+use otapush_test_support::{agents::*, daemon::*, eventually::*, modem::PtyModem};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
