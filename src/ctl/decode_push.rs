@@ -220,3 +220,59 @@ impl<'a> MessageRecord<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctl::encode::{encode_push, PushRequest};
+
+    #[test]
+    fn explains_a_two_segment_push_and_a_text() {
+        let body: Vec<u8> = (0..200u8).collect();
+        let req = PushRequest {
+            app_id: Some("x-wap-application:mms.ua".into()),
+            content_type: "application/vnd.wap.mms-message".into(),
+            body: body.clone(),
+            from: "+4912345".into(),
+            reference: 7,
+            ..Default::default()
+        };
+        let pdus = encode_push(&req).unwrap();
+        let mut d = PushDecoder::new();
+        assert!(d.feed(&pdus[1]).is_empty());
+        let done = d.feed(&pdus[0]);
+        let [Ok(e)] = &done[..] else { panic!("{}", done.len()) };
+        assert_eq!(
+            (e.kind, e.originator.as_str(), e.reference, e.segments),
+            (Kind::WspPush, "+4912345", Some(7), 2)
+        );
+        assert_eq!(e.ports.map(|p| p.dst), Some(2948));
+        let push = crate::wsp::parse(&e.payload).unwrap();
+        assert_eq!(push.body, body.as_slice());
+        assert_eq!((e.text.as_deref(), e.messages.len()), (None, 1));
+        assert!(d.held.is_empty(), "nothing kept once complete");
+
+        let t = sms::DeliverTemplate {
+            smsc: None,
+            originator: sms::Address::from_text("ACME").unwrap(),
+            scts: sms::Timestamp {
+                year: 2026,
+                month: 11,
+                day: 21,
+                hour: 9,
+                minute: 30,
+                second: 0,
+                tz_quarters: 4,
+                nonbcd: false,
+            },
+            pid: 0,
+        };
+        let text = sms::segment_text(&t, "hello", 1, 8).unwrap();
+        let done = d.feed(&text[0]);
+        let [Ok(e)] = &done[..] else { panic!("{}", done.len()) };
+        assert_eq!(
+            (e.kind, e.text.as_deref(), e.reference, e.ports),
+            (Kind::Text, Some("hello"), None, None)
+        );
+    }
+}

@@ -482,7 +482,8 @@ pub(crate) mod tests {
     fn an_event_routed_to_no_queue_still_moves_last_event_id() {
         let (_d, s) = temp_store(Limits::default());
         let mut m = msg("e1", b"quote");
-        m.event = Some(EventInfo { stream: "ticker".into(), event_type: "tick".into(), event_id: "42".into() });
+        m.event =
+            Some(EventInfo { stream: "ticker".into(), event_type: "tick".into(), event_id: "42".into() });
         let out = s.commit_messages(&[(&m, Disposition::Queue(Vec::new()))], &[], 100).unwrap();
         assert_eq!(out, vec![("e1".to_string(), Outcome::New)]);
         assert_eq!(s.last_event_id("ticker").unwrap().as_deref(), Some("42"));
