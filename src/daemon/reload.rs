@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn a_stopped_stream_restarts_and_the_first_of_a_name_wins() {
         let a = sse("a", "http://a/");
-        let d = stream_diff(&running(std::slice::from_ref(&a)), &[a.clone()], &["a".into()]);
+        let d = stream_diff(&running(std::slice::from_ref(&a)), std::slice::from_ref(&a), &["a".into()]);
         assert_eq!((d.stop, d.start), (vec!["a".to_string()], vec![a.clone()]));
         let d = stream_diff(&BTreeMap::new(), &[a.clone(), sse("a", "http://other/")], &[]);
         assert_eq!((d.stop, d.start), (vec![], vec![a]));
