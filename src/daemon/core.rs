@@ -1,6 +1,6 @@
-//! `DaemonCore`: the daemon's receive and durable logic without I/O (no tokio, no SQLite, no
-//! clock reads), driven the way quinn-proto drives a connection: the shell feeds [`Event`]s
-//! with the current time and carries out the [`Action`]s it polls.
+//! `DaemonCore`: the daemon's receive and durable logic without I/O (no tokio, no SQLite; the
+//! time comes with each event), driven the way quinn-proto drives a connection: the shell
+//! feeds [`Event`]s and carries out the [`Action`]s it polls.
 //!
 //! The merge of the SMS and SSE paths happens here: every message, by either path, is committed
 //! by one [`Action::Commit`]; only a commit's answer moves a stream's Last-Event-ID
