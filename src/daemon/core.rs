@@ -222,7 +222,8 @@ impl DaemonCore {
         self.actions.pop_front()
     }
 
-    /// When to send [`Event::Tick`] (Unix ms): the next reassembly expiry or retry.
+    /// When to send [`Event::Tick`] (Unix ms): the next reassembly expiry or retry. The shell
+    /// sleeps for the difference on a monotonic clock.
     pub fn next_timeout(&self) -> Option<u64> {
         let held = self.held_event.as_ref().and_then(|h| h.retry.as_ref().map(|(at, _)| *at));
         [self.receiver.next_deadline(), self.retry_at, held].into_iter().flatten().min()
@@ -262,7 +263,12 @@ impl DaemonCore {
                     self.retry_held_event();
                 }
             }
-            Event::Tick => self.tick(),
+            Event::Tick => {
+                // The shell slept (on a monotonic clock) until the earliest deadline: it came,
+                // even if the wall clock was set back meanwhile.
+                self.now = self.next_timeout().map_or(now_ms, |due| now_ms.max(due));
+                self.tick()
+            }
             Event::Reload { cfg, stopped } => self.reload(*cfg, &stopped),
         }
     }

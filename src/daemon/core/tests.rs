@@ -481,3 +481,19 @@ fn an_event_of_a_removed_stream_is_dropped() {
     assert_eq!(commits(&p.take()), 0);
     assert!(p.core.takes_stream_events());
 }
+
+/// The retry waits are monotonic, as the shell's sleep is: a wall clock set back during the
+/// wait does not postpone the retry.
+#[test]
+fn a_clock_set_back_during_the_retry_wait_does_not_postpone_the_retry() {
+    let mut p = Peer::started(config());
+    p.failing = true;
+    let pdus = push_pdus(APP, "text/event-stream", b"id: 1\ndata: a\n\n");
+    p.feed(Event::Pdus(vec![pdu(0, &pdus[0])]));
+    assert_eq!(p.core.next_timeout(), Some(T0 + 500));
+    p.failing = false;
+    p.now = T0 - 3_600_000;
+    p.feed(Event::Tick);
+    assert_eq!(p.durable.get(&0), Some(&true), "retried at the tick");
+    assert_eq!(p.delivered.len(), 1);
+}
