@@ -85,7 +85,7 @@ fn main() {
             // Complete it outside the count, so the next call starts a new message.
             let (a, b) = (ALLOCATIONS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
             let done = rx.process(tag + 1, &segs[1], now);
-            assert!(matches!(done.as_slice(), [Outcome::Complete(_)]));
+            assert!(matches!(done.as_slice(), [Outcome::Complete { .. }]));
             drop(done);
             ALLOCATIONS.store(a, Ordering::Relaxed);
             BYTES.store(b, Ordering::Relaxed);
@@ -98,7 +98,7 @@ fn main() {
             ALLOCATIONS.store(a, Ordering::Relaxed);
             BYTES.store(b, Ordering::Relaxed);
             let done = rx.process(tag + 1, &segs[1], now);
-            assert!(matches!(done.as_slice(), [Outcome::Complete(_)]));
+            assert!(matches!(done.as_slice(), [Outcome::Complete { .. }]));
         });
     }
     report("receive/mms_segment_1_of_2 (pending)", pending);

@@ -71,7 +71,7 @@ fn receive_path(c: &mut Criterion) {
         let b = rx.process(tag + 1, black_box(&segs[1]), now);
         debug_assert!(matches!(a.as_slice(), [Outcome::Pending { .. }]));
         match b.as_slice() {
-            [Outcome::Complete(c)] => c.messages.len(),
+            [Outcome::Complete { messages, .. }] => messages.len(),
             other => panic!("not complete: {other:?}"),
         }
     };

@@ -98,6 +98,144 @@ pub struct Message {
     pub body: Vec<u8>,
 }
 
+/// The SMS transport facts of a completed message: what its id and its transport meta keys
+/// derive from (TS 23.040 §9.2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsOrigin {
+    /// TP-OA (TP-RA for a status report).
+    pub originator: String,
+    /// TP-SCTS of the first segment, RFC 3339.
+    pub sent_time: Option<String>,
+    /// The concatenation reference of a message of several segments (TP-MR for a status report).
+    pub reference: Option<u16>,
+    /// WDP destination port.
+    pub port: Option<u16>,
+    /// RFC 3339, when otapush received it.
+    pub received_time: String,
+}
+
+/// The content type of a text message's body.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+/// The content type of a binary datagram's body.
+pub const OCTET_STREAM: &str = "application/octet-stream";
+/// The content type of a status report's body (a JSON object).
+pub const STATUS_REPORT_JSON: &str = "application/json";
+/// The content type of an event stream (HTML §9.2).
+pub const EVENT_STREAM: &str = "text/event-stream";
+
+impl Message {
+    /// A message that came by SMS; `payload` is the reassembled user data its id derives from.
+    fn sms(kind: Kind, origin: &SmsOrigin, payload: &[u8], content_type: &str, body: Vec<u8>) -> Message {
+        Message {
+            id: sms_message_id(&origin.originator, origin.sent_time.as_deref(), origin.reference, payload),
+            kind,
+            source: Source::Sms,
+            originator: origin.originator.clone(),
+            sent_time: origin.sent_time.clone(),
+            received_time: origin.received_time.clone(),
+            application_id: None,
+            content_type: content_type.into(),
+            content_type_params: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            transaction_id: None,
+            pdu_type: None,
+            port: origin.port,
+            event: None,
+            body,
+        }
+    }
+
+    /// A message whose id derives from its body.
+    fn sms_body(kind: Kind, origin: &SmsOrigin, content_type: &str, body: Vec<u8>) -> Message {
+        let mut m = Message::sms(kind, origin, &body, content_type, Vec::new());
+        m.body = body;
+        m
+    }
+
+    /// An SMS-STATUS-REPORT; `body` is its JSON object (its id derives from that).
+    pub fn status_report(origin: &SmsOrigin, body: Vec<u8>) -> Message {
+        Message::sms_body(Kind::StatusReport, origin, STATUS_REPORT_JSON, body)
+    }
+
+    /// A plain text SMS (UTF-8).
+    pub fn text(origin: &SmsOrigin, text: Vec<u8>) -> Message {
+        Message::sms_body(Kind::Text, origin, TEXT_PLAIN, text)
+    }
+
+    /// A port-addressed datagram that is not WSP, or a binary SMS; `text` when its user data
+    /// was text.
+    pub fn datagram(origin: &SmsOrigin, data: Vec<u8>, text: bool) -> Message {
+        let content_type = if text { TEXT_PLAIN } else { OCTET_STREAM };
+        Message::sms_body(Kind::Datagram, origin, content_type, data)
+    }
+
+    /// A WSP Push or ConfirmedPush (WAP-230 §8.2.4.1) carried by `datagram`. A push without
+    /// X-Wap-Application-Id gets the WAP default (WAP-235 §7.1).
+    pub fn wsp_push(origin: &SmsOrigin, datagram: &[u8], push: &crate::wsp::PushPdu<'_>) -> Message {
+        let mut m = Message::sms(Kind::WspPush, origin, datagram, &push.content_type, push.body.to_vec());
+        m.application_id = Some(push.app_id_or_default().to_string());
+        m.content_type_params = push.content_type_params_map();
+        m.headers = push.headers_map();
+        m.transaction_id = Some(push.tid);
+        m.pdu_type = Some(push.pdu_type.as_str().to_string());
+        m
+    }
+
+    /// Event `index` of the event stream `push` carried by SMS (`stream`: the `[[sse]]` name
+    /// of its application id, or empty).
+    pub fn sms_event(push: &Message, stream: &str, index: usize, ev: &crate::sse::Event) -> Message {
+        let app_id = push.application_id.as_deref().unwrap_or("");
+        let mut m = push.clone();
+        m.id = event_id(app_id, ev, &format!("{}#{index}", push.id));
+        m.body = ev.data.as_bytes().to_vec();
+        m.event = Some(EventInfo::new(stream, ev));
+        m
+    }
+
+    /// An event read from the `[[sse]]` stream `stream` at `url`. `fallback` names an event
+    /// without an id of its own.
+    pub fn stream_event(
+        application_id: &str,
+        stream: &str,
+        url: &str,
+        ev: &crate::sse::Event,
+        fallback: &str,
+        received_time: String,
+    ) -> Message {
+        Message {
+            id: event_id(application_id, ev, fallback),
+            kind: Kind::WspPush,
+            source: Source::Sse,
+            originator: url.to_string(),
+            sent_time: None,
+            received_time,
+            application_id: Some(application_id.to_string()),
+            content_type: EVENT_STREAM.into(),
+            content_type_params: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            transaction_id: None,
+            pdu_type: None,
+            port: None,
+            event: Some(EventInfo::new(stream, ev)),
+            body: ev.data.as_bytes().to_vec(),
+        }
+    }
+}
+
+impl EventInfo {
+    fn new(stream: &str, ev: &crate::sse::Event) -> EventInfo {
+        EventInfo { stream: stream.to_string(), event_type: ev.event_type.clone(), event_id: ev.id.clone() }
+    }
+}
+
+/// The one "own id" rule for both paths: an event whose block names an id, even the previous
+/// one again, is that event; one that only inherited its id (it persists across events, HTML
+/// §9.2.6) does not name this event, so it gets an id of its own from `fallback`.
+fn event_id(application_id: &str, ev: &crate::sse::Event, fallback: &str) -> String {
+    let own_id = if ev.own_id { ev.id.as_str() } else { "" };
+    event_message_id(application_id, own_id, fallback)
+}
+
 use sha2::{Digest, Sha256};
 
 fn digest_hex(parts: &[&[u8]]) -> String {
@@ -123,13 +261,15 @@ pub fn sms_message_id(
 }
 
 /// The id of one event of an event stream. With a non-empty event id it depends only on the
-/// application id and the event id, so the same event gets the same id over HTTP and over SMS.
-/// Without one, `fallback` (e.g. the carrying message's id and the event's index) makes it unique.
+/// application id (case-insensitive, as routes and filters compare it) and the event id, so the
+/// same event gets the same id over HTTP and over SMS. Without one, `fallback` (e.g. the
+/// carrying message's id and the event's index) makes it unique.
 pub fn event_message_id(application_id: &str, event_id: &str, fallback: &str) -> String {
+    let app = application_id.to_ascii_lowercase();
     if event_id.is_empty() {
-        digest_hex(&[b"event-anon", application_id.as_bytes(), fallback.as_bytes()])
+        digest_hex(&[b"event-anon", app.as_bytes(), fallback.as_bytes()])
     } else {
-        digest_hex(&[b"event", application_id.as_bytes(), event_id.as_bytes()])
+        digest_hex(&[b"event", app.as_bytes(), event_id.as_bytes()])
     }
 }
 
@@ -148,5 +288,6 @@ mod tests {
         assert_eq!(e, event_message_id("x-oma-application:sse.ticker", "42", "other"));
         assert_ne!(e, event_message_id("x-oma-application:sse.ticker", "", "a"));
         assert_ne!(event_message_id("x", "", "a"), event_message_id("x", "", "b"));
+        assert_eq!(e, event_message_id("X-OMA-Application:SSE.Ticker", "42", ""), "the URN's case");
     }
 }

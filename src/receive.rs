@@ -5,60 +5,53 @@
 //! returns the tags it consumed, so the caller deletes spooled PDUs only once the message is
 //! committed; a rejected PDU returns its tags with the reason, for the dead-letter table.
 
-use crate::message::{event_message_id, sms_message_id, EventInfo, Kind, Message, Source};
+use crate::cai::filter::essence;
+use crate::message::{Message, SmsOrigin};
 use crate::sms::{self, SmsPdu, Tpdu, UserData};
 use crate::sse;
 use crate::wdp::{self, Reassembler, Segment};
 use crate::wsp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-/// The content type of a WAP Push body that is an event stream.
-pub const EVENT_STREAM: &str = "text/event-stream";
-const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
-const OCTET_STREAM: &str = "application/octet-stream";
-/// The content type of a status report's body (a JSON object, see [`status_report_body`]).
-pub const STATUS_REPORT_JSON: &str = "application/json";
-
-/// A message completed from one or more PDUs, with the decoded layers `otapushctl decode push`
-/// shows, and the [`Message`]s it becomes (several for an event stream, one per event).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completed {
-    pub kind: Kind,
-    pub originator: String,
-    pub sent_time: Option<String>,
-    pub ports: Option<wdp::Ports>,
-    /// The concatenation reference, for a message of several segments.
-    pub reference: Option<u16>,
-    /// The reassembled user data without headers.
-    pub payload: Vec<u8>,
-    /// The text of a text message.
-    pub text: Option<String>,
-    /// The events of a push whose body is an event stream.
-    pub events: Vec<sse::Event>,
-    pub messages: Vec<Message>,
-    /// The tags of the PDUs this message consumed.
-    pub tags: Vec<u64>,
-}
+pub use crate::message::{EVENT_STREAM, STATUS_REPORT_JSON};
 
 /// What became of a PDU, or of the partial messages it displaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Complete(Box<Completed>),
+    /// A message completed: the [`Message`]s it becomes (several for an event stream, one per
+    /// event) and the tags of the PDUs it consumed.
+    Complete { messages: Vec<Message>, tags: Vec<u64> },
     /// The segment is held until its siblings arrive.
-    Pending {
-        tag: u64,
-        have: u8,
-        total: u8,
-    },
+    Pending { tag: u64, have: u8, total: u8 },
     /// The same segment is already held: the PDU can be dropped.
-    Duplicate {
-        tag: u64,
-    },
-    /// These PDUs cannot become a message; `reason` says why.
-    Rejected {
-        tags: Vec<u64>,
-        reason: String,
-    },
+    Duplicate { tag: u64 },
+    /// These PDUs cannot become a message.
+    Rejected { tags: Vec<u64>, reason: Rejection },
+}
+
+/// Why PDUs cannot become a message (the dead-letter reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("SMS PDU: {0}")]
+    Sms(#[from] sms::SmsError),
+    #[error("concatenation: {0}")]
+    Concatenation(#[from] wdp::ReassemblyError),
+    #[error("segment contradicts its siblings ({}; {have} of {total} held)", conflict_text(*.kind))]
+    Conflict { kind: wdp::ConflictKind, have: u8, total: u8 },
+    #[error("WSP push: {0}")]
+    Wsp(#[from] wsp::WspError),
+    #[error(
+        "incomplete message from {originator} (reference {reference}, {have} of {total} segments) given up: {}",
+        .reason.as_str()
+    )]
+    GivenUp { originator: String, reference: u16, have: u8, total: u8, reason: wdp::EvictReason },
+}
+
+fn conflict_text(kind: wdp::ConflictKind) -> &'static str {
+    match kind {
+        wdp::ConflictKind::Ports => "different ports",
+        wdp::ConflictKind::Data => "different data for the same sequence number",
+    }
 }
 
 /// Segment facts kept beside the reassembler until the message completes.
@@ -115,50 +108,28 @@ impl Receiver {
     pub fn process(&mut self, tag: u64, pdu: &[u8], now_ms: u64) -> Vec<Outcome> {
         let decoded = match sms::decode(pdu, true) {
             Ok(d) => d,
-            Err(e) => return vec![Outcome::Rejected { tags: vec![tag], reason: format!("SMS PDU: {e}") }],
+            Err(e) => return vec![Outcome::Rejected { tags: vec![tag], reason: e.into() }],
         };
         match &decoded.tpdu {
             Tpdu::StatusReport(report) => {
-                vec![self.status_report(tag, report, &crate::time::format_unix_ms(now_ms))]
+                vec![self.status_report(tag, report, crate::time::format_unix_ms(now_ms))]
             }
             Tpdu::Deliver(_) => self.deliver(tag, &decoded, now_ms),
         }
     }
 
-    fn status_report(&self, tag: u64, r: &sms::StatusReport, received_time: &str) -> Outcome {
-        let originator = r.recipient.as_str().to_string();
-        let sent_time = r.scts.to_rfc3339();
-        let body = status_report_body(r);
-        let id = sms_message_id(&originator, Some(&sent_time), Some(r.message_reference as u16), &body);
-        let message = Message {
-            id,
-            kind: Kind::StatusReport,
-            source: Source::Sms,
-            originator: originator.clone(),
-            sent_time: Some(sent_time.clone()),
-            received_time: received_time.to_string(),
-            application_id: None,
-            content_type: STATUS_REPORT_JSON.into(),
-            content_type_params: BTreeMap::new(),
-            headers: BTreeMap::new(),
-            transaction_id: None,
-            pdu_type: None,
+    fn status_report(&self, tag: u64, r: &sms::StatusReport, received_time: String) -> Outcome {
+        let origin = SmsOrigin {
+            originator: r.recipient.as_str().to_string(),
+            sent_time: Some(r.scts.to_rfc3339()),
+            reference: Some(r.message_reference as u16),
             port: None,
-            event: None,
-            body: body.clone(),
+            received_time,
         };
-        Outcome::Complete(Box::new(Completed {
-            kind: Kind::StatusReport,
-            originator,
-            sent_time: Some(sent_time),
-            ports: None,
-            reference: None,
-            payload: body,
-            text: None,
-            events: Vec::new(),
-            messages: vec![message],
+        Outcome::Complete {
+            messages: vec![Message::status_report(&origin, status_report_body(r))],
             tags: vec![tag],
-        }))
+        }
     }
 
     fn deliver(&mut self, tag: u64, decoded: &SmsPdu, now_ms: u64) -> Vec<Outcome> {
@@ -184,9 +155,7 @@ impl Receiver {
         };
         let outcome = match self.reassembler.push(&segment, now_ms) {
             Ok(o) => o,
-            Err(e) => {
-                return vec![Outcome::Rejected { tags: vec![tag], reason: format!("concatenation: {e}") }]
-            }
+            Err(e) => return vec![Outcome::Rejected { tags: vec![tag], reason: e.into() }],
         };
         let seq = segment.seq;
         let mut out: Vec<Outcome> = outcome.evicted.into_iter().map(|e| self.evicted(e)).collect();
@@ -203,7 +172,7 @@ impl Receiver {
                     }
                 }
                 let received_time = crate::time::format_unix_ms(now_ms);
-                out.push(self.complete(dg, Some(first.1.to_rfc3339()), text, &received_time));
+                out.push(self.complete(dg, Some(first.1.to_rfc3339()), text, received_time));
             }
             wdp::Pushed::Pending { have, total } => {
                 self.segments.insert(tag, SegmentMeta { seq, scts: d.scts, text: is_text });
@@ -212,13 +181,7 @@ impl Receiver {
             wdp::Pushed::Duplicate { .. } => out.push(Outcome::Duplicate { tag }),
             wdp::Pushed::Conflict { kind, have, total } => out.push(Outcome::Rejected {
                 tags: vec![tag],
-                reason: format!(
-                    "segment contradicts its siblings ({}; {have} of {total} held)",
-                    match kind {
-                        wdp::ConflictKind::Ports => "different ports",
-                        wdp::ConflictKind::Data => "different data for the same sequence number",
-                    }
-                ),
+                reason: Rejection::Conflict { kind, have, total },
             }),
         }
         out
@@ -229,14 +192,13 @@ impl Receiver {
             self.segments.remove(t);
         }
         Outcome::Rejected {
-            reason: format!(
-                "incomplete message from {} (reference {}, {} of {} segments) given up: {}",
-                e.originator,
-                e.reference,
-                e.have,
-                e.total,
-                e.reason.as_str()
-            ),
+            reason: Rejection::GivenUp {
+                originator: e.originator,
+                reference: e.reference,
+                have: e.have,
+                total: e.total,
+                reason: e.reason,
+            },
             tags: e.tags,
         }
     }
@@ -246,111 +208,43 @@ impl Receiver {
         dg: wdp::Datagram,
         sent_time: Option<String>,
         text: bool,
-        received_time: &str,
+        received_time: String,
     ) -> Outcome {
-        let reference = (dg.segments > 1).then_some(dg.reference);
-        let id = sms_message_id(&dg.originator, sent_time.as_deref(), reference, &dg.data);
-        let mut message = Message {
-            id,
-            kind: Kind::Text,
-            source: Source::Sms,
-            originator: dg.originator.clone(),
-            sent_time: sent_time.clone(),
-            received_time: received_time.to_string(),
-            application_id: None,
-            content_type: TEXT_PLAIN.into(),
-            content_type_params: BTreeMap::new(),
-            headers: BTreeMap::new(),
-            transaction_id: None,
-            pdu_type: None,
-            port: dg.ports.map(|p| p.dst),
-            event: None,
-            // Set below: the push's body, or the datagram (the only copy of it; `payload` takes
-            // the datagram itself at the end).
-            body: Vec::new(),
-        };
-        let mut completed = Completed {
-            kind: Kind::Text,
+        let origin = SmsOrigin {
             originator: dg.originator,
             sent_time,
-            ports: dg.ports,
-            reference,
-            payload: Vec::new(),
-            text: None,
-            events: Vec::new(),
-            messages: Vec::new(),
-            tags: Vec::new(),
+            reference: (dg.segments > 1).then_some(dg.reference),
+            port: dg.ports.map(|p| p.dst),
+            received_time,
         };
         let is_push_port =
             dg.ports.is_some_and(|p| p.dst == wdp::PORT_WAP_PUSH || p.dst == wdp::PORT_WAP_PUSH_SECURE);
-        if is_push_port {
+        let messages = if is_push_port {
             let push = match wsp::parse(&dg.data) {
                 Ok(p) => p,
-                Err(e) => return Outcome::Rejected { tags: dg.tags, reason: format!("WSP push: {e}") },
+                Err(e) => return Outcome::Rejected { tags: dg.tags, reason: e.into() },
             };
-            completed.kind = Kind::WspPush;
-            message.kind = Kind::WspPush;
-            let app_id = push.app_id_or_default().to_string();
-            message.application_id = Some(app_id.clone());
-            message.content_type = push.content_type.to_string();
-            message.content_type_params = push.content_type_params_map();
-            message.headers = push.headers_map();
-            message.transaction_id = Some(push.tid);
-            message.pdu_type = Some(push.pdu_type.as_str().to_string());
-            message.body = push.body.to_vec();
+            let message = Message::wsp_push(&origin, &dg.data, &push);
             if essence(&push.content_type) == EVENT_STREAM {
                 let parsed = sse::parse_body(push.body, sse::Limits::WAP_PUSH);
-                completed.messages = self.event_messages(&message, &parsed.events);
-                completed.events = parsed.events;
+                self.event_messages(&message, &parsed.events)
             } else {
-                completed.messages.push(message);
+                vec![message]
             }
+        } else if dg.ports.is_some() || !text {
+            vec![Message::datagram(&origin, dg.data, text)]
         } else {
-            if dg.ports.is_some() || !text {
-                completed.kind = Kind::Datagram;
-                message.kind = Kind::Datagram;
-                if !text {
-                    message.content_type = OCTET_STREAM.into();
-                }
-            } else {
-                completed.text = Some(String::from_utf8_lossy(&dg.data).into_owned());
-            }
-            message.body = dg.data.clone();
-            completed.messages.push(message);
-        }
-        completed.payload = dg.data;
-        completed.tags = dg.tags;
-        Outcome::Complete(Box::new(completed))
+            vec![Message::text(&origin, dg.data)]
+        };
+        Outcome::Complete { messages, tags: dg.tags }
     }
 
-    /// One message per event of a pushed event stream. An event that only inherited its id
-    /// (the id persists across events, HTML §9.2.6) gets a message id of its own; an event whose
-    /// block names an id, even the previous one again, gets the id of that event.
+    /// One message per event of a pushed event stream ([`Message::sms_event`]).
     fn event_messages(&self, push: &Message, events: &[sse::Event]) -> Vec<Message> {
-        let app_id = push.application_id.clone().unwrap_or_default();
-        let stream = self.streams.get(&app_id.to_ascii_lowercase()).cloned().unwrap_or_default();
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, ev)| {
-                let own_id = if ev.own_id { ev.id.as_str() } else { "" };
-                let mut m = push.clone();
-                m.id = event_message_id(&app_id, own_id, &format!("{}#{i}", push.id));
-                m.body = ev.data.as_bytes().to_vec();
-                m.event = Some(EventInfo {
-                    stream: stream.clone(),
-                    event_type: ev.event_type.clone(),
-                    event_id: ev.id.clone(),
-                });
-                m
-            })
-            .collect()
+        let app_id = push.application_id.as_deref().unwrap_or("");
+        let stream = self.streams.get(&app_id.to_ascii_lowercase()).map(String::as_str).unwrap_or("");
+        events.iter().enumerate().map(|(i, ev)| Message::sms_event(push, stream, i, ev)).collect()
     }
-}
-
-/// The MIME essence of a content type: `type/subtype`, lower case, without parameters.
-pub fn essence(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// A status report as the JSON object `Deliver` carries as its body.
@@ -372,6 +266,7 @@ pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::ctl::encode::{encode_push, PushRequest};
+    use crate::message::{event_message_id, Kind};
     use crate::sms::{Address, DeliverTemplate, Timestamp};
 
     fn receiver() -> Receiver {
@@ -405,9 +300,24 @@ mod tests {
         .unwrap()
     }
 
+    struct Completed {
+        messages: Vec<Message>,
+        tags: Vec<u64>,
+    }
+
+    impl Completed {
+        fn kind(&self) -> Kind {
+            self.messages[0].kind
+        }
+        fn text(&self) -> Option<&str> {
+            let m = &self.messages[0];
+            (m.kind == Kind::Text).then(|| std::str::from_utf8(&m.body).unwrap())
+        }
+    }
+
     fn complete(outcomes: Vec<Outcome>) -> Completed {
-        match outcomes.into_iter().find(|o| matches!(o, Outcome::Complete(_))) {
-            Some(Outcome::Complete(c)) => *c,
+        match outcomes.into_iter().find(|o| matches!(o, Outcome::Complete { .. })) {
+            Some(Outcome::Complete { messages, tags }) => Completed { messages, tags },
             other => panic!("no complete message: {other:?}"),
         }
     }
@@ -425,9 +335,8 @@ mod tests {
         assert_eq!(r.partials(), 1);
         let c = complete(r.process(10, &pdus[0], 2000));
         assert_eq!(r.partials(), 0);
-        assert_eq!(c.kind, Kind::WspPush);
+        assert_eq!(c.kind(), Kind::WspPush);
         assert_eq!(c.tags, vec![10, 11]);
-        assert_eq!(c.reference, Some(7));
         let m = &c.messages[0];
         assert_eq!(m.body, body);
         assert_eq!(m.application_id.as_deref(), Some("x-wap-application:mms.ua"));
@@ -456,14 +365,18 @@ mod tests {
         let pdu = |h: &str| crate::hex::decode(h).unwrap();
         let mut r = receiver();
         let c = complete(r.process(1, &pdu(SINGLE_CONCAT), 0));
-        assert_eq!((c.kind, c.text.as_deref(), c.reference), (Kind::Text, Some("Your code is 4821"), None));
+        assert_eq!((c.kind(), c.text()), (Kind::Text, Some("Your code is 4821")));
+        let m = &c.messages[0];
+        let unreferenced =
+            crate::message::sms_message_id(&m.originator, m.sent_time.as_deref(), None, &m.body);
+        assert_eq!(m.id, unreferenced, "a single segment has no concatenation reference");
         assert_eq!((c.tags, r.partials(), r.next_deadline()), (vec![1], 0, None));
         let c = complete(r.process(2, &pdu(MALFORMED_UDH), 0));
-        assert_eq!((c.kind, c.text.as_deref()), (Kind::Text, Some("Balance: 12.50 EUR")));
+        assert_eq!((c.kind(), c.text()), (Kind::Text, Some("Balance: 12.50 EUR")));
         assert_eq!(c.messages[0].originator, "+4915259911630");
         let c = complete(r.process(3, &pdu(NONBCD_STATUS_REPORT), 0));
-        assert_eq!(c.kind, Kind::StatusReport);
-        assert_eq!(c.sent_time.as_deref(), Some("2010-09-21T14:03:46+02:30"));
+        assert_eq!(c.kind(), Kind::StatusReport);
+        assert_eq!(c.messages[0].sent_time.as_deref(), Some("2010-09-21T14:03:46+02:30"));
         assert_eq!(r.partials(), 0);
     }
 
@@ -489,8 +402,8 @@ mod tests {
         };
         let text = crate::sms::segment_text(&t, "Grüße 😀", 1, 8).unwrap();
         let c = complete(receiver().process(1, &text[0], 0));
-        assert_eq!(c.kind, Kind::Text);
-        assert_eq!(c.text.as_deref(), Some("Grüße 😀"));
+        assert_eq!(c.kind(), Kind::Text);
+        assert_eq!(c.text(), Some("Grüße 😀"));
         assert_eq!(c.messages[0].content_type, "text/plain; charset=utf-8");
         assert_eq!(c.messages[0].body, "Grüße 😀".as_bytes());
         assert_eq!(c.messages[0].originator, "ACME");
@@ -498,23 +411,23 @@ mod tests {
         let ports = Some(sms::Ports { src: 9204, dst: 9204, bits: 16 });
         let vcard = crate::sms::segment_binary(&t, ports, b"BEGIN:VCARD", 1, 8).unwrap();
         let c = complete(receiver().process(1, &vcard[0], 0));
-        assert_eq!(c.kind, Kind::Datagram);
+        assert_eq!(c.kind(), Kind::Datagram);
         assert_eq!(c.messages[0].content_type, "application/octet-stream");
         assert_eq!(c.messages[0].port, Some(9204));
 
         let ports = Some(sms::Ports { src: 9200, dst: 2948, bits: 16 });
         let bad = crate::sms::segment_binary(&t, ports, &[0x01, 0x06, 0x7f], 1, 8).unwrap();
         match &receiver().process(5, &bad[0], 0)[..] {
-            [Outcome::Rejected { tags, reason }] => {
+            [Outcome::Rejected { tags, reason: reason @ Rejection::Wsp(_) }] => {
                 assert_eq!(tags, &[5]);
-                assert!(reason.starts_with("WSP push:"), "{reason}");
+                assert!(reason.to_string().starts_with("WSP push:"), "{reason}");
             }
             other => panic!("{other:?}"),
         }
         match &receiver().process(6, &[0x00, 0x01], 0)[..] {
-            [Outcome::Rejected { tags, reason }] => {
+            [Outcome::Rejected { tags, reason: reason @ Rejection::Sms(_) }] => {
                 assert_eq!(tags, &[6]);
-                assert!(reason.starts_with("SMS PDU:"), "{reason}");
+                assert!(reason.to_string().starts_with("SMS PDU:"), "{reason}");
             }
             other => panic!("{other:?}"),
         }
@@ -527,7 +440,7 @@ mod tests {
         let mut r = receiver();
         r.set_streams([("X-OMA-Application:sse.ticker", "ticker")]);
         let c = complete(r.process(1, &pdus[0], 0));
-        assert_eq!(c.events.len(), 3);
+        assert_eq!(c.messages.len(), 3);
         let ids: Vec<&str> = c.messages.iter().map(|m| m.event.as_ref().unwrap().event_id.as_str()).collect();
         assert_eq!(ids, ["4", "4", "5"]);
         assert_eq!(c.messages[2].body, b"c\nd");
@@ -567,7 +480,7 @@ mod tests {
         };
         let pdu = sms::encode(&SmsPdu { smsc: None, tpdu: Tpdu::StatusReport(report) }, true).unwrap();
         let c = complete(receiver().process(1, &pdu, 0));
-        assert_eq!(c.kind, Kind::StatusReport);
+        assert_eq!(c.kind(), Kind::StatusReport);
         let v: serde_json::Value = serde_json::from_slice(&c.messages[0].body).unwrap();
         assert_eq!(v["mr"], 9);
         assert_eq!(v["recipient"], "+4912345");
@@ -583,9 +496,12 @@ mod tests {
         assert_eq!(r.next_deadline(), Some(61_000));
         assert!(r.expire(60_999).is_empty());
         match &r.expire(61_000)[..] {
-            [Outcome::Rejected { tags, reason }] => {
+            [Outcome::Rejected {
+                tags,
+                reason: reason @ Rejection::GivenUp { reference: 9, have: 1, total: 2, .. },
+            }] => {
                 assert_eq!(tags, &[42]);
-                assert!(reason.contains("expired"), "{reason}");
+                assert!(reason.to_string().contains("expired"), "{reason}");
             }
             other => panic!("{other:?}"),
         }

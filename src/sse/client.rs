@@ -103,7 +103,6 @@ pub fn spawn_stream_with(
     events: mpsc::Sender<StreamEvent>,
     status: watch::Sender<StreamStatus>,
 ) -> StreamHandle {
-    status.send_modify(|s| s.last_event_id = last_event_id.borrow().clone());
     let task = Task { cfg, opts, last_event_id, events, status };
     StreamHandle { task: tokio::spawn(task.run(bearer)) }
 }
@@ -310,7 +309,6 @@ impl Task {
                     self.status.send_modify(|s| {
                         s.events += 1;
                         seq = s.events;
-                        s.last_event_id.clone_from(&event.id);
                     });
                     let received_ms = crate::time::now_ms();
                     let ev = StreamEvent { stream: self.cfg.name.clone(), event, received_ms, seq };

@@ -3,8 +3,8 @@
 
 use super::Event;
 
-/// One event from a stream, for the daemon to deduplicate and deliver. The daemon then moves
-/// the shared last-event-id watch (and the store), which the next connect sends.
+/// One event from a stream, for the daemon to deduplicate and deliver. Its commit moves the
+/// stream's Last-Event-ID in the store, and the daemon's copy that the next connect sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamEvent {
     /// The `[[sse]] name`.
@@ -52,8 +52,6 @@ impl StreamState {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamStatus {
     pub state: StreamState,
-    /// The id of the last event received on this stream (or the id it started from).
-    pub last_event_id: String,
     /// Events received.
     pub events: u64,
     /// Connection attempts (requests started, redirects not counted).

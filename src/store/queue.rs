@@ -279,6 +279,13 @@ fn commit_one(
         }
         Disposition::Queue(t) => t,
     };
+    // A new event moves its stream's Last-Event-ID, queued or not (the daemon's copy follows
+    // every `New`).
+    if let Some(EventInfo { stream, event_id, .. }) = &msg.event {
+        if !stream.is_empty() && !event_id.is_empty() {
+            super::stream::put_last_event_id(tx, stream, event_id)?;
+        }
+    }
     if targets.is_empty() {
         log::warn!("message {}: routed to no queue, dropped", msg.id);
         return Ok(Outcome::New);
@@ -288,11 +295,6 @@ fn commit_one(
         tx.prepare_cached("INSERT OR IGNORE INTO queue (reg, msg, expires_ms) VALUES (?1, ?2, ?3)")?;
     for t in targets {
         q.execute(params![t.registration, msg.id, to_i64(t.expires_ms)])?;
-    }
-    if let Some(EventInfo { stream, event_id, .. }) = &msg.event {
-        if !stream.is_empty() && !event_id.is_empty() {
-            super::stream::put_last_event_id(tx, stream, event_id)?;
-        }
     }
     Ok(Outcome::New)
 }
@@ -471,6 +473,20 @@ pub(crate) mod tests {
         assert_eq!(s.last_event_id("ticker").unwrap().as_deref(), Some("41"));
         let t = s.totals().unwrap();
         assert_eq!((t.messages, t.bytes, t.seen_ids), (1, 6, 1));
+    }
+
+    /// Regression: an event routed to no queue (no agent registered for it) is `New`, and the
+    /// daemon moved its Last-Event-ID copy, but the store kept the old one: after a restart the
+    /// stream asked for events it had already delivered.
+    #[test]
+    fn an_event_routed_to_no_queue_still_moves_last_event_id() {
+        let (_d, s) = temp_store(Limits::default());
+        let mut m = msg("e1", b"quote");
+        m.event =
+            Some(EventInfo { stream: "ticker".into(), event_type: "tick".into(), event_id: "42".into() });
+        let out = s.commit_messages(&[(&m, Disposition::Queue(Vec::new()))], &[], 100).unwrap();
+        assert_eq!(out, vec![("e1".to_string(), Outcome::New)]);
+        assert_eq!(s.last_event_id("ticker").unwrap().as_deref(), Some("42"));
     }
 
     #[test]

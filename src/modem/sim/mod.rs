@@ -3,6 +3,7 @@
 //! pseudo-terminal ([`pty::Pty`], `otapushctl sim --pty`, the integration tests).
 
 pub mod core;
+pub mod iface;
 pub mod pty;
 
 pub use self::core::{sample_deliver_pdu, AckHook, DeleteHook, SimCore, SimOptions, SimQuirks, Slot, Stall};

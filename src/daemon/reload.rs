@@ -1,0 +1,106 @@
+//! What a reload changes: which streams stop and start, and which sections apply at once.
+
+use crate::config::{Config, SseConfig};
+use std::collections::BTreeMap;
+
+/// The streams to stop (by name) and to start.
+#[derive(Debug, Default, PartialEq)]
+pub struct StreamDiff {
+    pub stop: Vec<String>,
+    pub start: Vec<SseConfig>,
+}
+
+/// From the running streams to the `wanted` ones: a stream removed or changed stops, one added
+/// or changed starts; one in `stopped` (by 4xx or a wrong content type) restarts. The first of
+/// two streams of one name wins.
+pub fn stream_diff(
+    running: &BTreeMap<String, SseConfig>,
+    wanted: &[SseConfig],
+    stopped: &[String],
+) -> StreamDiff {
+    let mut diff = StreamDiff::default();
+    let mut kept: Vec<&str> = Vec::new();
+    for (name, cfg) in running {
+        let same = wanted.iter().find(|w| w.name == *name).is_some_and(|w| w == cfg);
+        if stopped.contains(name) {
+            diff.stop.push(name.clone());
+        } else if !same {
+            log::info!("stream {name}: stopped (configuration changed)");
+            diff.stop.push(name.clone());
+        } else {
+            kept.push(name);
+        }
+    }
+    for w in wanted {
+        if !kept.contains(&w.name.as_str()) && !diff.start.iter().any(|s| s.name == w.name) {
+            diff.start.push(w.clone());
+        }
+    }
+    diff
+}
+
+/// Which sections of a reloaded configuration differ.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// `[modem]`, `[dbus]` or `[store]`: only at the next start.
+    pub needs_restart: bool,
+    pub bearer: bool,
+    pub wdp: bool,
+}
+
+pub fn changes(old: &Config, new: &Config) -> Changes {
+    Changes {
+        needs_restart: old.modem != new.modem || old.dbus != new.dbus || old.store != new.store,
+        bearer: old.bearer != new.bearer,
+        wdp: old.wdp != new.wdp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sse(name: &str, url: &str) -> SseConfig {
+        SseConfig {
+            name: name.into(),
+            url: url.into(),
+            application_id: format!("x-oma-application:{name}"),
+            ca_file: None,
+            on_server_error: Default::default(),
+            idle_timeout: 45,
+            max_event_bytes: 1 << 20,
+        }
+    }
+
+    fn running(cfgs: &[SseConfig]) -> BTreeMap<String, SseConfig> {
+        cfgs.iter().map(|c| (c.name.clone(), c.clone())).collect()
+    }
+
+    #[test]
+    fn added_start_removed_stop_changed_restart_same_stay() {
+        let (a, b, c) = (sse("a", "http://a/"), sse("b", "http://b/"), sse("c", "http://c/"));
+        let b2 = sse("b", "http://b2/");
+        let d = stream_diff(&running(&[a.clone(), b, c]), &[a, b2.clone(), sse("d", "http://d/")], &[]);
+        assert_eq!(d.stop, ["b", "c"]);
+        assert_eq!(d.start, [b2, sse("d", "http://d/")]);
+    }
+
+    #[test]
+    fn a_stopped_stream_restarts_and_the_first_of_a_name_wins() {
+        let a = sse("a", "http://a/");
+        let d = stream_diff(&running(std::slice::from_ref(&a)), std::slice::from_ref(&a), &["a".into()]);
+        assert_eq!((d.stop, d.start), (vec!["a".to_string()], vec![a.clone()]));
+        let d = stream_diff(&BTreeMap::new(), &[a.clone(), sse("a", "http://other/")], &[]);
+        assert_eq!((d.stop, d.start), (vec![], vec![a]));
+    }
+
+    #[test]
+    fn sections_that_apply_at_once_and_at_the_next_start() {
+        let old = Config::default();
+        let mut new = old.clone();
+        assert_eq!(changes(&old, &new), Changes { needs_restart: false, bearer: false, wdp: false });
+        new.wdp.max_partials += 1;
+        new.store.commit_retry_max += 1;
+        assert_eq!(changes(&old, &new), Changes { needs_restart: true, bearer: false, wdp: true });
+    }
+}
