@@ -21,6 +21,7 @@ use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
 use super::pending::{PendingReads, Pushed};
 use super::profile::{Profile, Route};
 use super::state::ModemState;
+use crate::backoff::Backoff;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,8 @@ const MAX_HELD_ROUTED: usize = 32;
 /// `+CNMA` ends (TS 27.005 §3.4.4), undoing store mode: offers (which apply store mode again)
 /// go on for this long even with nothing on the modem.
 const ROUTED_REFUSAL_GRACE: Duration = Duration::from_secs(120);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// After a failed init: 30 s, doubling up to 5 minutes.
+const FAILED_BACKOFF: Backoff = Backoff::new(30_000, 300_000);
 /// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
 const CMS_INVALID_INDEX: u32 = 321;
 /// `+CMS ERROR: 322`: memory full.
@@ -53,6 +55,13 @@ pub const READ_BATCH: usize = 4;
 pub struct StoreRetry {
     pub first: Duration,
     pub max: Duration,
+}
+
+impl StoreRetry {
+    fn backoff(&self) -> Backoff {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Backoff::new(ms(self.first), ms(self.max))
+    }
 }
 
 impl Default for StoreRetry {
@@ -149,7 +158,8 @@ struct Refusing {
     since: Instant,
     /// The next offer of what waits; `None` while nothing is known to wait.
     at: Option<Instant>,
-    pause: Duration,
+    /// The pause before that offer, doubling per offer.
+    backoff: Backoff,
     /// When a routed PDU was last left unacknowledged.
     routed_refused: Option<Instant>,
 }
@@ -167,7 +177,7 @@ pub struct Intake {
     stale: u32,
     /// A pause in the init sequence (retry, ready URC) ends here.
     pause: Option<Instant>,
-    failed_backoff: Duration,
+    failed_backoff: Backoff,
     epoch: u64,
     timeouts_in_row: u32,
     /// `ATE0` was accepted and no later init command was echoed: an echo in the ready phase
@@ -215,7 +225,7 @@ impl Intake {
             awaiting: None,
             stale: 0,
             pause: None,
-            failed_backoff: Duration::from_secs(30),
+            failed_backoff: FAILED_BACKOFF,
             epoch: 0,
             timeouts_in_row: 0,
             echo_off: None,
@@ -357,11 +367,11 @@ impl Intake {
     }
 
     fn fail(&mut self, reason: &str, now: Instant) {
-        log::error!("modem: {reason}; retrying in {:?}", self.failed_backoff);
+        let wait = Duration::from_millis(self.failed_backoff.next());
+        log::error!("modem: {reason}; retrying in {wait:?}");
         self.set_state(ModemState::error(reason));
         self.phase = Phase::Failed;
-        self.pause = Some(now + self.failed_backoff);
-        self.failed_backoff = (self.failed_backoff * 2).min(MAX_BACKOFF);
+        self.pause = Some(now + wait);
     }
 
     /// A timer armed by [`next_deadline`](Self::next_deadline) expired.
@@ -398,12 +408,11 @@ impl Intake {
     /// leftover) and held routed PDUs go again. A routing modem gets store mode again, in case
     /// it turned routing off after a missed `+CNMA`.
     fn offer_again(&mut self, now: Instant) {
-        let max = self.store_retry.max;
         let Some(r) = &mut self.refusing else { return };
-        r.pause = (r.pause * 2).min(max);
+        r.backoff.next();
         let routed_recent = r.routed_refused.is_some_and(|t| now.duration_since(t) < ROUTED_REFUSAL_GRACE);
         // The next offer is armed by the next refusal; a missed ack may still turn routing off.
-        r.at = routed_recent.then(|| now + r.pause);
+        r.at = routed_recent.then(|| now + Duration::from_millis(r.backoff.peek()));
         log::info!("modem: offering the store again what waits on the modem");
         if self.cnmi_base.is_some_and(|b| is_routed(&b)) {
             self.cnmi_now = None;
@@ -416,16 +425,16 @@ impl Intake {
 
     /// The store refused `h`: it stays where it is, and an offer is armed.
     fn refused(&mut self, h: InHand, e: &str, now: Instant) {
-        let first = self.store_retry.first;
+        let backoff = self.store_retry.backoff();
         let routed = self.cnmi_base.is_some_and(|b| is_routed(&b));
         let r = self.refusing.get_or_insert_with(|| {
             log::error!(
                 "modem: the store refuses SMS ({e}); they wait on the modem{}",
                 if routed { ", switched to store mode (+CNMI <mt> 1)" } else { "" }
             );
-            Refusing { since: now, at: None, pause: first, routed_refused: None }
+            Refusing { since: now, at: None, backoff, routed_refused: None }
         });
-        let at = *r.at.get_or_insert(now + r.pause);
+        let at = *r.at.get_or_insert(now + Duration::from_millis(r.backoff.peek()));
         let wait = at.saturating_duration_since(now);
         match (&h.loc, h.needs_ack) {
             (Some((m, i)), _) => {
@@ -1115,7 +1124,7 @@ impl Intake {
                 }
                 None => {
                     self.phase = Phase::Ready;
-                    self.failed_backoff = Duration::from_secs(30);
+                    self.failed_backoff.reset();
                     self.set_state(ModemState::Ready);
                     return false;
                 }
@@ -1792,6 +1801,36 @@ mod tests {
         assert_eq!(i.next_deadline(), None);
         i.on_urc(Urc::Line("+CPIN: READY".into()), t);
         assert_eq!(drain(&mut i).0[0].text, "AT");
+    }
+
+    #[test]
+    fn failed_init_is_retried_after_a_doubling_pause() {
+        let mut t = Instant::now();
+        let mut i = Intake::new(Profile::default());
+        i.on_connected(t);
+        for pause in [30, 60, 120, 240, 300, 300] {
+            for _ in 0..PROBE_TRIES {
+                let c = drain(&mut i).0.remove(0);
+                assert_eq!(c.text, "AT");
+                i.on_response(resp(&c, &[], FinalResult::Error), t);
+            }
+            assert!(matches!(drain(&mut i).2.as_slice(), [ModemState::Error(_)]));
+            let d = i.next_deadline().expect("a retry is armed");
+            assert_eq!(d, t + Duration::from_secs(pause));
+            t = d;
+            i.on_timeout(t);
+        }
+        // Ready again: the next failure waits the first pause again.
+        let c = drain(&mut i).0.remove(0);
+        i.on_response(answer(&c), t);
+        to_ready(&mut i, t);
+        i.on_disconnected();
+        i.on_connected(t);
+        for _ in 0..PROBE_TRIES {
+            let c = drain(&mut i).0.into_iter().find(|c| c.text == "AT").expect("AT");
+            i.on_response(resp(&c, &[], FinalResult::Error), t);
+        }
+        assert_eq!(i.next_deadline(), Some(t + Duration::from_secs(30)));
     }
 
     #[test]
