@@ -5,7 +5,7 @@ mod modem_support;
 
 use modem_support::{eventually, pdu, Rig};
 use otapush::modem::sim::{SimOptions, SimQuirks};
-use otapush::modem::Profile;
+use otapush::modem::{Location, Profile};
 
 /// Start, deliver three SMS back to back, accept them, and check the modem is emptied.
 async fn three_messages(quirks: SimQuirks) -> Rig {
@@ -18,7 +18,7 @@ async fn three_messages(quirks: SimQuirks) -> Rig {
     for _ in 0..3 {
         let (p, loc) = rig.accept().await;
         // The generic profile prefers ME, which the simulator offers: stored there.
-        assert_eq!(loc.as_ref().map(|l| l.0.as_str()), Some("ME"));
+        assert_eq!(loc.as_ref().map(|l| l.mem.as_str()), Some("ME"));
         got.push(p);
     }
     got.sort();
@@ -117,7 +117,7 @@ async fn sim800_ranges_skip_ds_2() {
     assert_eq!(rig.sim.cnmi(), [2, 1, 0, 1, 0]);
     rig.sim.deliver(&pdu(9));
     let (p, loc) = rig.accept().await;
-    assert_eq!((p, loc), (pdu(9), Some(("SM".to_string(), 0))));
+    assert_eq!((p, loc), (pdu(9), Some(Location::new("SM", 0))));
 }
 
 #[tokio::test]

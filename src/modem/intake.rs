@@ -21,6 +21,7 @@ use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
 use super::pending::{PendingReads, Pushed};
 use super::profile::{Profile, Route};
 use super::state::ModemState;
+use super::Location;
 use crate::backoff::Backoff;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -69,9 +70,6 @@ impl Default for StoreRetry {
         StoreRetry { first: Duration::from_secs(2), max: Duration::from_secs(30) }
     }
 }
-
-/// A storage and an index in it.
-pub type Location = (String, u32);
 
 /// What the intake asks its shell to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -437,8 +435,8 @@ impl Intake {
         let at = *r.at.get_or_insert(now + Duration::from_millis(r.backoff.peek()));
         let wait = at.saturating_duration_since(now);
         match (&h.loc, h.needs_ack) {
-            (Some((m, i)), _) => {
-                log::warn!("modem: could not make an SMS durable ({e}); {m}/{i} stays on the modem, offered again in {wait:?}")
+            (Some(loc), _) => {
+                log::warn!("modem: could not make an SMS durable ({e}); {loc} stays on the modem, offered again in {wait:?}")
             }
             (None, true) => {
                 r.routed_refused = Some(now);
@@ -517,7 +515,7 @@ impl Intake {
     pub fn on_urc(&mut self, urc: Urc, now: Instant) {
         match urc {
             Urc::MessageStored { mem, index } | Urc::StatusReportStored { mem, index } => {
-                self.on_stored_notification((mem, index))
+                self.on_stored_notification(Location { mem, index })
             }
             Urc::Pdu { kind: PduUrcKind::Broadcast, .. } => log::info!("modem: cell broadcast page ignored"),
             Urc::Pdu { kind, header, hex } => match crate::hex::decode(&hex) {
@@ -586,13 +584,13 @@ impl Intake {
             return true;
         }
         let in_flight = match &self.awaiting {
-            Some(Purpose::Read(l)) => l.0 == mem,
-            Some(Purpose::Delete(d)) => d.loc.0 == mem,
+            Some(Purpose::Read(l)) => l.mem == mem,
+            Some(Purpose::Delete(d)) => d.loc.mem == mem,
             _ => false,
         };
         let known = self.reads.count_in(mem)
-            + self.in_hand.values().filter(|h| h.loc.as_ref().is_some_and(|l| l.0 == mem)).count()
-            + self.deletes.iter().filter(|d| d.loc.0 == mem).count()
+            + self.in_hand.values().filter(|h| h.loc.as_ref().is_some_and(|l| l.mem == mem)).count()
+            + self.deletes.iter().filter(|d| d.loc.mem == mem).count()
             + usize::from(in_flight);
         c.used as usize <= known
     }
@@ -617,8 +615,8 @@ impl Intake {
 
     /// `+CMTI`/`+CDSI`: O(1) per notification, bounded (see [`PendingReads`]).
     fn on_stored_notification(&mut self, loc: Location) {
-        if self.drains.contains(&loc.0) {
-            self.count_stored(&loc.0);
+        if self.drains.contains(&loc.mem) {
+            self.count_stored(&loc.mem);
             // A listing of that storage is still to come and will find it.
             return;
         }
@@ -626,7 +624,7 @@ impl Intake {
             // A slot we read and still hold is reported again: a repeated URC, or the slot
             // holds another message than we think. Delete only after reading the same PDU
             // there again, and list the storage for whatever else it holds.
-            log::info!("modem: notification for {}/{}, which is already handled; re-listing", loc.0, loc.1);
+            log::info!("modem: notification for {loc}, which is already handled; re-listing");
             for d in self.deletes.iter_mut().filter(|d| d.loc == loc) {
                 d.verify = true;
             }
@@ -635,12 +633,12 @@ impl Intake {
             for h in self.in_hand.values_mut().filter(|h| h.loc.as_ref() == Some(&loc)) {
                 h.epoch = earlier;
             }
-            if self.list_mems.contains(&loc.0) {
-                self.queue_drain(loc.0);
+            if self.list_mems.contains(&loc.mem) {
+                self.queue_drain(loc.mem);
             }
             return;
         }
-        let mem = loc.0.clone();
+        let mem = loc.mem.clone();
         match self.reads.push(loc) {
             Pushed::Added => self.count_stored(&mem),
             Pushed::Duplicate => log::debug!("modem: repeated notification"),
@@ -710,7 +708,7 @@ impl Intake {
                 } else {
                     log::warn!("modem: cannot select storage {mem}: {}; skipping its work", r.result);
                     self.reads.forget_mem(&mem);
-                    self.deletes.retain(|d| d.loc.0 != mem);
+                    self.deletes.retain(|d| d.loc.mem != mem);
                     self.drains.retain(|m| *m != mem);
                     if let Phase::Init(Step::List(i)) = self.phase {
                         self.phase = Phase::Init(Step::List(i + 1));
@@ -946,7 +944,7 @@ impl Intake {
             match crate::hex::decode(hex) {
                 Ok(bytes) => {
                     let pdu = with_smsc_prefix(bytes, header.length);
-                    let loc = (mem.to_string(), index);
+                    let loc = Location { mem: mem.to_string(), index };
                     if !self.knows(&loc, Some(&pdu)) {
                         log::info!("modem: leftover SMS {mem}/{index}");
                         self.hand_over_new(pdu, Some(loc), false);
@@ -971,18 +969,12 @@ impl Intake {
                     None if matches!(r.result, FinalResult::CmsError(Some(CMS_INVALID_INDEX)))
                         || (r.result.is_ok() && r.lines.is_empty()) =>
                     {
-                        log::warn!("modem: {}/{} is empty", loc.0, loc.1)
+                        log::warn!("modem: {loc} is empty")
                     }
                     None => {
-                        log::warn!(
-                            "modem: reading {}/{} failed ({}); listing {} instead",
-                            loc.0,
-                            loc.1,
-                            r.result,
-                            loc.0
-                        );
-                        if !self.drains.contains(&loc.0) {
-                            self.drains.push_back(loc.0);
+                        log::warn!("modem: reading {loc} failed ({}); listing {} instead", r.result, loc.mem);
+                        if !self.drains.contains(&loc.mem) {
+                            self.drains.push_back(loc.mem);
                         }
                     }
                 }
@@ -998,21 +990,17 @@ impl Intake {
                     if same == Some(true) {
                         self.deletes.push_front(Delete { verify: false, ..d });
                     } else {
-                        log::info!(
-                            "modem: {}/{} no longer holds the stored PDU; not deleting",
-                            d.loc.0,
-                            d.loc.1
-                        );
+                        log::info!("modem: {} no longer holds the stored PDU; not deleting", d.loc);
                     }
                 } else if r.result.is_ok() {
-                    log::debug!("modem: deleted {}/{}", d.loc.0, d.loc.1);
-                    if let Some(c) = self.counts.get_mut(&d.loc.0) {
+                    log::debug!("modem: deleted {}", d.loc);
+                    if let Some(c) = self.counts.get_mut(&d.loc.mem) {
                         c.used = c.used.saturating_sub(1);
                     }
                     self.usage_due = true;
                 } else {
-                    log::warn!("modem: deleting {}/{} failed: {}", d.loc.0, d.loc.1, r.result);
-                    self.counts.remove(&d.loc.0);
+                    log::warn!("modem: deleting {} failed: {}", d.loc, r.result);
+                    self.counts.remove(&d.loc.mem);
                     self.usage_due = true;
                 }
             }
@@ -1151,15 +1139,15 @@ impl Intake {
             return;
         }
         if let Some(d) = self.deletes.front().cloned() {
-            if self.switch_mem(&d.loc.0) {
+            if self.switch_mem(&d.loc.mem) {
                 return;
             }
             self.deletes.pop_front();
-            let cmd = if d.verify { Command::cmgr(d.loc.1) } else { Command::cmgd(d.loc.1) };
+            let cmd = if d.verify { Command::cmgr(d.loc.index) } else { Command::cmgd(d.loc.index) };
             self.send(cmd, Purpose::Delete(d));
             return;
         }
-        if let Some(mem) = self.reads.front().map(|l| l.0.clone()) {
+        if let Some(mem) = self.reads.front().map(|l| l.mem.clone()) {
             let n = self.reads.count_in(&mem);
             if n > READ_BATCH {
                 log::debug!("modem: {n} notifications pending for {mem}; listing it once");
@@ -1182,11 +1170,11 @@ impl Intake {
                 self.reads.pop_front();
                 continue;
             }
-            if self.switch_mem(&loc.0) {
+            if self.switch_mem(&loc.mem) {
                 return;
             }
             self.reads.pop_front();
-            self.send(Command::cmgr(loc.1), Purpose::Read(loc));
+            self.send(Command::cmgr(loc.index), Purpose::Read(loc));
             return;
         }
         // Once per burst, when everything is done: the counts and `<mem3>` are checked.
@@ -1390,7 +1378,7 @@ mod tests {
         let (c, h, _) = drain(&mut i);
         assert!(c.is_empty(), "nothing deleted before the durable answer: {c:?}");
         assert_eq!(h[0].1, vec![0, 0, 4, 1]);
-        assert_eq!(h[0].2, Some(("ME".into(), 3)));
+        assert_eq!(h[0].2, Some(Location::new("ME", 3)));
         i.on_durable(h[0].0, Ok(()), t);
         let (c, _, _) = drain(&mut i);
         assert_eq!(c[0].text, "AT+CPMS=\"ME\"", "the storage is selected again after an idle pause");
@@ -1601,7 +1589,7 @@ mod tests {
         }
         assert_eq!(listed.len(), 2, "ME and SM listed once each");
         assert_eq!(handed.len(), 1);
-        assert_eq!((handed[0].1.clone(), handed[0].2.clone()), (vec![0, 4, 3], Some(("ME".into(), 5))));
+        assert_eq!((handed[0].1.clone(), handed[0].2.clone()), (vec![0, 4, 3], Some(Location::new("ME", 5))));
     }
 
     #[test]
@@ -1702,7 +1690,7 @@ mod tests {
         let (sent, h) = serve(&mut i, d, "000402");
         assert_eq!(sent[0].text, "AT+CNMI=2,1,0,0,0");
         assert!(sent.iter().all(|c| !c.text.starts_with("AT+CNMA")), "{sent:?}");
-        assert_eq!(h[0].2, Some(("ME".into(), 0)));
+        assert_eq!(h[0].2, Some(Location::new("ME", 0)));
         i.on_durable(h[0].0, Ok(()), d);
         let (sent, _) = serve(&mut i, d, "000402");
         let texts: Vec<&str> = sent.iter().map(|c| c.text.as_str()).collect();
@@ -1876,7 +1864,7 @@ mod tests {
         }
         handed.extend(drain(&mut i).1);
         let locs: Vec<_> = handed.iter().map(|h| h.2.clone().unwrap()).collect();
-        assert_eq!(locs, vec![("ME".to_string(), 0), ("ME".to_string(), 4)]);
+        assert_eq!(locs, vec![Location::new("ME", 0), Location::new("ME", 4)]);
     }
 
     #[test]

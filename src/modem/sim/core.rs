@@ -452,11 +452,11 @@ impl SimCore {
 
     /// Stores an SMS in the incoming storage without a `+CMTI`, as if it arrived while the host
     /// slept and the notification was lost. Returns where it went (`None`: storage full).
-    pub fn store_silently(&mut self, pdu: Vec<u8>) -> Option<(String, u32)> {
+    pub fn store_silently(&mut self, pdu: Vec<u8>) -> Option<crate::modem::Location> {
         let store = self.mem[2];
         let i = self.free_slot(store)?;
         self.stores[store].slots[i] = Some(Slot { stat: 0, pdu });
-        Some((self.stores[store].name.clone(), i as u32))
+        Some(crate::modem::Location::new(self.stores[store].name.clone(), i as u32))
     }
 
     /// Fills every free slot of the incoming storage with generated messages (silently, as if

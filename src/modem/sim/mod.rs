@@ -196,7 +196,7 @@ impl SimHandle {
     }
 
     /// Stores an SMS without notifying (the `+CMTI` was lost); returns its slot.
-    pub fn store_silently(&self, pdu: &[u8]) -> Option<(String, u32)> {
+    pub fn store_silently(&self, pdu: &[u8]) -> Option<crate::modem::Location> {
         self.with(|c| c.store_silently(pdu.to_vec()))
     }
 
