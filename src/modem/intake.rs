@@ -14,10 +14,9 @@
 
 use super::at::response::split_fields;
 use super::at::response::{
-    parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, parse_pdu_header,
-    with_smsc_prefix, ParamRanges,
+    parse_cind_smsfull, parse_cpms_test, parse_cpms_usage, parse_int_ranges, ParamRanges,
 };
-use super::at::{Command, FinalResult, PduUrcKind, Response, Urc};
+use super::at::{Command, FinalResult, PduUrcKind, RawPdu, Response, Urc};
 use super::pending::{PendingReads, Pushed};
 use super::profile::{Profile, Route};
 use super::state::ModemState;
@@ -76,9 +75,9 @@ impl Default for StoreRetry {
 pub enum Action {
     /// Submit this command to the AT engine.
     Send(Command),
-    /// Hand this PDU (with SMSC prefix) to durable storage; answer with
-    /// [`Intake::on_durable`] and the same token.
-    HandOver { token: u64, pdu: Vec<u8>, location: Option<Location> },
+    /// Hand this PDU to durable storage; answer with [`Intake::on_durable`] and the same
+    /// token.
+    HandOver { token: u64, pdu: RawPdu, location: Option<Location> },
     /// Publish a new state.
     State(ModemState),
 }
@@ -143,7 +142,7 @@ struct Delete {
 
 #[derive(Debug, Clone)]
 struct InHand {
-    pdu: Vec<u8>,
+    pdu: RawPdu,
     loc: Option<Location>,
     epoch: u64,
     /// A routed `+CMT`/`+CDS` that the modem expects `+CNMA` for.
@@ -197,7 +196,7 @@ pub struct Intake {
     next_token: u64,
     in_hand: HashMap<u64, InHand>,
     refusing: Option<Refusing>,
-    held: VecDeque<Vec<u8>>,
+    held: VecDeque<RawPdu>,
     /// The `+CNMI` setting the init chose, and the one the modem has (as far as we know).
     cnmi_base: Option<[u8; 5]>,
     cnmi_now: Option<[u8; 5]>,
@@ -395,7 +394,7 @@ impl Intake {
         self.advance(now);
     }
 
-    fn hand_over_new(&mut self, pdu: Vec<u8>, loc: Option<Location>, needs_ack: bool) {
+    fn hand_over_new(&mut self, pdu: RawPdu, loc: Option<Location>, needs_ack: bool) {
         let token = self.next_token;
         self.next_token += 1;
         self.actions.push_back(Action::HandOver { token, pdu: pdu.clone(), location: loc.clone() });
@@ -487,7 +486,7 @@ impl Intake {
     /// `+CMTI` for an index it holds).
     fn knows(&self, loc: &Location, pdu: Option<&[u8]>) -> bool {
         let same = |l: &Location, p: &[u8]| l == loc && pdu.is_none_or(|x| x == p);
-        self.in_hand.values().any(|h| h.loc.as_ref().is_some_and(|l| same(l, &h.pdu)))
+        self.in_hand.values().any(|h| h.loc.as_ref().is_some_and(|l| same(l, h.pdu.bytes())))
             || self.deletes.iter().any(|d| same(&d.loc, &d.pdu))
     }
 
@@ -498,7 +497,7 @@ impl Intake {
             Ok(()) => {
                 if let Some(loc) = h.loc {
                     let verify = h.epoch != self.epoch;
-                    self.deletes.push_back(Delete { loc, pdu: h.pdu, verify });
+                    self.deletes.push_back(Delete { loc, pdu: h.pdu.into_bytes(), verify });
                 } else if h.needs_ack && h.epoch == self.epoch {
                     self.acks += 1;
                 }
@@ -518,15 +517,11 @@ impl Intake {
                 self.on_stored_notification(Location { mem, index })
             }
             Urc::Pdu { kind: PduUrcKind::Broadcast, .. } => log::info!("modem: cell broadcast page ignored"),
-            Urc::Pdu { kind, header, hex } => match crate::hex::decode(&hex) {
-                Ok(bytes) => {
-                    let pdu = with_smsc_prefix(bytes, header.length);
-                    let needs_ack = self.service1 && self.profile.cnma().is_some();
-                    log::debug!("modem: routed {kind:?} of {} octets", pdu.len());
-                    self.hand_over_new(pdu, None, needs_ack);
-                }
-                Err(e) => log::warn!("modem: routed PDU is not hex ({e}); dropped"),
-            },
+            Urc::Pdu { kind, pdu } => {
+                let needs_ack = self.service1 && self.profile.cnma().is_some();
+                log::debug!("modem: routed {kind:?} of {} octets", pdu.bytes().len());
+                self.hand_over_new(pdu, None, needs_ack);
+            }
             Urc::Indicator { ind, value } => {
                 if Some(ind) == self.smsfull_ind && value == 1 {
                     self.storage_full("+CIEV");
@@ -930,27 +925,14 @@ impl Intake {
             _ => {}
         }
         for line in &r.lines {
-            let header = match parse_pdu_header(&line.text, "+CMGL:") {
-                Ok(h) => h,
-                Err(e) => {
-                    log::warn!("modem: {e}");
-                    continue;
-                }
-            };
-            let (Some(index), Some(hex)) = (header.number(0), line.pdu.as_deref()) else {
+            let Some((index, pdu)) = line.pdu.as_ref().and_then(|p| Some((p.index()?, p))) else {
                 log::warn!("modem: +CMGL entry without index or PDU: {:?}", line.text);
                 continue;
             };
-            match crate::hex::decode(hex) {
-                Ok(bytes) => {
-                    let pdu = with_smsc_prefix(bytes, header.length);
-                    let loc = Location { mem: mem.to_string(), index };
-                    if !self.knows(&loc, Some(&pdu)) {
-                        log::info!("modem: leftover SMS {mem}/{index}");
-                        self.hand_over_new(pdu, Some(loc), false);
-                    }
-                }
-                Err(e) => log::warn!("modem: +CMGL {mem}/{index}: PDU is not hex ({e})"),
+            let loc = Location { mem: mem.to_string(), index };
+            if !self.knows(&loc, Some(pdu.bytes())) {
+                log::info!("modem: leftover SMS {loc}");
+                self.hand_over_new(pdu.clone(), Some(loc), false);
             }
         }
     }
@@ -959,12 +941,7 @@ impl Intake {
         match p {
             Purpose::Read(loc) => {
                 let entry = r.lines.first().filter(|_| r.result.is_ok());
-                let parsed = entry.and_then(|l| {
-                    let h = parse_pdu_header(&l.text, "+CMGR:").ok()?;
-                    let bytes = crate::hex::decode(l.pdu.as_deref()?).ok()?;
-                    Some(with_smsc_prefix(bytes, h.length))
-                });
-                match parsed {
+                match entry.and_then(|l| l.pdu.clone()) {
                     Some(pdu) => self.hand_over_new(pdu, Some(loc), false),
                     None if matches!(r.result, FinalResult::CmsError(Some(CMS_INVALID_INDEX)))
                         || (r.result.is_ok() && r.lines.is_empty()) =>
@@ -982,11 +959,7 @@ impl Intake {
             Purpose::Delete(d) => {
                 if d.verify {
                     // This was the verifying read; the delete itself follows.
-                    let same = r.lines.first().and_then(|l| {
-                        let h = parse_pdu_header(&l.text, "+CMGR:").ok()?;
-                        let bytes = crate::hex::decode(l.pdu.as_deref()?).ok()?;
-                        Some(with_smsc_prefix(bytes, h.length) == d.pdu)
-                    });
+                    let same = r.lines.first().and_then(|l| Some(l.pdu.as_ref()?.bytes() == d.pdu));
                     if same == Some(true) {
                         self.deletes.push_front(Delete { verify: false, ..d });
                     } else {
@@ -1288,6 +1261,7 @@ fn is_text_mode_entry(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modem::at::response::parse_pdu_header;
     use crate::modem::at::ResponseLine;
 
     fn resp(cmd: &Command, lines: &[(&str, Option<&str>)], result: FinalResult) -> Response {
@@ -1296,11 +1270,17 @@ mod tests {
             command: cmd.text.clone(),
             lines: lines
                 .iter()
-                .map(|(t, p)| ResponseLine { text: t.to_string(), pdu: p.map(String::from) })
+                .map(|(t, p)| ResponseLine { text: t.to_string(), pdu: p.map(|hex| raw(t, hex)) })
                 .collect(),
             result,
             echoed: false,
         }
+    }
+
+    /// The PDU after the `+CMGR:`/`+CMGL:`/`+CMT:` header `line`, as the engine gives it.
+    fn raw(line: &str, hex: &str) -> RawPdu {
+        let prefix = ["+CMGR:", "+CMGL:", "+CMT:"].into_iter().find(|p| line.starts_with(p)).unwrap();
+        RawPdu::new(prefix, &parse_pdu_header(line, prefix).unwrap(), hex).unwrap()
     }
 
     type HandOvers = Vec<(u64, Vec<u8>, Option<Location>)>;
@@ -1311,7 +1291,7 @@ mod tests {
         while let Some(a) = i.poll_action() {
             match a {
                 Action::Send(x) => c.push(x),
-                Action::HandOver { token, pdu, location } => h.push((token, pdu, location)),
+                Action::HandOver { token, pdu, location } => h.push((token, pdu.into_bytes(), location)),
                 Action::State(x) => s.push(x),
             }
         }
@@ -1667,8 +1647,7 @@ mod tests {
         let sent = to_ready(&mut i, t);
         assert!(sent.iter().any(|c| c.text == "AT+CSMS=1"));
         drain(&mut i);
-        let header = parse_pdu_header("+CMT: ,2", "+CMT:").unwrap();
-        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header: header.clone(), hex: "000401".into() }, t);
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, pdu: raw("+CMT: ,2", "000401") }, t);
         let (c, h, _) = drain(&mut i);
         assert!(c.is_empty());
         assert_eq!(h[0].2, None);
@@ -1677,7 +1656,7 @@ mod tests {
         assert_eq!(ack.text, "AT+CNMA=1");
         i.on_response(answer(&ack), t);
         // Not durable: no ack, nothing kept in memory, store mode.
-        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, header: header.clone(), hex: "000402".into() }, t);
+        i.on_urc(Urc::Pdu { kind: PduUrcKind::Deliver, pdu: raw("+CMT: ,2", "000402") }, t);
         let h = drain(&mut i).1;
         i.on_durable(h[0].0, Err("disk".into()), t);
         let c = drain(&mut i).0;

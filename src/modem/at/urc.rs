@@ -1,6 +1,7 @@
 //! Unsolicited result codes (TS 27.005 §3.4.1, TS 27.007 §8.10), classified.
 
-use super::response::{parse_ciev, parse_stored_indication, PduHeader};
+use super::pdu::RawPdu;
+use super::response::{parse_ciev, parse_stored_indication};
 use super::result::FinalResult;
 
 /// The URCs that carry a PDU on the following line (PDU mode).
@@ -26,6 +27,15 @@ impl PduUrcKind {
             _ => None,
         }
     }
+
+    /// The URC's prefix (inverse of [`from_prefix`](Self::from_prefix)).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            PduUrcKind::Deliver => "+CMT:",
+            PduUrcKind::StatusReport => "+CDS:",
+            PduUrcKind::Broadcast => "+CBM:",
+        }
+    }
 }
 
 /// One unsolicited report.
@@ -35,8 +45,8 @@ pub enum Urc {
     MessageStored { mem: String, index: u32 },
     /// `+CDSI: <mem>,<index>`: a status report was stored.
     StatusReportStored { mem: String, index: u32 },
-    /// `+CMT`/`+CDS`/`+CBM` with the PDU (hex, as printed).
-    Pdu { kind: PduUrcKind, header: PduHeader, hex: String },
+    /// `+CMT`/`+CDS`/`+CBM` with the PDU.
+    Pdu { kind: PduUrcKind, pdu: RawPdu },
     /// `+CIEV: <ind>,<value>`.
     Indicator { ind: u32, value: i32 },
     /// An error result with no command in flight (e.g. `+CMS ERROR: 322`, storage full).
