@@ -25,7 +25,9 @@ impl Backoff {
         self.base_ms.saturating_mul(1u64 << self.attempt.min(40)).min(self.cap_ms)
     }
 
-    /// The delay before the next try; the following one doubles (up to the cap).
+    /// The delay before the next try; the following one doubles (up to the cap). Not an
+    /// `Iterator`: the sequence never ends, so an `Option` would only be unwrapped.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         let d = self.peek();
         self.attempt = self.attempt.saturating_add(1);
