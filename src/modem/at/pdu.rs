@@ -69,6 +69,12 @@ impl RawPdu {
     pub fn stat(&self) -> Option<u32> {
         self.stat
     }
+
+    /// A message the user stored to send (`<stat>` 2 "STO UNSENT" or 3 "STO SENT"), not a
+    /// received one.
+    pub fn is_outgoing(&self) -> bool {
+        matches!(self.stat, Some(2 | 3))
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +93,9 @@ mod tests {
         assert_eq!((p.tpdu(), p.tp_mti()), (&[6, 1, 0xAB][..], Some(2)));
         let p = raw("+CMGR: 0,,3", "+CMGR:", "040102");
         assert_eq!((p.index(), p.stat(), p.bytes()), (None, Some(0), &[0, 4, 1, 2][..]));
+        assert!(!p.is_outgoing());
+        assert!(raw("+CMGL: 4,2,,3", "+CMGL:", "000100").is_outgoing());
+        assert!(raw("+CMGR: 3,,3", "+CMGR:", "000100").is_outgoing());
         assert_eq!((p.smsc_len(), p.tp_mti()), (1, Some(0)));
         let p = raw("+CMT: ,2", "+CMT:", "000401");
         assert_eq!((p.index(), p.stat(), p.into_bytes()), (None, None, vec![0, 4, 1]));

@@ -590,6 +590,45 @@ fn cmgl_leftovers_and_321() {
     assert_eq!(locs, vec![Location::new("ME", 0), Location::new("ME", 4)]);
 }
 
+/// `+CMGL=4` lists every message (TS 27.005 §3.4.2), also those the user stored to send
+/// (`<stat>` 2 "STO UNSENT", 3 "STO SENT", TS 27.005 §3.1): they are no received SMS.
+#[test]
+fn stored_outgoing_messages_are_neither_handed_over_nor_deleted() {
+    let (mut i, t) = ready(Profile::default());
+    i.on_resume(t);
+    let (mut sent, mut handed) = (Vec::new(), Vec::new());
+    loop {
+        let (c, h, _) = drain(&mut i);
+        for (token, pdu, loc) in h {
+            i.on_durable(token, Ok(()), t);
+            handed.push((pdu, loc));
+        }
+        let Some(c) = c.into_iter().next() else { break };
+        let listed = [
+            ("+CMGL: 1,2,,2", Some("000100")),
+            ("+CMGL: 2,3,,2", Some("000101")),
+            ("+CMGL: 3,1,,2", Some("000402")),
+        ];
+        let r = match (c.text.as_str(), i.storage.mem1.as_deref()) {
+            ("AT+CMGL=4", Some("ME")) if !sent.contains(&"AT+CMGD=3".to_string()) => {
+                resp(&c, &listed, FinalResult::Ok)
+            }
+            ("AT+CMGR=5", _) => resp(&c, &[("+CMGR: 2,,2", Some("000102"))], FinalResult::Ok),
+            _ => answer(&c),
+        };
+        sent.push(c.text.clone());
+        i.on_response(r, t);
+        if c.text == "AT+CMGD=3" {
+            // A notification for a slot that holds an outgoing message (a stale index).
+            i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 5 }, t);
+        }
+    }
+    assert_eq!(handed, [(vec![0, 4, 2], Some(Location::new("ME", 3)))]);
+    assert!(sent.contains(&"AT+CMGR=5".to_string()), "{sent:?}");
+    let deletes: Vec<&String> = sent.iter().filter(|c| c.starts_with("AT+CMGD")).collect();
+    assert_eq!(deletes, ["AT+CMGD=3"]);
+}
+
 #[test]
 fn after_a_boot_urc_sms_waits_for_the_ready_urc() {
     let p = Profile::load("quectel-eg25", None).unwrap();

@@ -125,7 +125,9 @@ impl Intake {
                 continue;
             };
             let loc = Location { mem: mem.to_string(), index };
-            if !self.knows(&loc, Some(pdu.bytes())) {
+            if pdu.is_outgoing() {
+                log::debug!("modem: {loc} holds a message stored to send; left alone");
+            } else if !self.knows(&loc, Some(pdu.bytes())) {
                 log::info!("modem: leftover SMS {loc}");
                 self.hand_over_new(pdu.clone(), Some(loc), false);
             }
@@ -137,6 +139,11 @@ impl Intake {
             Purpose::Read(loc) => {
                 let entry = r.lines.first().filter(|_| r.result.is_ok());
                 match entry.and_then(|l| l.pdu.clone()) {
+                    Some(pdu) if pdu.is_outgoing() => {
+                        log::info!(
+                            "modem: {loc} holds a message stored to send, not a received one; left alone"
+                        )
+                    }
                     Some(pdu) => self.hand_over_new(pdu, Some(loc), false),
                     None if matches!(r.result, FinalResult::CmsError(Some(CMS_INVALID_INDEX)))
                         || (r.result.is_ok() && r.lines.is_empty()) =>

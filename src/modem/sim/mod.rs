@@ -200,6 +200,11 @@ impl SimHandle {
         self.with(|c| c.store_silently(pdu.to_vec()))
     }
 
+    /// Stores an unsent SMS-SUBMIT (`<stat>` 2); returns its slot.
+    pub fn store_outgoing(&self, pdu: &[u8]) -> Option<crate::modem::Location> {
+        self.with(|c| c.store_outgoing(pdu.to_vec()))
+    }
+
     /// Fills the incoming storage; returns the PDUs added.
     pub fn fill_storage(&self) -> Vec<Vec<u8>> {
         self.with(SimCore::fill_storage)
