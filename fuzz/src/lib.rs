@@ -563,7 +563,7 @@ pub fn at(data: &[u8]) {
                     Urc::Error(fr) => {
                         assert!(matches!(fr, FinalResult::CmsError(_) | FinalResult::CmeError(_)))
                     }
-                    Urc::MessageStored { .. } | Urc::StatusReportStored { .. } | Urc::Indicator { .. } => {}
+                    Urc::MessageStored(_) | Urc::StatusReportStored(_) | Urc::Indicator { .. } => {}
                 },
             }
         }

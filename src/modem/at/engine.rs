@@ -308,6 +308,7 @@ impl AtEngine {
 mod tests {
     use super::*;
     use crate::modem::at::command::Command;
+    use crate::modem::Location;
 
     fn events(e: &mut AtEngine) -> Vec<Event> {
         std::iter::from_fn(|| e.poll_event()).collect()
@@ -347,9 +348,9 @@ mod tests {
         e.feed(b"\r\n+CMTI: \"SM\",1\r\n+CPMS: \"SM\",1,10,\"SM\",1,10,\"SM\",1,10\r\n\r\nOK\r\n+CMTI: \"SM\",2\r\n", t);
         let ev = events(&mut e);
         assert_eq!(ev.len(), 3);
-        assert_eq!(ev[0], Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 1 }));
+        assert_eq!(ev[0], Event::Urc(Urc::MessageStored(Location::new("SM", 1))));
         assert_eq!(response(&ev).lines.len(), 1);
-        assert_eq!(ev[2], Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 2 }));
+        assert_eq!(ev[2], Event::Urc(Urc::MessageStored(Location::new("SM", 2))));
     }
 
     #[test]
@@ -439,7 +440,7 @@ mod tests {
         let t = Instant::now();
         let mut e = AtEngine::default();
         e.feed(b"+CMT: ,3\r\n+CMTI: \"SM\",5\r\n", t);
-        assert_eq!(events(&mut e), vec![Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 5 })]);
+        assert_eq!(events(&mut e), vec![Event::Urc(Urc::MessageStored(Location::new("SM", 5)))]);
         assert_eq!(e.junk_lines(), 1);
     }
 

@@ -235,9 +235,7 @@ impl Intake {
     /// A URC from the engine.
     pub fn on_urc(&mut self, urc: Urc, now: Instant) {
         match urc {
-            Urc::MessageStored { mem, index } | Urc::StatusReportStored { mem, index } => {
-                self.on_stored_notification(Location { mem, index })
-            }
+            Urc::MessageStored(loc) | Urc::StatusReportStored(loc) => self.on_stored_notification(loc),
             Urc::Pdu { kind: PduUrcKind::Broadcast, .. } => log::info!("modem: cell broadcast page ignored"),
             Urc::Pdu { kind, pdu } => {
                 let needs_ack = self.init.service1 && self.profile.cnma().is_some();

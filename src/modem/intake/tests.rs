@@ -94,7 +94,7 @@ fn ready(profile: Profile) -> (Intake, Instant) {
 fn cmti_read_hand_over_then_delete_only_after_durable() {
     let (mut i, t) = ready(Profile::default());
     assert_eq!(i.next_deadline(), None, "idle: no timer");
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 3)), t);
     let c = next_cmd(&mut i, t);
     assert_eq!(c.text, "AT+CMGR=3");
     // `<length>` 3 and 3 octets printed: no SMSC part, `00` is prepended.
@@ -122,7 +122,7 @@ fn echoed(mut r: Response) -> Response {
 #[test]
 fn unanswered_storage_switch_requeues_the_read() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 3)), t);
     let c = drain(&mut i).0;
     assert_eq!(c[0].text, "AT+CPMS=\"ME\"");
     i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
@@ -136,7 +136,7 @@ fn unanswered_storage_switch_requeues_the_read() {
 #[test]
 fn unanswered_read_and_delete_are_retried_after_a_new_selection() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 3 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 3)), t);
     let c = next_cmd(&mut i, t);
     i.on_response(resp(&c, &[], FinalResult::Timeout), t);
     assert_eq!(drain(&mut i).0[0].text, "AT+CPMS=\"ME\"");
@@ -178,7 +178,7 @@ fn unanswered_listing_during_init_is_sent_again() {
 #[test]
 fn echo_after_ate0_shows_a_silent_reset() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = next_cmd(&mut i, t);
     i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
     let h = drain(&mut i).1;
@@ -207,7 +207,7 @@ fn a_modem_that_always_echoes_is_not_taken_for_reset() {
         i.on_response(echoed(answer(&c)), t);
     }
     drain(&mut i);
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = drain(&mut i).0.remove(0);
     i.on_response(echoed(answer(&c)), t);
     let (c, _, s) = drain(&mut i);
@@ -222,7 +222,7 @@ fn text_mode_answers_show_a_silent_reset() {
     assert!(!is_text_mode_entry("+CMGR: 0,\"\",21"));
     assert!(!is_text_mode_entry("+CMGL: 1,0,\"\",21"));
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = next_cmd(&mut i, t);
     let text = "+CMGR: \"REC UNREAD\",\"+12345678901\",,\"25/03/01,12:34:56+00\"";
     i.on_response(resp(&c, &[(text, None)], FinalResult::Ok), t);
@@ -230,7 +230,7 @@ fn text_mode_answers_show_a_silent_reset() {
     assert_eq!(s, vec![ModemState::Initializing]);
     i.on_response(answer(&c[0]), t);
     to_ready(&mut i, t);
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 1)), t);
     let c = next_cmd(&mut i, t);
     i.on_response(resp(&c, &[], FinalResult::CmsError(Some(305))), t);
     assert_eq!(drain(&mut i).2, vec![ModemState::Initializing]);
@@ -251,11 +251,11 @@ fn usage_naming_another_mem3_shows_a_silent_reset() {
 #[test]
 fn notification_for_a_held_index_verifies_and_relists() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 2 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 2)), t);
     let c = next_cmd(&mut i, t);
     i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
     let h = drain(&mut i).1;
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 2 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 2)), t);
     let c = next_cmd(&mut i, t);
     assert_eq!(c.text, "AT+CMGL=4");
     // The slot now holds another message: handed over, the old one is not deleted blindly.
@@ -271,11 +271,11 @@ fn notification_for_a_held_index_verifies_and_relists() {
 fn notification_flood_stays_bounded_and_relists() {
     use crate::modem::pending::PENDING_READS_CAP;
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 100_000 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 100_000)), t);
     let first = drain(&mut i).0.remove(0);
     let mut max = 0;
     for k in 0..200_000 {
-        i.on_urc(Urc::MessageStored { mem: "ME".into(), index: k }, t);
+        i.on_urc(Urc::MessageStored(Location::new("ME", k)), t);
         max = max.max(i.pending_reads());
     }
     assert!(max <= PENDING_READS_CAP, "{max}");
@@ -319,13 +319,13 @@ fn resume_lists_every_storage_and_hands_over_what_it_finds() {
 #[test]
 fn storage_named_in_cmti_is_selected_first() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 1 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 1)), t);
     let (c, _, _) = drain(&mut i);
     // The last init step listed SM, so ME is selected again before reading.
     assert_eq!(c[0].text, "AT+CPMS=\"ME\"");
     i.on_response(answer(&c[0]), t);
     assert_eq!(drain(&mut i).0[0].text, "AT+CMGR=1");
-    i.on_urc(Urc::MessageStored { mem: "SM".into(), index: 2 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("SM", 2)), t);
     i.on_response(resp(&Command::cmgr(1), &[], FinalResult::CmsError(Some(321))), t);
     assert_eq!(drain(&mut i).0[0].text, "AT+CPMS=\"SM\"");
 }
@@ -333,7 +333,7 @@ fn storage_named_in_cmti_is_selected_first() {
 #[test]
 fn two_timeouts_in_a_row_reinit() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = [next_cmd(&mut i, t)];
     i.on_response(resp(&c[0], &[], FinalResult::Timeout), t);
     let c = [next_cmd(&mut i, t)];
@@ -347,7 +347,7 @@ fn two_timeouts_in_a_row_reinit() {
 #[test]
 fn boot_urc_reinits_and_drops_the_stale_response() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let cmgr = next_cmd(&mut i, t);
     i.on_urc(Urc::Line("RDY".into()), t);
     let (c, _, s) = drain(&mut i);
@@ -363,7 +363,7 @@ fn boot_urc_reinits_and_drops_the_stale_response() {
 #[test]
 fn delete_after_reinit_verifies_the_slot_first() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = [next_cmd(&mut i, t)];
     i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
     let token = drain(&mut i).1[0].0;
@@ -446,7 +446,7 @@ fn serve(i: &mut Intake, t: Instant, pdu_hex: &str) -> (Vec<Command>, HandOvers)
 #[test]
 fn refused_sms_stays_and_is_offered_again_until_the_store_accepts() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = [next_cmd(&mut i, t)];
     i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
     let mut token = drain(&mut i).1[0].0;
@@ -479,7 +479,7 @@ fn refused_sms_stays_and_is_offered_again_until_the_store_accepts() {
 #[test]
 fn an_offer_that_finds_nothing_disarms_the_timer() {
     let (mut i, t) = ready(Profile::default());
-    i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 0 }, t);
+    i.on_urc(Urc::MessageStored(Location::new("ME", 0)), t);
     let c = [next_cmd(&mut i, t)];
     i.on_response(resp(&c[0], &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
     let token = drain(&mut i).1[0].0;
@@ -620,7 +620,7 @@ fn stored_outgoing_messages_are_neither_handed_over_nor_deleted() {
         i.on_response(r, t);
         if c.text == "AT+CMGD=3" {
             // A notification for a slot that holds an outgoing message (a stale index).
-            i.on_urc(Urc::MessageStored { mem: "ME".into(), index: 5 }, t);
+            i.on_urc(Urc::MessageStored(Location::new("ME", 5)), t);
         }
     }
     assert_eq!(handed, [(vec![0, 4, 2], Some(Location::new("ME", 3)))]);
