@@ -11,6 +11,7 @@
 //! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod backoff;
 pub mod bearer;
 pub mod cai;
 pub mod config;

@@ -2,7 +2,7 @@
 //! (docs/modem.md, Reply shapes): every SMS is handed over, made durable, and only then deleted.
 
 use otapush::modem::sim::{SimOptions, SimQuirks};
-use otapush::modem::Profile;
+use otapush::modem::{Location, Profile};
 use otapush_test_support::eventually::eventually_sync;
 use otapush_test_support::modem::Rig;
 use otapush_test_support::pdu::pdu;
@@ -18,7 +18,7 @@ async fn three_messages(quirks: SimQuirks) -> Rig {
     for _ in 0..3 {
         let (p, loc) = rig.accept().await;
         // The generic profile prefers ME, which the simulator offers: stored there.
-        assert_eq!(loc.as_ref().map(|l| l.0.as_str()), Some("ME"));
+        assert_eq!(loc.as_ref().map(|l| l.mem.as_str()), Some("ME"));
         got.push(p);
     }
     got.sort();
@@ -117,7 +117,7 @@ async fn sim800_ranges_skip_ds_2() {
     assert_eq!(rig.sim.cnmi(), [2, 1, 0, 1, 0]);
     rig.sim.deliver(&pdu(9));
     let (p, loc) = rig.accept().await;
-    assert_eq!((p, loc), (pdu(9), Some(("SM".to_string(), 0))));
+    assert_eq!((p, loc), (pdu(9), Some(Location::new("SM", 0))));
 }
 
 #[tokio::test]
@@ -136,6 +136,38 @@ async fn leftovers_at_start_up_are_processed() {
     assert_eq!(got, vec![pdu(1), pdu(2)]);
     let sim = rig.sim.clone();
     eventually_sync("leftovers deleted", || sim.stored().is_empty()).await;
+    rig.assert_no_violation();
+}
+
+/// An SMS-SUBMIT (TS 23.040 §9.2.2.2) without SMSC, to 12345678901, two octets of 8-bit data.
+const DRAFT: [u8; 15] =
+    [0x00, 0x01, 0x00, 0x0B, 0x91, 0x21, 0x43, 0x65, 0x87, 0x09, 0xF1, 0x00, 0x04, 0x02, 0x53];
+
+/// A message the user stored to send (`<stat>` 2, TS 27.005 §3.1) is listed by `+CMGL=4` with
+/// the received ones: it is not handed over as a received SMS, and it stays on the modem.
+#[tokio::test]
+async fn stored_outgoing_messages_are_left_on_the_modem() {
+    let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
+    rig.wait_state("ready").await;
+    rig.stop_driver().await;
+    rig.sim.reset();
+    let draft = rig.sim.store_outgoing(&DRAFT).expect("a free slot");
+    rig.sim.deliver(&pdu(3));
+    rig.start_driver();
+    assert_eq!(rig.accept().await.0, pdu(3));
+    // The usage check comes once nothing is in hand: a draft handed over would hold it back.
+    let sim = rig.sim.clone();
+    eventually_sync("the usage check after the delete", || {
+        let cmds = sim.commands();
+        cmds.iter().skip_while(|c| !c.starts_with("AT+CMGD=")).any(|c| c == "AT+CPMS?")
+    })
+    .await;
+    if let Ok(p) = rig.rx.try_recv() {
+        panic!("handed over as received: {:?} at {:?}", p.pdu, p.location);
+    }
+    let left: Vec<_> =
+        rig.sim.stored().into_iter().map(|(m, i, s)| (Location::new(m, i), s.stat, s.pdu)).collect();
+    assert_eq!(left, [(draft, 2, DRAFT.to_vec())]);
     rig.assert_no_violation();
 }
 

@@ -501,7 +501,7 @@ fn command(sel: u8, arg: u8) -> Command {
 ///
 /// Invariants: each command is answered at most once and in submission order (reset drops
 /// the unanswered); response and URC lines fit the line cap and hold only printable ASCII; PDUs
-/// handed on are even-length hex; `busy` and `next_deadline` agree with what is unanswered. Every
+/// handed on are decoded with their SMSC part within them; `busy` and `next_deadline` agree with what is unanswered. Every
 /// line grammar runs on every line seen, and the framer alone on the raw bytes.
 pub fn at(data: &[u8]) {
     let mut input = Input::new(data);
@@ -547,17 +547,13 @@ pub fn at(data: &[u8]) {
                         at_line_ok(&l.text, max_line);
                         at_lines(&l.text);
                         if let Some(p) = &l.pdu {
-                            hex_pdu_ok(p);
+                            raw_pdu_ok(p);
                         }
                     }
                     let _ = (r.result.to_string(), r.result.is_ok(), r.line("+CMGR:"));
                 }
                 AtEvent::Urc(u) => match u {
-                    Urc::Pdu { hex, header, .. } => {
-                        hex_pdu_ok(&hex);
-                        let bytes = otapush::hex::decode(&hex).expect("hex PDU");
-                        let _ = response::with_smsc_prefix(bytes, header.length);
-                    }
+                    Urc::Pdu { pdu, .. } => raw_pdu_ok(&pdu),
                     Urc::Line(l) => {
                         at_line_ok(&l, max_line);
                         at_lines(&l);
@@ -565,7 +561,7 @@ pub fn at(data: &[u8]) {
                     Urc::Error(fr) => {
                         assert!(matches!(fr, FinalResult::CmsError(_) | FinalResult::CmeError(_)))
                     }
-                    Urc::MessageStored { .. } | Urc::StatusReportStored { .. } | Urc::Indicator { .. } => {}
+                    Urc::MessageStored(_) | Urc::StatusReportStored(_) | Urc::Indicator { .. } => {}
                 },
             }
         }
@@ -592,6 +588,14 @@ fn input_all(data: &[u8]) -> &[u8] {
 fn at_line_ok(l: &str, max_line: usize) {
     assert!(!l.is_empty() && l.len() <= max_line, "line of {} octets, cap {max_line}", l.len());
     assert!(l.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b)), "{l:?}");
+}
+
+/// A PDU the engine decoded: not empty, its SMSC part and TPDU within it.
+fn raw_pdu_ok(p: &at::RawPdu) {
+    assert!(!p.bytes().is_empty());
+    assert!(p.smsc_len() >= 1 && p.smsc_len() <= p.bytes().len(), "{p:?}");
+    assert_eq!(p.smsc_len() + p.tpdu().len(), p.bytes().len());
+    let _ = (p.tp_mti(), p.index(), p.stat(), p.tpdu_len());
 }
 
 fn hex_pdu_ok(p: &str) {

@@ -36,28 +36,24 @@ pub fn verdict<T>(
 
 /// Retry delays: 1 s, doubling up to 5 minutes (docs/dbus-api.md, Agent).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backoff {
-    next: Duration,
-}
+pub struct Backoff(crate::backoff::Backoff);
 
 impl Backoff {
     pub const FIRST: Duration = Duration::from_secs(1);
     pub const MAX: Duration = Duration::from_secs(300);
 
     pub fn new() -> Backoff {
-        Backoff { next: Self::FIRST }
+        Backoff(crate::backoff::Backoff::new(1000, 300_000))
     }
 
     /// The delay before the next try; each call doubles the following one.
     pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        d
+        Duration::from_millis(self.0.next())
     }
 
     /// After a success.
     pub fn reset(&mut self) {
-        self.next = Self::FIRST;
+        self.0.reset();
     }
 }
 

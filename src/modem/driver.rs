@@ -272,7 +272,7 @@ impl Driver {
                 }
                 Action::HandOver { token, pdu, location } => {
                     let (tx, rx) = oneshot::channel();
-                    let p = ReceivedPdu { pdu, location, durable: tx };
+                    let p = ReceivedPdu { pdu: pdu.into_bytes(), location, durable: tx };
                     self.pdus.send(p).await.map_err(|_| Stop::Stop)?;
                     self.pending.push((token, rx));
                 }

@@ -20,7 +20,28 @@ pub use profile::{Profile, ProfileError};
 pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};
 pub use state::ModemState;
 
+use std::fmt;
 use tokio::sync::oneshot;
+
+/// A message slot on the modem: a storage (`"SM"`, `"ME"`, …, TS 27.005 §3.2.2 `<mem1>`) and
+/// an index in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub mem: String,
+    pub index: u32,
+}
+
+impl Location {
+    pub fn new(mem: impl Into<String>, index: u32) -> Location {
+        Location { mem: mem.into(), index }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.mem, self.index)
+    }
+}
 
 /// One SMS PDU read from the modem, handed to durable storage. The intake deletes it from the
 /// modem (`+CMGD`) or acknowledges it (`+CNMA`) only after `durable` answers `Ok`.
@@ -28,8 +49,8 @@ use tokio::sync::oneshot;
 pub struct ReceivedPdu {
     /// The PDU as the modem printed it, decoded from hex, with the SMSC prefix.
     pub pdu: Vec<u8>,
-    /// Where it was stored (`"SM"`, `"ME"`, …) and its index; `None` for a routed `+CMT`.
-    pub location: Option<(String, u32)>,
+    /// Where it was stored; `None` for a routed `+CMT`.
+    pub location: Option<Location>,
     /// Answered once the PDU is durable (`Ok`) or could not be made durable (`Err`, reason).
     pub durable: oneshot::Sender<Result<(), String>>,
 }

@@ -3,7 +3,7 @@
 //! [`PENDING_READS_CAP`] are held; past the cap the entries are dropped and the caller lists
 //! the storage instead (`+CMGL`), which finds every message whatever its notification said.
 
-use super::intake::Location;
+use super::Location;
 use std::collections::{HashSet, VecDeque};
 
 /// Notifications held at most (a SIM has 10–50 slots, a modem's ME storage a few hundred).
@@ -46,7 +46,7 @@ impl PendingReads {
 
     /// Entries of storage `mem`.
     pub fn count_in(&self, mem: &str) -> usize {
-        self.order.iter().filter(|l| l.0 == mem).count()
+        self.order.iter().filter(|l| l.mem == mem).count()
     }
 
     pub fn contains(&self, loc: &Location) -> bool {
@@ -87,8 +87,8 @@ impl PendingReads {
 
     /// Drops every entry of storage `mem` (it cannot be selected).
     pub fn forget_mem(&mut self, mem: &str) {
-        self.order.retain(|l| l.0 != mem);
-        self.set.retain(|l| l.0 != mem);
+        self.order.retain(|l| l.mem != mem);
+        self.set.retain(|l| l.mem != mem);
     }
 
     pub fn clear(&mut self) {
@@ -102,7 +102,7 @@ mod tests {
     use super::*;
 
     fn loc(m: &str, i: u32) -> Location {
-        (m.to_string(), i)
+        Location::new(m, i)
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!   at 5 minutes, and resets when a connection delivered events;
 //! - bearer down → idle (close, rely on SMS); bearer up → connect now, whatever timer runs.
 
+use crate::backoff::Backoff;
 use crate::config::OnServerError;
 
 /// Backoff parameters; [`Tuning::default`] is the production policy.
@@ -119,8 +120,8 @@ pub struct Policy {
     tuning: Tuning,
     on_server_error: OnServerError,
     reconnection_ms: Option<u64>,
-    /// Consecutive failures since events were last delivered.
-    attempt: u32,
+    /// Counts consecutive failures since events were last delivered.
+    backoff: Backoff,
     rng: u64,
     bearer_up: bool,
     phase: Phase,
@@ -132,7 +133,7 @@ impl Policy {
             tuning,
             on_server_error,
             reconnection_ms: None,
-            attempt: 0,
+            backoff: Backoff::new(tuning.initial_ms, tuning.max_ms),
             rng: seed,
             bearer_up: false,
             phase: Phase::Idle,
@@ -179,7 +180,7 @@ impl Policy {
 
     /// The connection delivered an event: the backoff starts over.
     pub fn delivered(&mut self) {
-        self.attempt = 0;
+        self.backoff.reset();
     }
 
     /// A connection attempt failed before a stream started.
@@ -223,23 +224,20 @@ impl Policy {
 
     fn backoff(&mut self) -> Action {
         let t = self.tuning;
-        let base = self.reconnection_ms.unwrap_or(t.initial_ms).max(t.min_ms).min(t.max_ms);
-        let nominal = base.saturating_mul(1u64 << self.attempt.min(40)).min(t.max_ms);
-        let jitter = if nominal >= 2 { self.next_random() % (nominal / 2 + 1) } else { 0 };
-        let delay_ms = nominal.saturating_add(jitter).min(t.max_ms);
-        self.attempt = self.attempt.saturating_add(1);
+        self.backoff.set_base(self.reconnection_ms.unwrap_or(t.initial_ms).max(t.min_ms).min(t.max_ms));
+        let delay_ms = self.backoff.next_jittered(|| next_random(&mut self.rng));
         self.phase = Phase::Waiting;
-        Action::Wait { delay_ms, attempt: self.attempt }
+        Action::Wait { delay_ms, attempt: self.backoff.attempt() }
     }
+}
 
-    /// SplitMix64: a small, good-enough generator for jitter.
-    fn next_random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// SplitMix64: a small, good-enough generator for jitter.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::eventually::GUARD;
 use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{SimHandle, SimOptions};
-use otapush::modem::{run_modem_with, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
+use otapush::modem::{run_modem_with, Location, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -149,7 +149,7 @@ impl Rig {
     }
 
     /// Receives a PDU, makes it "durable" and answers Ok. Returns the PDU and its location.
-    pub async fn accept(&mut self) -> (Vec<u8>, Option<(String, u32)>) {
+    pub async fn accept(&mut self) -> (Vec<u8>, Option<Location>) {
         let p = self.next_pdu().await;
         self.durable.lock().unwrap().push(p.pdu.clone());
         let _ = p.durable.send(Ok(()));

@@ -9,7 +9,8 @@
 
 use super::command::Command;
 use super::framer::{LineFramer, DEFAULT_MAX_LINE};
-use super::response::{looks_like_pdu, parse_pdu_header, pdu_hex};
+use super::pdu::RawPdu;
+use super::response::{looks_like_pdu, parse_pdu_header, pdu_hex, PduHeader};
 use super::result::FinalResult;
 use super::urc::{PduUrcKind, Urc, TWO_LINE_URCS};
 use std::collections::VecDeque;
@@ -26,7 +27,7 @@ pub type CommandId = u64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseLine {
     pub text: String,
-    pub pdu: Option<String>,
+    pub pdu: Option<RawPdu>,
 }
 
 /// A finished command.
@@ -67,8 +68,9 @@ struct InFlight {
 /// Who the next line belongs to when it is a PDU.
 #[derive(Debug)]
 enum PduWait {
-    Urc(PduUrcKind, super::response::PduHeader),
-    Response,
+    Urc(PduUrcKind, PduHeader),
+    /// The last line of the command in flight, which had this prefix.
+    Response(&'static str, PduHeader),
 }
 
 /// The engine. See the module doc for the line classification.
@@ -188,7 +190,7 @@ impl AtEngine {
 
     fn complete(&mut self, result: FinalResult, now: Instant) {
         if let Some(f) = self.in_flight.take() {
-            if matches!(self.pdu_wait, Some(PduWait::Response)) {
+            if matches!(self.pdu_wait, Some(PduWait::Response(..))) {
                 self.pdu_wait = None;
             }
             self.events.push_back(Event::Response(Response {
@@ -252,10 +254,10 @@ impl AtEngine {
                     match parse_pdu_header(line, prefix) {
                         Ok(h) => match h.inline_pdu.as_deref().and_then(pdu_hex) {
                             Some((hex, _)) => {
-                                rl.pdu = Some(hex.to_string());
+                                rl.pdu = RawPdu::new(prefix, &h, hex).ok();
                                 f.grace = Some(now + self.grace);
                             }
-                            None => self.pdu_wait = Some(PduWait::Response),
+                            None => self.pdu_wait = Some(PduWait::Response(prefix, h)),
                         },
                         Err(e) => log::warn!("modem: {e}"),
                     }
@@ -277,14 +279,23 @@ impl AtEngine {
         if cut {
             log::debug!("modem: trailing junk after a PDU dropped: {line:?}");
         }
-        match wait {
-            PduWait::Urc(kind, header) => {
-                self.events.push_back(Event::Urc(Urc::Pdu { kind, header, hex: hex.to_string() }))
+        let (prefix, header) = match &wait {
+            PduWait::Urc(kind, h) => (kind.prefix(), h),
+            PduWait::Response(prefix, h) => (*prefix, h),
+        };
+        let pdu = match RawPdu::new(prefix, header, hex) {
+            Ok(p) => p,
+            Err(e) => {
+                self.junk(line, &e.to_string());
+                return;
             }
-            PduWait::Response => {
+        };
+        match wait {
+            PduWait::Urc(kind, _) => self.events.push_back(Event::Urc(Urc::Pdu { kind, pdu })),
+            PduWait::Response(..) => {
                 if let Some(f) = &mut self.in_flight {
                     if let Some(last) = f.lines.last_mut() {
-                        last.pdu = Some(hex.to_string());
+                        last.pdu = Some(pdu);
                     }
                     f.grace = Some(now + self.grace);
                 }
@@ -297,6 +308,7 @@ impl AtEngine {
 mod tests {
     use super::*;
     use crate::modem::at::command::Command;
+    use crate::modem::Location;
 
     fn events(e: &mut AtEngine) -> Vec<Event> {
         std::iter::from_fn(|| e.poll_event()).collect()
@@ -336,9 +348,9 @@ mod tests {
         e.feed(b"\r\n+CMTI: \"SM\",1\r\n+CPMS: \"SM\",1,10,\"SM\",1,10,\"SM\",1,10\r\n\r\nOK\r\n+CMTI: \"SM\",2\r\n", t);
         let ev = events(&mut e);
         assert_eq!(ev.len(), 3);
-        assert_eq!(ev[0], Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 1 }));
+        assert_eq!(ev[0], Event::Urc(Urc::MessageStored(Location::new("SM", 1))));
         assert_eq!(response(&ev).lines.len(), 1);
-        assert_eq!(ev[2], Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 2 }));
+        assert_eq!(ev[2], Event::Urc(Urc::MessageStored(Location::new("SM", 2))));
     }
 
     #[test]
@@ -356,7 +368,7 @@ mod tests {
             let ev = events(&mut e);
             let r = response(&ev);
             assert_eq!(r.result, FinalResult::Ok);
-            assert_eq!(r.lines[0].pdu.as_deref(), Some("00060102"), "{input:?}");
+            assert_eq!(r.lines[0].pdu.as_ref().map(RawPdu::bytes), Some(&[0, 6, 1, 2][..]), "{input:?}");
         }
     }
 
@@ -368,14 +380,17 @@ mod tests {
         e.feed(b"+CMGL: 1,1,,3\r\n00060102\r\n+CMT: ,2\r\n000601\r\n+CMGL: 2,1,,3\r\n00060103\r\nOK\r\n", t);
         let ev = events(&mut e);
         match &ev[0] {
-            Event::Urc(Urc::Pdu { kind: PduUrcKind::Deliver, hex, header }) => {
-                assert_eq!((hex.as_str(), header.length), ("000601", 2))
+            Event::Urc(Urc::Pdu { kind: PduUrcKind::Deliver, pdu }) => {
+                assert_eq!((pdu.bytes(), pdu.tpdu_len()), (&[0, 6, 1][..], 2))
             }
             other => panic!("{other:?}"),
         }
         let r = response(&ev);
         assert_eq!(r.lines.len(), 2);
-        assert_eq!(r.lines[1].pdu.as_deref(), Some("00060103"));
+        assert_eq!(
+            r.lines[1].pdu.as_ref().map(|p| (p.index(), p.bytes())),
+            Some((Some(2), &[0, 6, 1, 3][..]))
+        );
     }
 
     #[test]
@@ -425,7 +440,7 @@ mod tests {
         let t = Instant::now();
         let mut e = AtEngine::default();
         e.feed(b"+CMT: ,3\r\n+CMTI: \"SM\",5\r\n", t);
-        assert_eq!(events(&mut e), vec![Event::Urc(Urc::MessageStored { mem: "SM".into(), index: 5 })]);
+        assert_eq!(events(&mut e), vec![Event::Urc(Urc::MessageStored(Location::new("SM", 5)))]);
         assert_eq!(e.junk_lines(), 1);
     }
 

@@ -4,11 +4,13 @@
 pub mod command;
 pub mod engine;
 pub mod framer;
+pub mod pdu;
 pub mod response;
 pub mod result;
 pub mod urc;
 
 pub use command::Command;
 pub use engine::{AtEngine, CommandId, Event, Response, ResponseLine};
+pub use pdu::RawPdu;
 pub use result::FinalResult;
 pub use urc::{PduUrcKind, Urc};

@@ -1,6 +1,7 @@
 //! Grammars of the information responses and URCs the intake reads (TS 27.005 §3, §4; TS
 //! 27.007 §8.9), tolerant of the reply shapes real modems print (docs/modem.md, Reply shapes).
 
+use crate::modem::Location;
 use at_commands::parser::CommandParser;
 use nom::branch::alt;
 use nom::bytes::complete::tag;
@@ -61,7 +62,7 @@ fn has_long_number(line: &str) -> bool {
 }
 
 /// `+CMTI: <mem>,<index>` / `+CDSI: <mem>,<index>` (TS 27.005 §3.4.1): the storage and index.
-pub fn parse_stored_indication(line: &str, prefix: &str) -> Result<(String, u32), AtParseError> {
+pub fn parse_stored_indication(line: &str, prefix: &str) -> Result<Location, AtParseError> {
     if has_long_number(line) {
         return Err(err("storage index", line, prefix.len()));
     }
@@ -72,7 +73,7 @@ pub fn parse_stored_indication(line: &str, prefix: &str) -> Result<(String, u32)
         .finish()
         .map_err(|_| err("storage indication", line, prefix.len()))?;
     let index = u32::try_from(index).map_err(|_| err("storage index", line, prefix.len()))?;
-    Ok((mem.to_string(), index))
+    Ok(Location::new(mem, index))
 }
 
 /// `+CIEV: <ind>,<value>` (TS 27.007 §8.10).
@@ -294,14 +295,14 @@ mod tests {
         assert!(parse_ciev("+CIEV: 99999999999,1").is_err());
         assert!(parse_ciev("+CIEV: 1,-2147483648").is_err());
         assert!(parse_stored_indication("+CMTI: \"SM\",4294967299", "+CMTI:").is_err());
-        assert_eq!(parse_stored_indication("+CMTI: \"SM\",999999999", "+CMTI:").unwrap().1, 999_999_999);
+        assert_eq!(parse_stored_indication("+CMTI: \"SM\",999999999", "+CMTI:").unwrap().index, 999_999_999);
         assert_eq!(parse_ciev("+CIEV: 7,-999999999").unwrap(), (7, -999_999_999));
     }
 
     #[test]
     fn stored_indications() {
-        assert_eq!(parse_stored_indication("+CMTI: \"SM\",3", "+CMTI:").unwrap(), ("SM".into(), 3));
-        assert_eq!(parse_stored_indication("+CMTI:\"ME\",12", "+CMTI:").unwrap(), ("ME".into(), 12));
+        assert_eq!(parse_stored_indication("+CMTI: \"SM\",3", "+CMTI:").unwrap(), Location::new("SM", 3));
+        assert_eq!(parse_stored_indication("+CMTI:\"ME\",12", "+CMTI:").unwrap(), Location::new("ME", 12));
         assert!(parse_stored_indication("+CMTI: \"SM\"", "+CMTI:").is_err());
         assert!(parse_stored_indication("+CMTI: \"SM\",-1", "+CMTI:").is_err());
         assert_eq!(parse_ciev("+CIEV: 7,1").unwrap(), (7, 1));

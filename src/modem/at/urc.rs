@@ -1,7 +1,9 @@
 //! Unsolicited result codes (TS 27.005 §3.4.1, TS 27.007 §8.10), classified.
 
-use super::response::{parse_ciev, parse_stored_indication, PduHeader};
+use super::pdu::RawPdu;
+use super::response::{parse_ciev, parse_stored_indication};
 use super::result::FinalResult;
+use crate::modem::Location;
 
 /// The URCs that carry a PDU on the following line (PDU mode).
 pub const TWO_LINE_URCS: [&str; 3] = ["+CMT:", "+CDS:", "+CBM:"];
@@ -26,17 +28,26 @@ impl PduUrcKind {
             _ => None,
         }
     }
+
+    /// The URC's prefix (inverse of [`from_prefix`](Self::from_prefix)).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            PduUrcKind::Deliver => "+CMT:",
+            PduUrcKind::StatusReport => "+CDS:",
+            PduUrcKind::Broadcast => "+CBM:",
+        }
+    }
 }
 
 /// One unsolicited report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Urc {
     /// `+CMTI: <mem>,<index>`: an SMS was stored.
-    MessageStored { mem: String, index: u32 },
+    MessageStored(Location),
     /// `+CDSI: <mem>,<index>`: a status report was stored.
-    StatusReportStored { mem: String, index: u32 },
-    /// `+CMT`/`+CDS`/`+CBM` with the PDU (hex, as printed).
-    Pdu { kind: PduUrcKind, header: PduHeader, hex: String },
+    StatusReportStored(Location),
+    /// `+CMT`/`+CDS`/`+CBM` with the PDU.
+    Pdu { kind: PduUrcKind, pdu: RawPdu },
     /// `+CIEV: <ind>,<value>`.
     Indicator { ind: u32, value: i32 },
     /// An error result with no command in flight (e.g. `+CMS ERROR: 322`, storage full).
@@ -52,12 +63,12 @@ impl Urc {
         let stored = |prefix| parse_stored_indication(line, prefix);
         if line.starts_with("+CMTI:") {
             match stored("+CMTI:") {
-                Ok((mem, index)) => return Urc::MessageStored { mem, index },
+                Ok(loc) => return Urc::MessageStored(loc),
                 Err(e) => log::warn!("modem: {e}"),
             }
         } else if line.starts_with("+CDSI:") {
             match stored("+CDSI:") {
-                Ok((mem, index)) => return Urc::StatusReportStored { mem, index },
+                Ok(loc) => return Urc::StatusReportStored(loc),
                 Err(e) => log::warn!("modem: {e}"),
             }
         } else if line.starts_with("+CIEV:") {
@@ -76,8 +87,8 @@ mod tests {
 
     #[test]
     fn classifies() {
-        assert_eq!(Urc::classify("+CMTI: \"ME\",4"), Urc::MessageStored { mem: "ME".into(), index: 4 });
-        assert_eq!(Urc::classify("+CDSI: \"SR\",1"), Urc::StatusReportStored { mem: "SR".into(), index: 1 });
+        assert_eq!(Urc::classify("+CMTI: \"ME\",4"), Urc::MessageStored(Location::new("ME", 4)));
+        assert_eq!(Urc::classify("+CDSI: \"SR\",1"), Urc::StatusReportStored(Location::new("SR", 1)));
         assert_eq!(Urc::classify("+CIEV: 7,1"), Urc::Indicator { ind: 7, value: 1 });
         assert_eq!(Urc::classify("RDY"), Urc::Line("RDY".into()));
         assert_eq!(Urc::classify("+CMTI: junk"), Urc::Line("+CMTI: junk".into()));

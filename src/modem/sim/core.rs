@@ -69,7 +69,8 @@ impl Default for SimOptions {
     }
 }
 
-/// One stored message. `stat` as in TS 27.005 §3.1: 0 received unread, 1 received read.
+/// One stored message. `stat` as in TS 27.005 §3.1: 0 received unread, 1 received read,
+/// 2 stored unsent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
     pub stat: u8,
@@ -452,11 +453,21 @@ impl SimCore {
 
     /// Stores an SMS in the incoming storage without a `+CMTI`, as if it arrived while the host
     /// slept and the notification was lost. Returns where it went (`None`: storage full).
-    pub fn store_silently(&mut self, pdu: Vec<u8>) -> Option<(String, u32)> {
+    pub fn store_silently(&mut self, pdu: Vec<u8>) -> Option<crate::modem::Location> {
+        self.store_with_stat(pdu, 0)
+    }
+
+    /// Stores an SMS-SUBMIT the user wrote and did not send (`<stat>` 2 "STO UNSENT",
+    /// TS 27.005 §3.1) in the incoming storage, as a phone does. `None`: storage full.
+    pub fn store_outgoing(&mut self, pdu: Vec<u8>) -> Option<crate::modem::Location> {
+        self.store_with_stat(pdu, 2)
+    }
+
+    fn store_with_stat(&mut self, pdu: Vec<u8>, stat: u8) -> Option<crate::modem::Location> {
         let store = self.mem[2];
         let i = self.free_slot(store)?;
-        self.stores[store].slots[i] = Some(Slot { stat: 0, pdu });
-        Some((self.stores[store].name.clone(), i as u32))
+        self.stores[store].slots[i] = Some(Slot { stat, pdu });
+        Some(crate::modem::Location::new(self.stores[store].name.clone(), i as u32))
     }
 
     /// Fills every free slot of the incoming storage with generated messages (silently, as if
@@ -693,14 +704,22 @@ impl SimCore {
             self.line(&format!("+CMGL: {i},{}{alpha},{len}", slot.stat));
             let p = self.pdu_line(&slot.pdu);
             self.next_line(&p);
-            if let Some(Some(s)) = self.stores[m].slots.get_mut(i) {
-                s.stat = 1;
-            }
+            self.mark_read(m, i);
         }
         if !any && self.opts.quirks.empty_list_321 {
             self.final_result("+CMS ERROR: 321");
         } else {
             self.final_result("OK");
+        }
+    }
+
+    /// Reading a message received unread makes it read (TS 27.005 §3.4.2, §3.4.3); a stored
+    /// outgoing one keeps its status.
+    fn mark_read(&mut self, m: usize, i: usize) {
+        if let Some(Some(s)) = self.stores[m].slots.get_mut(i) {
+            if s.stat == 0 {
+                s.stat = 1;
+            }
         }
     }
 
@@ -727,9 +746,7 @@ impl SimCore {
             self.line(&format!("+CMGR: {}{alpha},{len}", slot.stat));
             self.next_line(&p);
         }
-        if let Some(Some(s)) = self.stores[m].slots.get_mut(i as usize) {
-            s.stat = 1;
-        }
+        self.mark_read(m, i as usize);
         self.final_result("OK");
     }
 

@@ -197,8 +197,13 @@ impl SimHandle {
     }
 
     /// Stores an SMS without notifying (the `+CMTI` was lost); returns its slot.
-    pub fn store_silently(&self, pdu: &[u8]) -> Option<(String, u32)> {
+    pub fn store_silently(&self, pdu: &[u8]) -> Option<crate::modem::Location> {
         self.with(|c| c.store_silently(pdu.to_vec()))
+    }
+
+    /// Stores an unsent SMS-SUBMIT (`<stat>` 2); returns its slot.
+    pub fn store_outgoing(&self, pdu: &[u8]) -> Option<crate::modem::Location> {
+        self.with(|c| c.store_outgoing(pdu.to_vec()))
     }
 
     /// Fills the incoming storage; returns the PDUs added.
