@@ -5,7 +5,7 @@
 //! printed p50/p99 give both handed on and durable. Run: `cargo bench --bench modem_latency`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use otapush::config::{Config, ModemConfig};
+use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
 use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
@@ -42,7 +42,7 @@ async fn setup() -> Setup {
     srx.wait_for(|s| *s == ModemState::Ready).await.unwrap();
     // On disk, as a board's state dir is (/tmp may be a tmpfs).
     let state = tempfile::Builder::new().prefix("otapush-bench-").tempdir_in("/var/tmp").unwrap();
-    let store = Store::open(state.path(), Limits::from_config(&Config::default())).unwrap();
+    let store = Store::open(state.path(), Limits::default()).unwrap();
     Setup { sim, rx, store, _dir: dir, _state: state }
 }
 

@@ -1,7 +1,16 @@
 //! The daemon's configuration file (`otapushd --config FILE`, TOML; every key in docs/config.md).
 
+//!
+//! The cores own their bounds (`wdp::Limits`, `store::Limits`, `cai::Settings`,
+//! `sse::client::Settings`); this module validates every value once, at load, and converts the
+//! checked values into them. Durations in the file are whole seconds; [`ms`] is the one place
+//! they become milliseconds.
+
+pub use crate::sse::policy::OnServerError;
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -10,8 +19,68 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{0}")]
-    Invalid(String),
+    /// A value the file may not have: `key` as `[section] name`, `value` as written in TOML.
+    #[error("{key} = {value}: {reason}")]
+    Invalid { key: String, value: String, reason: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { key: key.into(), value: value.to_string(), reason: reason.into() }
+    }
+}
+
+/// Seconds from the file in milliseconds (the ranges keep it far from overflow).
+const fn ms(seconds: u64) -> u64 {
+    seconds * 1000
+}
+
+fn duration(seconds: u64) -> Duration {
+    Duration::from_millis(ms(seconds))
+}
+
+/// `key = value` must lie in `range`, in `unit`s.
+fn check(
+    key: &str,
+    value: impl TryInto<u64> + Copy + std::fmt::Display,
+    range: RangeInclusive<u64>,
+    unit: &str,
+) -> Result<(), ConfigError> {
+    match value.try_into() {
+        Ok(v) if range.contains(&v) => Ok(()),
+        _ => Err(ConfigError::invalid(
+            key,
+            value,
+            format!("must be {}..={} {unit}", range.start(), range.end()),
+        )),
+    }
+}
+
+fn non_empty(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::invalid(key, "\"\"", "must not be empty"));
+    }
+    Ok(())
+}
+
+/// The ranges of docs/config.md.
+pub mod range {
+    use std::ops::RangeInclusive;
+    pub const BAUD: RangeInclusive<u64> = 1200..=4_000_000;
+    pub const MAX_QUEUED_MESSAGES: RangeInclusive<u64> = 1..=1_000_000;
+    pub const MAX_QUEUED_BYTES: RangeInclusive<u64> = (1 << 20)..=(16 << 30);
+    pub const COMMIT_RETRY_MAX: RangeInclusive<u64> = 1..=3600;
+    /// 365 days.
+    pub const HOLD_SECONDS: RangeInclusive<u64> = 0..=31_536_000;
+    pub const DELIVER_TIMEOUT: RangeInclusive<u64> = 1..=3600;
+    /// The registrations unprivileged callers may fill together (1024 less 64 reserved).
+    pub const MAX_REGISTRATIONS_PER_UID: RangeInclusive<u64> = 0..=960;
+    /// 30 days.
+    pub const REASSEMBLY_TIMEOUT: RangeInclusive<u64> = 1..=2_592_000;
+    pub const MAX_PARTIALS: RangeInclusive<u64> = 1..=4096;
+    pub const MAX_PARTIAL_BYTES: RangeInclusive<u64> = 1024..=(64 << 20);
+    pub const IDLE_TIMEOUT: RangeInclusive<u64> = 1..=86_400;
+    pub const MAX_EVENT_BYTES: RangeInclusive<u64> = 1024..=(64 << 20);
 }
 
 /// The whole configuration. Every section has defaults that serve a developer on a laptop.
@@ -170,14 +239,6 @@ impl Default for WdpConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OnServerError {
-    #[default]
-    Backoff,
-    Stop,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SseConfig {
@@ -242,26 +303,156 @@ impl Config {
         Config::parse(&text, path)
     }
 
+    /// Every value against its range in docs/config.md; the first bad one is the error.
     fn validate(&self) -> Result<(), ConfigError> {
-        if !(1..=3600).contains(&self.store.commit_retry_max) {
-            return Err(ConfigError::Invalid("[store] commit_retry_max is 1 to 3600 seconds".into()));
+        non_empty("[modem] device", &self.modem.device)?;
+        check("[modem] baud", self.modem.baud, range::BAUD, "baud")?;
+        non_empty("[dbus] bus", &self.dbus.bus)?;
+        let st = &self.store;
+        check("[store] max_queued_messages", st.max_queued_messages, range::MAX_QUEUED_MESSAGES, "messages")?;
+        check("[store] max_queued_bytes", st.max_queued_bytes, range::MAX_QUEUED_BYTES, "bytes")?;
+        check("[store] commit_retry_max", st.commit_retry_max, range::COMMIT_RETRY_MAX, "seconds")?;
+        let c = &self.cai;
+        check("[cai] unclaimed_ttl", c.unclaimed_ttl, range::HOLD_SECONDS, "seconds")?;
+        check("[cai] dedup_window", c.dedup_window, range::HOLD_SECONDS, "seconds")?;
+        check("[cai] deliver_timeout", c.deliver_timeout, range::DELIVER_TIMEOUT, "seconds")?;
+        let per_uid = c.max_registrations_per_uid;
+        check("[cai] max_registrations_per_uid", per_uid, range::MAX_REGISTRATIONS_PER_UID, "registrations")?;
+        if c.max_persistent_per_uid > per_uid {
+            return Err(ConfigError::invalid(
+                "[cai] max_persistent_per_uid",
+                c.max_persistent_per_uid,
+                format!("must be 0..=[cai] max_registrations_per_uid ({per_uid})"),
+            ));
         }
+        let w = &self.wdp;
+        check("[wdp] reassembly_timeout", w.reassembly_timeout, range::REASSEMBLY_TIMEOUT, "seconds")?;
+        check("[wdp] max_partials", w.max_partials, range::MAX_PARTIALS, "messages")?;
+        check("[wdp] max_partial_bytes", w.max_partial_bytes, range::MAX_PARTIAL_BYTES, "bytes")?;
         let mut names = std::collections::HashSet::new();
         for s in &self.sse {
-            if s.name.is_empty() {
-                return Err(ConfigError::Invalid("[[sse]] entry without a name".into()));
-            }
+            non_empty("[[sse]] name", &s.name)?;
+            let of = |e: ConfigError| match e {
+                ConfigError::Invalid { key, value, reason } => {
+                    ConfigError::Invalid { key, value, reason: format!("{reason} (stream {:?})", s.name) }
+                }
+                e => e,
+            };
             if !names.insert(&s.name) {
-                return Err(ConfigError::Invalid(format!("[[sse]] name {:?} used twice", s.name)));
+                return Err(ConfigError::invalid(
+                    "[[sse]] name",
+                    format!("{:?}", s.name),
+                    "used by two streams",
+                ));
             }
             if !(s.url.starts_with("http://") || s.url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!(
-                    "[[sse]] {:?}: url must be http:// or https://",
-                    s.name
+                return Err(of(ConfigError::invalid(
+                    "[[sse]] url",
+                    format!("{:?}", s.url),
+                    "must start with http:// or https://",
                 )));
             }
+            non_empty("[[sse]] application_id", &s.application_id).map_err(of)?;
+            check("[[sse]] idle_timeout", s.idle_timeout, range::IDLE_TIMEOUT, "seconds").map_err(of)?;
+            check("[[sse]] max_event_bytes", s.max_event_bytes, range::MAX_EVENT_BYTES, "bytes")
+                .map_err(of)?;
         }
         Ok(())
+    }
+
+    /// The bounds of WDP reassembly (`[wdp]`).
+    pub fn wdp_limits(&self) -> crate::wdp::Limits {
+        crate::wdp::Limits {
+            max_partials: self.wdp.max_partials,
+            max_bytes: self.wdp.max_partial_bytes,
+            timeout_ms: ms(self.wdp.reassembly_timeout),
+        }
+    }
+
+    /// The caps of the store (`[store]`, `[cai] dedup_window`).
+    pub fn store_limits(&self) -> crate::store::Limits {
+        crate::store::Limits {
+            max_queued_messages: u64::from(self.store.max_queued_messages),
+            max_queued_bytes: self.store.max_queued_bytes,
+            dedup_window_ms: ms(self.cai.dedup_window),
+            ..crate::store::Limits::default()
+        }
+    }
+
+    /// The longest pause between tries of a failing commit (`[store] commit_retry_max`).
+    pub fn commit_retry_max(&self) -> Duration {
+        duration(self.store.commit_retry_max)
+    }
+
+    /// The Push-CAI service's settings (`[cai]`, `[[access.rule]]`).
+    pub fn cai_settings(&self) -> crate::cai::Settings {
+        use crate::cai::{access, registry};
+        crate::cai::Settings {
+            registry: registry::Settings {
+                unclaimed_ttl_ms: ms(self.cai.unclaimed_ttl),
+                deliver_timeout: duration(self.cai.deliver_timeout),
+                max_per_uid: self.cai.max_registrations_per_uid,
+                max_persistent_per_uid: self.cai.max_persistent_per_uid,
+            },
+            access: access::Settings {
+                privileged_users: self.cai.privileged_users.clone(),
+                privileged_groups: self.cai.privileged_groups.clone(),
+                rules: self
+                    .access
+                    .rules
+                    .iter()
+                    .map(|r| access::Rule {
+                        application_id: r.application_id.clone(),
+                        users: r.users.clone(),
+                        groups: r.groups.clone(),
+                        originators: r.originators.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// The keys changed from `self` to `new` that a reload does not apply (they wait for the next
+    /// start): all of `[modem]`, `[dbus]`, `[store]`, `[cai]` and `[[access.rule]]`.
+    pub fn restart_keys(&self, new: &Config) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut diff = |section: &str, old: toml::Value, new: toml::Value| {
+            let (Some(old), Some(new)) = (old.as_table(), new.as_table()) else { return };
+            let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+            names.sort();
+            names.dedup();
+            keys.extend(
+                names.into_iter().filter(|k| old.get(*k) != new.get(*k)).map(|k| format!("[{section}] {k}")),
+            );
+        };
+        diff("modem", table(&self.modem), table(&new.modem));
+        diff("dbus", table(&self.dbus), table(&new.dbus));
+        diff("store", table(&self.store), table(&new.store));
+        diff("cai", table(&self.cai), table(&new.cai));
+        if self.access != new.access {
+            keys.push("[[access.rule]]".into());
+        }
+        keys
+    }
+}
+
+/// A section as a TOML table (empty if it cannot be one).
+fn table<T: Serialize>(section: &T) -> toml::Value {
+    toml::Value::try_from(section).unwrap_or_else(|_| toml::Value::Table(Default::default()))
+}
+
+impl SseConfig {
+    /// The stream's endpoint and bounds.
+    #[cfg(feature = "sse-http")]
+    pub fn stream_settings(&self) -> crate::sse::client::Settings {
+        crate::sse::client::Settings {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            ca_file: self.ca_file.clone(),
+            on_server_error: self.on_server_error,
+            idle_timeout: duration(self.idle_timeout),
+            limits: crate::sse::Limits::for_event_bytes(self.max_event_bytes),
+        }
     }
 }
 

@@ -169,7 +169,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cfg.dbus.bus,
         cfg.store.dir.display()
     );
-    let store = Store::open_config(&cfg)?;
+    let store = Store::open(&cfg.store.dir, cfg.store_limits())?;
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
 
     let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
@@ -177,7 +177,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let cai = cai::start(
         &cfg.dbus.bus,
         store.clone(),
-        &cfg,
+        cfg.cai_settings(),
         ServiceHooks { inject: inject_tx, bearer: bearer_set_tx },
     )
     .await?;
@@ -212,9 +212,9 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let (bearer, mut bearer_rx) = crate::bearer::spawn_bearer(&cfg.bearer);
     let (stream_events, mut events_rx) = mpsc::channel::<StreamEvent>(32);
     let (stream_changed, mut changed_rx) = mpsc::channel::<()>(1);
-    let cfg_retry_max = cfg.store.commit_retry_max;
+    let commit_retry_max = cfg.commit_retry_max();
     let mut d = Daemon {
-        receiver: Receiver::new(crate::wdp::Limits::from(&cfg.wdp)),
+        receiver: Receiver::new(cfg.wdp_limits()),
         cfg,
         config_path,
         overrides,
@@ -227,7 +227,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         unspooled: Vec::new(),
         uncommitted: Vec::new(),
         uncommitted_ids: Vec::new(),
-        health: Health::new(std::time::Duration::from_secs(cfg_retry_max)),
+        health: Health::new(commit_retry_max),
         retry_at: None,
         held_event: None,
         streams_paused: None,
@@ -541,7 +541,7 @@ impl Daemon {
     /// Decodes messages held as spool ids again (a receiver of their own, so the live partial
     /// messages are not touched) and commits them; what fails is held again.
     async fn recommit_from_spool(&mut self, groups: Vec<Vec<i64>>) {
-        let mut receiver = Receiver::new(crate::wdp::Limits::from(&self.cfg.wdp));
+        let mut receiver = Receiver::new(self.cfg.wdp_limits());
         receiver.set_streams(self.cfg.sse.iter().map(|s| (s.application_id.as_str(), s.name.as_str())));
         let mut groups = groups.into_iter();
         while let Some(ids) = groups.next() {
@@ -703,7 +703,7 @@ impl Daemon {
                     ..Default::default()
                 };
                 crate::sse::client::spawn_stream_with(
-                    cfg.clone(),
+                    cfg.stream_settings(),
                     opts,
                     last_id_rx,
                     self.bearer.subscribe(),
@@ -788,8 +788,9 @@ impl Daemon {
             }
         };
         log::info!("configuration reloaded");
-        if cfg.modem != self.cfg.modem || cfg.dbus != self.cfg.dbus || cfg.store != self.cfg.store {
-            log::warn!("[modem], [dbus] and [store] changes take effect at the next start");
+        let restart = self.cfg.restart_keys(&cfg);
+        if !restart.is_empty() {
+            log::warn!("reload: {} changed; applies at the next start", restart.join(", "));
         }
         let bearer_changed = cfg.bearer != self.cfg.bearer;
         let wdp_changed = cfg.wdp != self.cfg.wdp;
@@ -808,7 +809,7 @@ impl Daemon {
             self.bearer.reconfigure(&self.cfg.bearer);
         }
         if wdp_changed {
-            let outcomes = self.receiver.set_limits(crate::wdp::Limits::from(&self.cfg.wdp));
+            let outcomes = self.receiver.set_limits(self.cfg.wdp_limits());
             self.settle(outcomes).await;
         }
         self.apply_stream_config();

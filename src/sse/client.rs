@@ -12,8 +12,7 @@
 //! needs it. Redirect targets are resolved without dot-segment removal.
 
 use super::parser::{Limits, Output, Parser};
-use super::policy::{classify, Action, End, Failure, Policy, Response, Tuning};
-use crate::config::SseConfig;
+use super::policy::{classify, Action, End, Failure, OnServerError, Policy, Response, Tuning};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -25,13 +24,27 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use super::status::{StreamEvent, StreamState, StreamStatus};
+
+/// One stream's endpoint and bounds (an `[[sse]]` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub name: String,
+    pub url: String,
+    /// PEM CAs trusted in addition to the system's.
+    pub ca_file: Option<PathBuf>,
+    pub on_server_error: OnServerError,
+    /// Silence (not even a comment) longer than this drops the connection (more than zero).
+    pub idle_timeout: Duration,
+    /// Caps of the event parser.
+    pub limits: Limits,
+}
 
 /// Knobs with production defaults; tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +96,7 @@ impl Drop for StreamHandle {
 
 /// Starts one stream with the default options. See [`spawn_stream_with`].
 pub fn spawn_stream(
-    cfg: SseConfig,
+    cfg: Settings,
     last_event_id: watch::Receiver<String>,
     bearer: watch::Receiver<bool>,
     events: mpsc::Sender<StreamEvent>,
@@ -96,7 +109,7 @@ pub fn spawn_stream(
 /// `last_event_id` (the history the daemon shares with the SMS path). `bearer` says whether a
 /// data bearer is up. Events go to `events`; the state goes to `status`.
 pub fn spawn_stream_with(
-    cfg: SseConfig,
+    cfg: Settings,
     opts: StreamOptions,
     last_event_id: watch::Receiver<String>,
     bearer: watch::Receiver<bool>,
@@ -111,7 +124,7 @@ pub fn spawn_stream_with(
 type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 struct Task {
-    cfg: SseConfig,
+    cfg: Settings,
     opts: StreamOptions,
     last_event_id: watch::Receiver<String>,
     events: mpsc::Sender<StreamEvent>,
@@ -188,7 +201,7 @@ impl Task {
                             match &end {
                                 End::Eof => log::info!("stream {name}: the server closed the stream"),
                                 End::IdleTimeout => {
-                                    let s = self.cfg.idle_timeout;
+                                    let s = self.cfg.idle_timeout.as_secs_f64();
                                     log::warn!("stream {name}: no data for {s} s, reconnecting");
                                     self.error(format!("idle for {s} s"));
                                 }
@@ -224,7 +237,7 @@ impl Task {
     /// One connection attempt: the request (following redirects), then the body until it ends.
     async fn session(&self, client: &HttpClient, policy: &mut Policy) -> Result<End, Failure> {
         let last_id = self.last_event_id.borrow().clone();
-        let idle = Duration::from_secs(self.cfg.idle_timeout.max(1));
+        let idle = self.cfg.idle_timeout;
         let mut uri: Uri =
             self.cfg.url.parse().map_err(|e| Failure::Fatal(format!("url {:?}: {e}", self.cfg.url)))?;
         let mut redirects = 0;
@@ -234,7 +247,7 @@ impl Task {
                 Err(_) => {
                     return Err(Failure::Server(format!(
                         "no response from {uri} within {} s",
-                        idle.as_secs()
+                        idle.as_secs_f64()
                     )))
                 }
                 Ok(Err(e)) => return Err(Failure::Server(format!("{uri}: {}", describe(&e)))),
@@ -277,8 +290,7 @@ impl Task {
         idle: Duration,
         policy: &mut Policy,
     ) -> Result<End, Failure> {
-        let mut parser =
-            Parser::new(Limits::for_event_bytes(self.cfg.max_event_bytes)).with_last_event_id(last_id);
+        let mut parser = Parser::new(self.cfg.limits).with_last_event_id(last_id);
         let mut outputs = Vec::new();
         loop {
             match tokio::time::timeout(idle, body.frame()).await {
@@ -329,7 +341,7 @@ impl Task {
                     log::warn!(
                         "stream {}: dropped an event over the cap of {} bytes ({bytes})",
                         self.cfg.name,
-                        self.cfg.max_event_bytes
+                        self.cfg.limits.max_event
                     );
                     self.status.send_modify(|s| s.oversized += 1);
                 }
@@ -400,7 +412,7 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-async fn build_client(cfg: &SseConfig, opts: &StreamOptions) -> Result<HttpClient, String> {
+async fn build_client(cfg: &Settings, opts: &StreamOptions) -> Result<HttpClient, String> {
     let ca_file = cfg.ca_file.clone();
     let tls = tokio::task::spawn_blocking(move || tls_config(ca_file.as_deref()))
         .await

@@ -14,7 +14,18 @@
 //!   at 5 minutes, and resets when a connection delivered events;
 //! - bearer down → idle (close, rely on SMS); bearer up → connect now, whatever timer runs.
 
-use crate::config::OnServerError;
+use serde::{Deserialize, Serialize};
+
+/// What 5xx and network errors do (`[[sse]] on_server_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnServerError {
+    /// Back off and retry.
+    #[default]
+    Backoff,
+    /// Stop until the config is reloaded.
+    Stop,
+}
 
 /// Backoff parameters; [`Tuning::default`] is the production policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
