@@ -68,7 +68,7 @@ pub mod range {
     use std::ops::RangeInclusive;
     pub const BAUD: RangeInclusive<u64> = 1200..=4_000_000;
     pub const MAX_QUEUED_MESSAGES: RangeInclusive<u64> = 1..=1_000_000;
-    pub const MAX_QUEUED_BYTES: RangeInclusive<u64> = (1 << 20)..=(16 << 30);
+    pub const MAX_QUEUED_BYTES: RangeInclusive<u64> = 1024..=(16 << 30);
     pub const COMMIT_RETRY_MAX: RangeInclusive<u64> = 1..=3600;
     /// 365 days.
     pub const HOLD_SECONDS: RangeInclusive<u64> = 0..=31_536_000;
@@ -498,5 +498,195 @@ on_server_error = "backoff"
     fn unknown_key_is_an_error() {
         let e = Config::parse("[modem]\ndevic = \"x\"\n", Path::new("t.toml")).unwrap_err();
         assert!(e.to_string().contains("devic"), "{e}");
+    }
+
+    /// One key's row in docs/config.md: section (`[cai]`, `[[sse]]`), key, type, default.
+    struct Row {
+        section: String,
+        key: String,
+        ty: String,
+        default: String,
+    }
+
+    fn documented_rows() -> Vec<Row> {
+        let doc = include_str!("../docs/config.md");
+        let mut section = String::new();
+        let mut rows = Vec::new();
+        for line in doc.lines() {
+            if let Some(h) = line.strip_prefix("### `") {
+                section = h.trim_end_matches('`').to_string();
+                continue;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if section.is_empty() || cells.len() < 5 || !cells[1].starts_with('`') {
+                continue;
+            }
+            rows.push(Row {
+                section: section.clone(),
+                key: cells[1].trim_matches('`').to_string(),
+                ty: cells[2].to_string(),
+                default: cells[3].to_string(),
+            });
+        }
+        rows
+    }
+
+    /// A file with `key = value` in `section`, plus what the section needs to load.
+    fn file(section: &str, key: &str, value: &str) -> String {
+        match section {
+            "[[sse]]" => {
+                let mut t = String::from("[[sse]]\n");
+                for (k, v) in [("name", "\"a\""), ("url", "\"http://h/\""), ("application_id", "\"x\"")] {
+                    if k != key {
+                        t.push_str(&format!("{k} = {v}\n"));
+                    }
+                }
+                t + &format!("{key} = {value}\n")
+            }
+            // A smaller per-uid quota needs a persistent quota within it.
+            "[cai]" if key == "max_registrations_per_uid" => {
+                format!("[cai]\n{key} = {value}\nmax_persistent_per_uid = 0\n")
+            }
+            _ => format!("{section}\n{key} = {value}\n"),
+        }
+    }
+
+    fn refused(section: &str, key: &str, value: &str) -> String {
+        let full = format!("{section} {key}");
+        match Config::parse(&file(section, key, value), Path::new("t.toml")) {
+            Err(e @ ConfigError::Invalid { .. }) => {
+                let ConfigError::Invalid { key: k, value: v, .. } = &e else { unreachable!() };
+                assert_eq!((k.as_str(), v.as_str()), (full.as_str(), value), "{e}");
+                let text = e.to_string();
+                assert!(text.starts_with(&format!("{full} = {value}: must ")), "{text}");
+                text
+            }
+            other => panic!("{full} = {value} must be refused naming the key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_documented_range_is_enforced() {
+        let mut checked = Vec::new();
+        for r in documented_rows() {
+            if r.ty.starts_with("integer") {
+                let Some((lo, hi)) = r.ty.strip_prefix("integer, ").and_then(|t| t.split_once(" to ")) else {
+                    panic!("docs/config.md: {} {} has no range", r.section, r.key);
+                };
+                let hi = hi.split_whitespace().next().unwrap_or_default();
+                let (Ok(lo), Ok(hi)) = (lo.parse::<u64>(), hi.parse::<u64>()) else {
+                    assert_eq!(r.key, "max_persistent_per_uid", "an unexpected non-numeric range");
+                    continue;
+                };
+                for v in [lo, hi] {
+                    let c = Config::parse(&file(&r.section, &r.key, &v.to_string()), Path::new("t.toml"));
+                    assert!(c.is_ok(), "{} {} = {v} is in range: {c:?}", r.section, r.key);
+                }
+                let range = format!("must be {lo}..={hi} ");
+                if lo > 0 {
+                    assert!(refused(&r.section, &r.key, &(lo - 1).to_string()).contains(&range));
+                }
+                assert!(refused(&r.section, &r.key, &(hi + 1).to_string()).contains(&range));
+                checked.push(r.key);
+            } else if r.ty.starts_with("string, not empty") {
+                assert!(refused(&r.section, &r.key, "\"\"").contains("must not be empty"));
+                checked.push(r.key);
+            }
+        }
+        assert_eq!(checked.len(), 17, "rows checked: {checked:?}");
+    }
+
+    #[test]
+    fn persistent_quota_is_within_the_per_uid_quota() {
+        let t = "[cai]\nmax_registrations_per_uid = 8\nmax_persistent_per_uid = ";
+        assert!(Config::parse(&format!("{t}8\n"), Path::new("t.toml")).is_ok());
+        let e = Config::parse(&format!("{t}9\n"), Path::new("t.toml")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[cai] max_persistent_per_uid = 9: must be 0..=[cai] max_registrations_per_uid (8)"
+        );
+    }
+
+    #[test]
+    fn errors_name_key_value_and_range() {
+        let e = Config::parse("[cai]\ndeliver_timeout = 0\n", Path::new("t.toml")).unwrap_err();
+        assert_eq!(e.to_string(), "[cai] deliver_timeout = 0: must be 1..=3600 seconds");
+        let t = "[[sse]]\nname = \"ticker\"\nurl = \"ftp://h/\"\napplication_id = \"x\"\n";
+        let e = Config::parse(t, Path::new("t.toml")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[[sse]] url = \"ftp://h/\": must start with http:// or https:// (stream \"ticker\")"
+        );
+        let t = "[[sse]]\nname = \"a\"\nurl = \"http://h/\"\napplication_id = \"x\"\n";
+        let e = Config::parse(&format!("{t}{t}"), Path::new("t.toml")).unwrap_err();
+        assert_eq!(e.to_string(), "[[sse]] name = \"a\": used by two streams");
+    }
+
+    /// The defaults column of docs/config.md is what an empty file gives.
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let stream = Config::parse(&file("[[sse]]", "name", "\"a\""), Path::new("t.toml")).unwrap();
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        let sse = toml::Value::try_from(&stream.sse[0]).unwrap();
+        let mut checked = 0;
+        for r in documented_rows() {
+            let Some(d) = r.default.strip_prefix('`').and_then(|d| d.split('`').next()) else { continue };
+            if r.key == "dir" || r.section == "[[access.rule]]" {
+                continue;
+            }
+            let want: toml::Table = toml::from_str(&format!("v = {d}")).unwrap();
+            let have = if r.section == "[[sse]]" {
+                sse.get(&r.key)
+            } else {
+                let name = r.section.trim_matches(|c| c == '[' || c == ']');
+                defaults.get(name).and_then(|t| t.get(&r.key))
+            };
+            assert_eq!(have, Some(&want["v"]), "{} {}", r.section, r.key);
+            checked += 1;
+        }
+        assert_eq!(checked, 22);
+    }
+
+    #[test]
+    fn defaults_are_the_cores_defaults() {
+        let c = Config::default();
+        assert_eq!(c.wdp_limits(), crate::wdp::Limits::default());
+        assert_eq!(c.store_limits(), crate::store::Limits::default());
+        assert_eq!(c.cai_settings(), crate::cai::Settings::default());
+        assert_eq!(c.commit_retry_max(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn conversions_take_seconds_to_milliseconds() {
+        let t = "[cai]\nunclaimed_ttl = 2\ndedup_window = 3\ndeliver_timeout = 4\n[wdp]\nreassembly_timeout = 5\n";
+        let c = Config::parse(t, Path::new("t.toml")).unwrap();
+        assert_eq!(c.cai_settings().registry.unclaimed_ttl_ms, 2000);
+        assert_eq!(c.store_limits().dedup_window_ms, 3000);
+        assert_eq!(c.cai_settings().registry.deliver_timeout, Duration::from_secs(4));
+        assert_eq!(c.wdp_limits().timeout_ms, 5000);
+    }
+
+    #[test]
+    fn restart_keys_name_what_a_reload_does_not_apply() {
+        let old = Config::default();
+        let mut new = old.clone();
+        assert!(old.restart_keys(&new).is_empty());
+        new.cai.deliver_timeout = 5;
+        new.cai.privileged_users = vec!["adm".into()];
+        new.store.max_queued_messages = 5;
+        new.modem.profile_dir = Some("/b".into());
+        new.access.rules.push(AccessRule::default());
+        new.wdp.max_partials = 3;
+        new.bearer.mode = BearerMode::Never;
+        assert_eq!(
+            old.restart_keys(&new),
+            [
+                "[modem] profile_dir",
+                "[store] max_queued_messages",
+                "[cai] deliver_timeout",
+                "[cai] privileged_users",
+                "[[access.rule]]"
+            ]
+        );
     }
 }
