@@ -360,6 +360,11 @@ impl Config {
         Ok(())
     }
 
+    /// How the modem driver opens its port (`[modem] baud`).
+    pub fn modem_settings(&self) -> crate::modem::Settings {
+        crate::modem::Settings { baud: self.modem.baud }
+    }
+
     /// The bounds of WDP reassembly (`[wdp]`).
     pub fn wdp_limits(&self) -> crate::wdp::Limits {
         crate::wdp::Limits {
@@ -654,6 +659,7 @@ on_server_error = "backoff"
         assert_eq!(c.store_limits(), crate::store::Limits::default());
         assert_eq!(c.cai_settings(), crate::cai::Settings::default());
         assert_eq!(c.commit_retry_max(), Duration::from_secs(30));
+        assert_eq!(c.modem_settings(), crate::modem::Settings::default());
     }
 
     #[test]

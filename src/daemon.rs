@@ -183,7 +183,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     .await?;
     log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
 
-    let (transport, sim) = Transport::from_config(&cfg.modem);
+    let (transport, sim) = Transport::for_device(&cfg.modem.device);
     if let Some(sim) = sim {
         cai.connection().object_server().at("/org/otapush/Push1/Simulator", SimulatorIface { sim }).await?;
         log::info!(
@@ -198,7 +198,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
     }
     let modem_task = tokio::spawn(modem::run_modem_with_commands(
-        cfg.modem.clone(),
+        cfg.modem_settings(),
         profile,
         transport,
         pdu_tx,
