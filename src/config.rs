@@ -6,6 +6,7 @@
 //! checked values into them. Durations in the file are whole seconds; [`ms`] is the one place
 //! they become milliseconds.
 
+pub use crate::bearer::{BearerMode, Settings as BearerConfig};
 pub use crate::sse::policy::OnServerError;
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
@@ -164,28 +165,6 @@ pub fn default_state_dir() -> PathBuf {
         return PathBuf::from(h).join(".local/share/otapush");
     }
     PathBuf::from("/var/lib/otapush")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BearerMode {
-    Auto,
-    Always,
-    Never,
-    External,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BearerConfig {
-    pub mode: BearerMode,
-    pub interfaces: Vec<String>,
-}
-
-impl Default for BearerConfig {
-    fn default() -> Self {
-        BearerConfig { mode: BearerMode::Auto, interfaces: vec!["wwan0".into(), "ppp0".into()] }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
