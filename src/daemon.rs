@@ -715,9 +715,7 @@ impl Daemon {
             {
                 drop(last_id_rx);
                 status_tx.send_modify(|s| {
-                    s.state = crate::sse::StreamState::Stopped {
-                        reason: "built without the sse-http feature: events arrive by SMS only".into(),
-                    }
+                    s.state = crate::sse::StreamState::Stopped { reason: crate::sse::StopReason::NoHttp }
                 });
             }
             let mut watch_status = status.clone();
@@ -758,7 +756,7 @@ impl Daemon {
                     d.insert("Attempt", Value::from(*attempt));
                 }
                 crate::sse::StreamState::Stopped { reason } => {
-                    d.insert("Reason", Value::from(reason.clone()));
+                    d.insert("Reason", Value::from(reason.to_string()));
                 }
                 _ => {}
             }
@@ -769,7 +767,7 @@ impl Daemon {
             d.insert("Connects", Value::from(st.connects));
             d.insert("Errors", Value::from(st.errors));
             if let Some(e) = &st.last_error {
-                d.insert("LastError", Value::from(e.clone()));
+                d.insert("LastError", Value::from(e.to_string()));
             }
             if let Ok(v) = OwnedValue::try_from(Value::from(d)) {
                 all.insert(name.clone(), v);
