@@ -217,24 +217,25 @@ mod tests {
     use super::*;
 
     fn policy() -> AccessPolicy {
-        let mut cfg = Settings::default();
-        cfg.privileged_users = vec!["1500".into(), "no-such-user-xyz".into()];
-        cfg.privileged_groups = vec!["root".into(), "4242".into()];
-        cfg.rules = vec![
-            Rule {
-                application_id: "x-wap-application:syncml.dm".into(),
-                users: vec!["1001".into()],
-                groups: vec!["77".into()],
-                originators: vec!["+4917000001".into()],
-            },
-            Rule {
-                application_id: "X-WAP-Application:SyncML.DM".into(),
-                originators: vec!["DM-SERVER".into()],
-                users: vec!["1002".into()],
-                ..Default::default()
-            },
-            Rule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
-        ];
+        let cfg = Settings {
+            privileged_users: vec!["1500".into(), "no-such-user-xyz".into()],
+            privileged_groups: vec!["root".into(), "4242".into()],
+            rules: vec![
+                Rule {
+                    application_id: "x-wap-application:syncml.dm".into(),
+                    users: vec!["1001".into()],
+                    groups: vec!["77".into()],
+                    originators: vec!["+4917000001".into()],
+                },
+                Rule {
+                    application_id: "X-WAP-Application:SyncML.DM".into(),
+                    originators: vec!["DM-SERVER".into()],
+                    users: vec!["1002".into()],
+                    ..Default::default()
+                },
+                Rule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
+            ],
+        };
         AccessPolicy::resolve(&cfg)
     }
 

@@ -103,13 +103,15 @@ mod tests {
 
     #[test]
     fn access_rules_restrict_receivers_and_originators() {
-        let mut cfg = Settings::default();
-        cfg.rules = vec![Rule {
-            application_id: "x-wap-application:mms.ua".into(),
-            users: vec!["1001".into()],
-            originators: vec!["+4915112345678".into()],
+        let cfg = Settings {
+            rules: vec![Rule {
+                application_id: "x-wap-application:mms.ua".into(),
+                users: vec!["1001".into()],
+                originators: vec!["+4915112345678".into()],
+                ..Default::default()
+            }],
             ..Default::default()
-        }];
+        };
         let p = AccessPolicy::resolve(&cfg);
         let (alice, bob) = (Caller { uid: 1001, gids: vec![] }, Caller { uid: 1002, gids: vec![] });
         let all = Filter::default();
