@@ -1,9 +1,8 @@
 //! The daemon's configuration file (`otapushd --config FILE`, TOML; every key in docs/config.md).
-
 //!
 //! The cores own their bounds (`wdp::Limits`, `store::Limits`, `cai::Settings`,
 //! `sse::client::Settings`); this module validates every value once, at load, and converts the
-//! checked values into them. Durations in the file are whole seconds; [`ms`] is the one place
+//! checked values into them. Durations in the file are whole seconds; `ms` is the one place
 //! they become milliseconds.
 
 pub use crate::bearer::{BearerMode, Settings as BearerConfig};
@@ -75,7 +74,10 @@ pub mod range {
     pub const HOLD_SECONDS: RangeInclusive<u64> = 0..=31_536_000;
     pub const DELIVER_TIMEOUT: RangeInclusive<u64> = 1..=3600;
     /// The registrations unprivileged callers may fill together (1024 less 64 reserved).
-    pub const MAX_REGISTRATIONS_PER_UID: RangeInclusive<u64> = 0..=960;
+    pub const MAX_REGISTRATIONS_PER_UID: RangeInclusive<u64> = {
+        use crate::cai::registry::{MAX_REGISTRATIONS, RESERVED_FOR_PRIVILEGED};
+        0..=(MAX_REGISTRATIONS - RESERVED_FOR_PRIVILEGED) as u64
+    };
     /// 30 days.
     pub const REASSEMBLY_TIMEOUT: RangeInclusive<u64> = 1..=2_592_000;
     pub const MAX_PARTIALS: RangeInclusive<u64> = 1..=4096;
