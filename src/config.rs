@@ -17,8 +17,9 @@ use thiserror::Error;
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// Not TOML, an unknown key, or a value of the wrong type (the message names the key).
+    #[error("{path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
     /// A value the file may not have: `key` as `[section] name`, `value` as written in TOML.
     #[error("{key} = {value}: {reason}")]
     Invalid { key: String, value: String, reason: String },
@@ -271,8 +272,8 @@ pub struct AccessRule {
 impl Config {
     /// Parses a configuration file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let c: Config =
+            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         c.validate()?;
         Ok(c)
     }
