@@ -5,7 +5,6 @@
 //! printed p50/p99 give both handed on and durable. Run: `cargo bench --bench modem_latency`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use otapush::config::{Config, ModemConfig};
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
 use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
@@ -30,7 +29,7 @@ async fn setup() -> Setup {
     sim.attach(pty);
     let (tx, rx) = mpsc::channel(4);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
-    let cfg = ModemConfig { device: link.to_string_lossy().into(), ..ModemConfig::default() };
+    let cfg = otapush::modem::Settings::default();
     tokio::spawn(run_modem(
         cfg,
         Profile::default(),
@@ -42,7 +41,7 @@ async fn setup() -> Setup {
     srx.wait_for(|s| *s == ModemState::Ready).await.unwrap();
     // On disk, as a board's state dir is (/tmp may be a tmpfs).
     let state = tempfile::Builder::new().prefix("otapush-bench-").tempdir_in("/var/tmp").unwrap();
-    let store = Store::open(state.path(), Limits::from_config(&Config::default())).unwrap();
+    let store = Store::open(state.path(), Limits::default()).unwrap();
     Setup { sim, rx, store, _dir: dir, _state: state }
 }
 

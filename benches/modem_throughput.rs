@@ -5,7 +5,6 @@
 //! and of 20 (they all fit). Prints SMS/s and the AT commands per SMS by kind. Run:
 //! `cargo bench --bench modem_throughput`.
 
-use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
 use otapush::modem::{run_modem, ModemState, Profile, Transport};
@@ -24,7 +23,7 @@ async fn burst(n: usize) {
     sim.attach(pty);
     let (tx, mut rx) = mpsc::channel(n);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
-    let cfg = ModemConfig { device: link.to_string_lossy().into(), ..ModemConfig::default() };
+    let cfg = otapush::modem::Settings::default();
     tokio::spawn(run_modem(
         cfg,
         Profile::default(),

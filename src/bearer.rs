@@ -6,9 +6,34 @@
 pub mod netlink;
 mod socket;
 
-use crate::config::{BearerConfig, BearerMode};
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Where "the data bearer is up" comes from (`[bearer] mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BearerMode {
+    Auto,
+    Always,
+    Never,
+    External,
+}
+
+/// The bearer source (the `[bearer]` section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub mode: BearerMode,
+    /// For `auto`: the bearer is up while one of them is up with an address.
+    pub interfaces: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { mode: BearerMode::Auto, interfaces: vec!["wwan0".into(), "ppp0".into()] }
+    }
+}
 
 /// The names of the `BearerState` property and `SetBearerState` (docs/dbus-api.md).
 pub fn state_name(up: bool) -> &'static str {
@@ -40,7 +65,7 @@ pub struct BearerHandle {
 /// Starts the bearer source the config names. In `auto` mode this opens the netlink socket and
 /// spawns its watcher on the current tokio runtime; if the socket cannot be opened, the error is
 /// logged and the bearer stays down. `external` starts down until the first `set_external`.
-pub fn spawn_bearer(cfg: &BearerConfig) -> (BearerHandle, watch::Receiver<bool>) {
+pub fn spawn_bearer(cfg: &Settings) -> (BearerHandle, watch::Receiver<bool>) {
     let (tx, rx) = watch::channel(false);
     let via = watch::Sender::new(Vec::new());
     let mut handle = BearerHandle { tx, via, mode: cfg.mode, watcher: None };
@@ -71,7 +96,7 @@ impl BearerHandle {
 
     /// Applies a reloaded `[bearer]` section (SIGHUP), keeping the same channel so the streams
     /// follow the new source. Switching to `external` keeps the last state until told otherwise.
-    pub fn reconfigure(&mut self, cfg: &BearerConfig) {
+    pub fn reconfigure(&mut self, cfg: &Settings) {
         if let Some(w) = self.watcher.take() {
             w.abort();
         }
@@ -119,8 +144,8 @@ impl Drop for BearerHandle {
 mod tests {
     use super::*;
 
-    fn cfg(mode: BearerMode) -> BearerConfig {
-        BearerConfig { mode, interfaces: vec!["wwan0".into()] }
+    fn cfg(mode: BearerMode) -> Settings {
+        Settings { mode, interfaces: vec!["wwan0".into()] }
     }
 
     #[tokio::test]

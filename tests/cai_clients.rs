@@ -399,7 +399,7 @@ async fn a_squatted_store_is_trimmed_to_the_quota_on_start() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     {
-        let store = otapush::store::Store::open_config(&cfg).unwrap();
+        let store = otapush::store::Store::open(&cfg.store.dir, cfg.store_limits()).unwrap();
         for i in 0..1022 {
             store.insert_registration(4242, &[4242], &format!("sq{i}"), true, "{}", 1).unwrap();
         }

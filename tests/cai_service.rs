@@ -331,9 +331,14 @@ async fn second_service_on_the_bus_fails_clearly_and_properties_change() {
     let cfg2 = config(dir2.path());
     let (inject, _) = tokio::sync::mpsc::channel(1);
     let (bearer, _) = tokio::sync::mpsc::channel(1);
-    let store2 = otapush::store::Store::open_config(&cfg2).unwrap();
-    match otapush::cai::start(&bus.address, store2, &cfg2, otapush::cai::ServiceHooks { inject, bearer })
-        .await
+    let store2 = otapush::store::Store::open(&cfg2.store.dir, cfg2.store_limits()).unwrap();
+    match otapush::cai::start(
+        &bus.address,
+        store2,
+        cfg2.cai_settings(),
+        otapush::cai::ServiceHooks { inject, bearer },
+    )
+    .await
     {
         Err(otapush::cai::Error::NameTaken) => {}
         Err(e) => panic!("expected NameTaken, got {e}"),

@@ -1,7 +1,6 @@
 //! Faults: modem reset, unplug/replug through a re-resolved symlink, storage full, durable
 //! failures, and the in-process (`device = "sim"`) transport.
 
-use otapush::config::ModemConfig;
 use otapush::modem::profile::Route;
 use otapush::modem::sim::SimOptions;
 use otapush::modem::{run_modem, ModemState, Profile, StoreRetry, Transport};
@@ -139,8 +138,7 @@ async fn in_process_simulator_transport() {
     let sim = otapush::modem::SimHandle::new(SimOptions::default());
     let (tx, mut rx) = mpsc::channel(4);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
-    let cfg = ModemConfig::default();
-    assert_eq!(cfg.device, "sim");
+    let cfg = otapush::modem::Settings::default();
     let driver = tokio::spawn(run_modem(
         cfg,
         Profile::default(),
@@ -175,7 +173,7 @@ async fn idle_driver_arms_no_timer() {
     let (tx, _rx) = mpsc::channel(4);
     let (stx, mut srx) = watch::channel(ModemState::NoDevice);
     let driver = tokio::spawn(run_modem(
-        ModemConfig::default(),
+        otapush::modem::Settings::default(),
         Profile::default(),
         Transport::Sim(sim.clone()),
         tx,

@@ -6,7 +6,9 @@
 
 use otapush::config::{OnServerError, SseConfig};
 use otapush::sse::policy::Tuning;
-use otapush::sse::{spawn_stream_with, StreamEvent, StreamHandle, StreamOptions, StreamState, StreamStatus};
+use otapush::sse::{
+    spawn_stream_with, SseError, StreamEvent, StreamHandle, StreamOptions, StreamState, StreamStatus,
+};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -168,7 +170,8 @@ impl Client {
         let (status_tx, status) = watch::channel(StreamStatus::default());
         let (last_id, last_id_rx) = watch::channel(String::new());
         let (bearer, bearer_rx) = watch::channel(bearer_up);
-        let handle = spawn_stream_with(cfg, opts, last_id_rx, bearer_rx, events_tx, status_tx);
+        let handle =
+            spawn_stream_with(cfg.stream_settings(), opts, last_id_rx, bearer_rx, events_tx, status_tx);
         Client { events, status, last_id, bearer, handle }
     }
 
@@ -187,6 +190,7 @@ impl Client {
         got.unwrap_or_else(|| panic!("status never became {what}: {:?}", *self.status.borrow()))
     }
 
+    /// The reason, as the `Streams` property shows it.
     async fn stopped(&mut self) -> String {
         let s = self.wait("stopped", |s| matches!(s.state, StreamState::Stopped { .. })).await;
         let StreamState::Stopped { reason } = s.state else { unreachable!() };
@@ -198,7 +202,7 @@ impl Client {
         })
         .await
         .expect("task still running");
-        reason
+        reason.to_string()
     }
 }
 
@@ -340,7 +344,7 @@ async fn server_errors_back_off_exponentially_then_recover() {
     assert_eq!(c.event().await.event.data, "ok");
     let s = c.wait("connected", |s| s.state == StreamState::Connected).await;
     assert_eq!((s.attempts, s.errors, s.connects), (5, 4, 1));
-    assert_eq!(s.last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(s.last_error, Some(SseError::Status(500)));
 }
 
 #[tokio::test]
@@ -444,7 +448,7 @@ async fn idle_timeout_reconnects_a_silent_stream() {
     assert!((1000..3000).contains(&after), "reconnected {after} ms after the last byte");
     assert_eq!(c.event().await.event.data, "b");
     let s = c.status.borrow().clone();
-    assert!(s.last_error.as_deref().unwrap_or("").contains("idle"), "{s:?}");
+    assert!(matches!(s.last_error, Some(SseError::Idle(_))), "{s:?}");
 }
 
 #[tokio::test]
@@ -651,8 +655,8 @@ async fn tls_without_the_ca_is_a_network_error() {
     // Backoff: the failure counts and the stream retries.
     let mut c = Client::start(config(url.clone(), OnServerError::Backoff), fast(), true);
     let s = c.wait("backing off", |s| matches!(s.state, StreamState::BackingOff { .. })).await;
-    let err = s.last_error.unwrap_or_default();
-    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    let Some(SseError::Network { reason, .. }) = s.last_error else { panic!("{s:?}") };
+    assert!(reason.to_lowercase().contains("certificate"), "{reason}");
     assert_eq!(s.connects, 0);
     drop(c);
     // Stop: the stream stops.
@@ -679,6 +683,9 @@ async fn connection_refused_backs_off() {
     let mut c =
         Client::start(config(format!("http://127.0.0.1:{port}/"), OnServerError::Backoff), fast(), true);
     let s = c.wait("two errors", |s| s.errors >= 2).await;
-    assert!(s.last_error.as_deref().unwrap_or("").contains("onnect"), "{s:?}");
+    assert!(
+        matches!(&s.last_error, Some(SseError::Network { reason, .. }) if reason.contains("onnect")),
+        "{s:?}"
+    );
     assert_eq!(s.connects, 0);
 }

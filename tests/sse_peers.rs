@@ -45,7 +45,8 @@ impl Client {
         let (status_tx, status) = watch::channel(StreamStatus::default());
         let (last_id, last_id_rx) = watch::channel(String::new());
         let (bearer, bearer_rx) = watch::channel(true);
-        let handle = spawn_stream_with(cfg, opts, last_id_rx, bearer_rx, events_tx, status_tx);
+        let handle =
+            spawn_stream_with(cfg.stream_settings(), opts, last_id_rx, bearer_rx, events_tx, status_tx);
         Client { events, status, last_id, _bearer: bearer, _handle: handle }
     }
 

@@ -2,7 +2,6 @@
 //! receive which application ids and which originators may send them (`[access] rule`), and
 //! the caller's credentials as the bus daemon reports them.
 
-use crate::config::Config;
 use crate::message::{Message, Source};
 use std::ffi::CString;
 
@@ -14,8 +13,32 @@ pub struct Caller {
     pub gids: Vec<u32>,
 }
 
+/// Who may call privileged methods and the access rules, by name (`[cai]`, `[access]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Users (names or numeric uids) allowed to call privileged methods besides root.
+    pub privileged_users: Vec<String>,
+    /// Groups (names or numeric gids) allowed to call privileged methods.
+    pub privileged_groups: Vec<String>,
+    pub rules: Vec<Rule>,
+}
+
+/// One access rule, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rule {
+    /// The application id (URN, case-insensitive) this rule governs.
+    pub application_id: String,
+    /// Users (names or uids) allowed to register for it; with `groups` empty too, anyone may.
+    pub users: Vec<String>,
+    /// Groups (names or gids) allowed to register for it.
+    pub groups: Vec<String>,
+    /// Originators allowed to send pushes for it; empty = any.
+    pub originators: Vec<String>,
+}
+
+/// A [`Rule`] with its names resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Rule {
+struct Resolved {
     /// Lower case, for case-insensitive comparison.
     application_id: String,
     /// True when the rule names no users and no groups: anyone may register.
@@ -30,24 +53,23 @@ struct Rule {
 pub struct AccessPolicy {
     privileged_uids: Vec<u32>,
     privileged_gids: Vec<u32>,
-    rules: Vec<Rule>,
+    rules: Vec<Resolved>,
 }
 
 impl AccessPolicy {
-    /// Resolves the user and group names of `[cai]` and `[access]`; a name that does not exist
-    /// is logged and ignored (it grants nothing).
-    pub fn from_config(cfg: &Config) -> AccessPolicy {
+    /// Resolves the user and group names; a name that does not exist is logged and ignored (it
+    /// grants nothing).
+    pub fn resolve(s: &Settings) -> AccessPolicy {
         let users = |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_uid, "user")).collect();
         let groups =
             |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_gid, "group")).collect();
         AccessPolicy {
-            privileged_uids: users(&cfg.cai.privileged_users),
-            privileged_gids: groups(&cfg.cai.privileged_groups),
-            rules: cfg
-                .access
+            privileged_uids: users(&s.privileged_users),
+            privileged_gids: groups(&s.privileged_groups),
+            rules: s
                 .rules
                 .iter()
-                .map(|r| Rule {
+                .map(|r| Resolved {
                     application_id: r.application_id.to_ascii_lowercase(),
                     open: r.users.is_empty() && r.groups.is_empty(),
                     uids: users(&r.users),
@@ -65,7 +87,7 @@ impl AccessPolicy {
             || c.gids.iter().any(|g| self.privileged_gids.contains(g))
     }
 
-    fn rules_for<'a>(&'a self, app_id: &str) -> impl Iterator<Item = &'a Rule> + 'a {
+    fn rules_for<'a>(&'a self, app_id: &str) -> impl Iterator<Item = &'a Resolved> + 'a {
         let app_id = app_id.to_ascii_lowercase();
         self.rules.iter().filter(move |r| r.application_id == app_id)
     }
@@ -193,28 +215,28 @@ pub async fn caller_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AccessRule;
 
     fn policy() -> AccessPolicy {
-        let mut cfg = Config::default();
-        cfg.cai.privileged_users = vec!["1500".into(), "no-such-user-xyz".into()];
-        cfg.cai.privileged_groups = vec!["root".into(), "4242".into()];
-        cfg.access.rules = vec![
-            AccessRule {
-                application_id: "x-wap-application:syncml.dm".into(),
-                users: vec!["1001".into()],
-                groups: vec!["77".into()],
-                originators: vec!["+4917000001".into()],
-            },
-            AccessRule {
-                application_id: "X-WAP-Application:SyncML.DM".into(),
-                originators: vec!["DM-SERVER".into()],
-                users: vec!["1002".into()],
-                ..Default::default()
-            },
-            AccessRule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
-        ];
-        AccessPolicy::from_config(&cfg)
+        let cfg = Settings {
+            privileged_users: vec!["1500".into(), "no-such-user-xyz".into()],
+            privileged_groups: vec!["root".into(), "4242".into()],
+            rules: vec![
+                Rule {
+                    application_id: "x-wap-application:syncml.dm".into(),
+                    users: vec!["1001".into()],
+                    groups: vec!["77".into()],
+                    originators: vec!["+4917000001".into()],
+                },
+                Rule {
+                    application_id: "X-WAP-Application:SyncML.DM".into(),
+                    originators: vec!["DM-SERVER".into()],
+                    users: vec!["1002".into()],
+                    ..Default::default()
+                },
+                Rule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
+            ],
+        };
+        AccessPolicy::resolve(&cfg)
     }
 
     fn caller(uid: u32, gids: &[u32]) -> Caller {

@@ -27,23 +27,25 @@ pub const MAX_REGISTRATIONS_PER_CONNECTION: usize = 64;
 /// and `privileged_groups`) may fill: unprivileged users together never block them.
 pub const RESERVED_FOR_PRIVILEGED: usize = 64;
 
-/// Timing and quotas from `[cai]`.
+/// Timing and quotas of the registrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub unclaimed_ttl_ms: u64,
+    /// Longer than this, a `Deliver` call counts as "retry later" (at least 1 s).
     pub deliver_timeout: Duration,
-    /// Per unprivileged uid: registrations in all, and persistent ones.
+    /// Per unprivileged uid: registrations in all, and persistent ones (at most `max_per_uid`).
     pub max_per_uid: usize,
     pub max_persistent_per_uid: usize,
 }
 
-impl Settings {
-    pub fn from_config(cfg: &crate::config::Config) -> Settings {
+impl Default for Settings {
+    /// The defaults of docs/config.md, `[cai]`.
+    fn default() -> Settings {
         Settings {
-            unclaimed_ttl_ms: cfg.cai.unclaimed_ttl.saturating_mul(1000),
-            deliver_timeout: Duration::from_secs(cfg.cai.deliver_timeout.max(1)),
-            max_per_uid: cfg.cai.max_registrations_per_uid,
-            max_persistent_per_uid: cfg.cai.max_persistent_per_uid.min(cfg.cai.max_registrations_per_uid),
+            unclaimed_ttl_ms: 7 * 86_400 * 1000,
+            deliver_timeout: Duration::from_secs(25),
+            max_per_uid: 64,
+            max_persistent_per_uid: 16,
         }
     }
 }
@@ -412,7 +414,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings::from_config(&crate::config::Config::default())
+        Settings::default()
     }
 
     #[test]

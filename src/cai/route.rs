@@ -57,7 +57,7 @@ pub fn route<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AccessRule, Config};
+    use crate::cai::access::{Rule, Settings};
     use crate::message::Kind;
 
     fn filter(app: Option<&str>, persistent: bool, ttl: Option<u32>) -> Filter {
@@ -103,14 +103,16 @@ mod tests {
 
     #[test]
     fn access_rules_restrict_receivers_and_originators() {
-        let mut cfg = Config::default();
-        cfg.access.rules = vec![AccessRule {
-            application_id: "x-wap-application:mms.ua".into(),
-            users: vec!["1001".into()],
-            originators: vec!["+4915112345678".into()],
+        let cfg = Settings {
+            rules: vec![Rule {
+                application_id: "x-wap-application:mms.ua".into(),
+                users: vec!["1001".into()],
+                originators: vec!["+4915112345678".into()],
+                ..Default::default()
+            }],
             ..Default::default()
-        }];
-        let p = AccessPolicy::from_config(&cfg);
+        };
+        let p = AccessPolicy::resolve(&cfg);
         let (alice, bob) = (Caller { uid: 1001, gids: vec![] }, Caller { uid: 1002, gids: vec![] });
         let all = Filter::default();
         let cands = [

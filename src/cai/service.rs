@@ -2,13 +2,12 @@
 //! expires queues at their next deadline, and emits property changes. Idle, every task waits
 //! on a notification or a bus message: no timer runs.
 
-use super::access::AccessPolicy;
+use super::access::{self, AccessPolicy};
 use super::error::Error;
 use super::manager::{release, Manager};
 use super::meta::meta;
-use super::registry::{Registry, Settings};
+use super::registry::{self, Registry};
 use super::{BUS_NAME, OBJECT_PATH};
-use crate::config::Config;
 use crate::message::Message;
 use crate::store::{Outcome, Store};
 use crate::time::now_ms;
@@ -91,12 +90,24 @@ pub struct CaiHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// What the service is configured with: registration timing and quotas, and who may do what.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub registry: registry::Settings,
+    pub access: access::Settings,
+}
+
 /// Starts the service on `bus` (`system`, `session` or an address) and takes the name
 /// `org.otapush.Push1` ([`Error::NameTaken`] if another process has it). Persistent
 /// registrations come back from `store`, disconnected until their owners register again.
-pub async fn start(bus: &str, store: Store, cfg: &Config, hooks: ServiceHooks) -> Result<CaiHandle, Error> {
-    let registry =
-        Arc::new(Registry::load(store, Settings::from_config(cfg), AccessPolicy::from_config(cfg))?);
+pub async fn start(
+    bus: &str,
+    store: Store,
+    settings: Settings,
+    hooks: ServiceHooks,
+) -> Result<CaiHandle, Error> {
+    let policy = AccessPolicy::resolve(&settings.access);
+    let registry = Arc::new(Registry::load(store, settings.registry, policy)?);
     let conn = bus_builder(bus)?.build().await?;
     let dbus = zbus::fdo::DBusProxy::builder(&conn)
         .cache_properties(zbus::proxy::CacheProperties::No)

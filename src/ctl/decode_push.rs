@@ -31,7 +31,7 @@ impl Default for PushDecoder {
 impl PushDecoder {
     pub fn new() -> Self {
         PushDecoder {
-            receiver: Receiver::new(crate::wdp::Limits::from(&crate::config::WdpConfig::default())),
+            receiver: Receiver::new(crate::wdp::Limits::default()),
             held: HashMap::new(),
             next: 0,
             now: crate::time::now_ms(),

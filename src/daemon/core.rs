@@ -195,7 +195,7 @@ pub struct DaemonCore {
 impl DaemonCore {
     pub fn new(cfg: Config) -> DaemonCore {
         DaemonCore {
-            receiver: Receiver::new(crate::wdp::Limits::from(&cfg.wdp)),
+            receiver: Receiver::new(cfg.wdp_limits()),
             health: Health::new(Duration::from_secs(cfg.store.commit_retry_max)),
             cfg,
             now: 0,
@@ -538,7 +538,7 @@ impl DaemonCore {
     fn spool_read(&mut self, ids: Vec<i64>, result: Result<Vec<SpooledPdu>, DurableError>) {
         match result {
             Ok(pdus) => {
-                let mut receiver = Receiver::new(crate::wdp::Limits::from(&self.cfg.wdp));
+                let mut receiver = Receiver::new(self.cfg.wdp_limits());
                 receiver
                     .set_streams(self.cfg.sse.iter().map(|s| (s.application_id.as_str(), s.name.as_str())));
                 let mut outcomes = Vec::new();
@@ -610,15 +610,15 @@ impl DaemonCore {
     fn reload(&mut self, cfg: Config, stopped: &[String]) {
         log::info!("configuration reloaded");
         let changes = reload::changes(&self.cfg, &cfg);
-        if changes.needs_restart {
-            log::warn!("[modem], [dbus] and [store] changes take effect at the next start");
+        if !changes.restart.is_empty() {
+            log::warn!("reload: {} changed; applies at the next start", changes.restart.join(", "));
         }
         self.cfg = cfg;
         if changes.bearer {
             self.actions.push_back(Action::ReconfigureBearer(self.cfg.bearer.clone()));
         }
         if changes.wdp {
-            let outcomes = self.receiver.set_limits(crate::wdp::Limits::from(&self.cfg.wdp));
+            let outcomes = self.receiver.set_limits(self.cfg.wdp_limits());
             self.settle(outcomes);
         }
         self.apply_stream_config(stopped);

@@ -95,16 +95,16 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cfg.dbus.bus,
         cfg.store.dir.display()
     );
-    let store = Store::open_config(&cfg)?;
+    let store = Store::open(&cfg.store.dir, cfg.store_limits())?;
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
 
     let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
     let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
     let hooks = ServiceHooks { inject: inject_tx, bearer: bearer_set_tx };
-    let cai = cai::start(&cfg.dbus.bus, store.clone(), &cfg, hooks).await?;
+    let cai = cai::start(&cfg.dbus.bus, store.clone(), cfg.cai_settings(), hooks).await?;
     log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
 
-    let (transport, sim) = Transport::from_config(&cfg.modem);
+    let (transport, sim) = Transport::for_device(&cfg.modem.device);
     if let Some(sim) = sim {
         cai.connection().object_server().at(SIMULATOR_PATH, SimulatorIface { sim }).await?;
         log::info!("simulated modem: the network is org.otapush.Push1.Simulator on {SIMULATOR_PATH}");
@@ -120,7 +120,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         let _ = modem_stopped.await;
     };
     let modem_task = tokio::spawn(modem::run_modem_with_commands(
-        cfg.modem.clone(),
+        cfg.modem_settings(),
         profile,
         transport,
         pdu_tx,

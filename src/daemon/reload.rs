@@ -42,18 +42,15 @@ pub fn stream_diff(
 /// Which sections of a reloaded configuration differ.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Changes {
-    /// `[modem]`, `[dbus]` or `[store]`: only at the next start.
-    pub needs_restart: bool,
+    /// The changed keys that apply only at the next start (`[modem]`, `[dbus]`, `[store]`,
+    /// `[cai]`, `[[access.rule]]`).
+    pub restart: Vec<String>,
     pub bearer: bool,
     pub wdp: bool,
 }
 
 pub fn changes(old: &Config, new: &Config) -> Changes {
-    Changes {
-        needs_restart: old.modem != new.modem || old.dbus != new.dbus || old.store != new.store,
-        bearer: old.bearer != new.bearer,
-        wdp: old.wdp != new.wdp,
-    }
+    Changes { restart: old.restart_keys(new), bearer: old.bearer != new.bearer, wdp: old.wdp != new.wdp }
 }
 
 #[cfg(test)]
@@ -98,9 +95,12 @@ mod tests {
     fn sections_that_apply_at_once_and_at_the_next_start() {
         let old = Config::default();
         let mut new = old.clone();
-        assert_eq!(changes(&old, &new), Changes { needs_restart: false, bearer: false, wdp: false });
+        assert_eq!(changes(&old, &new), Changes { restart: vec![], bearer: false, wdp: false });
         new.wdp.max_partials += 1;
         new.store.commit_retry_max += 1;
-        assert_eq!(changes(&old, &new), Changes { needs_restart: true, bearer: false, wdp: true });
+        assert_eq!(
+            changes(&old, &new),
+            Changes { restart: vec!["[store] commit_retry_max".to_string()], bearer: false, wdp: true }
+        );
     }
 }

@@ -43,7 +43,7 @@ impl Streams {
                 ..Default::default()
             };
             crate::sse::client::spawn_stream_with(
-                cfg.clone(),
+                cfg.stream_settings(),
                 opts,
                 last_id_rx,
                 bearer.subscribe(),
@@ -54,11 +54,8 @@ impl Streams {
         #[cfg(not(feature = "sse-http"))]
         {
             let _ = (last_id_rx, bearer);
-            status_tx.send_modify(|s| {
-                s.state = StreamState::Stopped {
-                    reason: "built without the sse-http feature: events arrive by SMS only".into(),
-                }
-            });
+            status_tx
+                .send_modify(|s| s.state = StreamState::Stopped { reason: crate::sse::StopReason::NoHttp });
         }
         let mut watch_status = status.clone();
         let changed = self.changed.clone();
@@ -121,7 +118,7 @@ impl Streams {
                     d.insert("Attempt", Value::from(*attempt));
                 }
                 StreamState::Stopped { reason } => {
-                    d.insert("Reason", Value::from(reason.clone()));
+                    d.insert("Reason", Value::from(reason.to_string()));
                 }
                 _ => {}
             }
@@ -132,7 +129,7 @@ impl Streams {
             d.insert("Connects", Value::from(st.connects));
             d.insert("Errors", Value::from(st.errors));
             if let Some(e) = &st.last_error {
-                d.insert("LastError", Value::from(e.clone()));
+                d.insert("LastError", Value::from(e.to_string()));
             }
             if let Ok(v) = OwnedValue::try_from(Value::from(d)) {
                 all.insert(name.clone(), v);

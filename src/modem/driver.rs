@@ -10,7 +10,6 @@ use super::profile::Profile;
 use super::sim::SimHandle;
 use super::state::ModemState;
 use super::ReceivedPdu;
-use crate::config::ModemConfig;
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -30,14 +29,27 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// `device = "sim"` → a new simulator (its handle returned for scripting), else a tty path.
-    pub fn from_config(cfg: &ModemConfig) -> (Transport, Option<SimHandle>) {
-        if cfg.device == "sim" {
+    /// `sim` → a new simulator (its handle returned for scripting), else a tty path.
+    pub fn for_device(device: &str) -> (Transport, Option<SimHandle>) {
+        if device == "sim" {
             let h = SimHandle::new(super::sim::SimOptions::default());
             (Transport::Sim(h.clone()), Some(h))
         } else {
-            (Transport::Serial(PathBuf::from(&cfg.device)), None)
+            (Transport::Serial(PathBuf::from(device)), None)
         }
+    }
+}
+
+/// How the driver opens a serial port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Serial speed (8N1, raw).
+    pub baud: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { baud: 115_200 }
     }
 }
 
@@ -66,19 +78,19 @@ const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
 /// modem (or acknowledged) only after its `durable` sender answers `Ok(())`. `state` follows
 /// [`ModemState`].
 pub async fn run_modem(
-    cfg: ModemConfig,
+    settings: Settings,
     profile: Profile,
     transport: Transport,
     pdus: mpsc::Sender<ReceivedPdu>,
     state: watch::Sender<ModemState>,
     shutdown: impl Future<Output = ()>,
 ) {
-    run_modem_with(cfg, profile, transport, pdus, state, shutdown, StoreRetry::default()).await
+    run_modem_with(settings, profile, transport, pdus, state, shutdown, StoreRetry::default()).await
 }
 
 /// [`run_modem`] that also takes [`ModemCommand`]s from `commands`.
 pub async fn run_modem_with_commands(
-    cfg: ModemConfig,
+    settings: Settings,
     profile: Profile,
     transport: Transport,
     pdus: mpsc::Sender<ReceivedPdu>,
@@ -86,12 +98,12 @@ pub async fn run_modem_with_commands(
     commands: mpsc::Receiver<ModemCommand>,
     shutdown: impl Future<Output = ()>,
 ) {
-    drive(cfg, profile, transport, pdus, state, shutdown, StoreRetry::default(), Some(commands)).await
+    drive(settings, profile, transport, pdus, state, shutdown, StoreRetry::default(), Some(commands)).await
 }
 
 /// [`run_modem`] with other pauses between offers of what the store refused (tests).
 pub async fn run_modem_with(
-    cfg: ModemConfig,
+    settings: Settings,
     profile: Profile,
     transport: Transport,
     pdus: mpsc::Sender<ReceivedPdu>,
@@ -99,12 +111,12 @@ pub async fn run_modem_with(
     shutdown: impl Future<Output = ()>,
     store_retry: StoreRetry,
 ) {
-    drive(cfg, profile, transport, pdus, state, shutdown, store_retry, None).await
+    drive(settings, profile, transport, pdus, state, shutdown, store_retry, None).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn drive(
-    cfg: ModemConfig,
+    settings: Settings,
     profile: Profile,
     transport: Transport,
     pdus: mpsc::Sender<ReceivedPdu>,
@@ -123,7 +135,7 @@ async fn drive(
         commands,
     };
     tokio::pin!(shutdown);
-    let _ = d.run(&cfg, &transport, &mut shutdown).await;
+    let _ = d.run(&settings, &transport, &mut shutdown).await;
     log::info!("modem: driver stopped");
 }
 
@@ -192,7 +204,7 @@ enum Wake<T> {
 impl Driver {
     async fn run<S: Future<Output = ()>>(
         &mut self,
-        cfg: &ModemConfig,
+        settings: &Settings,
         transport: &Transport,
         shutdown: &mut Pin<&mut S>,
     ) -> Result<(), Stop> {
@@ -206,7 +218,7 @@ impl Driver {
                     log::info!("modem: connected to the simulator");
                     self.session(io, shutdown).await?;
                 }
-                Transport::Serial(path) => match open_serial(path, cfg.baud) {
+                Transport::Serial(path) => match open_serial(path, settings.baud) {
                     Ok(port) => self.session(port, shutdown).await?,
                     Err(e) => {
                         if device::present(path) {

@@ -14,7 +14,7 @@ pub mod resume;
 pub mod sim;
 pub mod state;
 
-pub use driver::{run_modem, run_modem_with, run_modem_with_commands, ModemCommand, Transport};
+pub use driver::{run_modem, run_modem_with, run_modem_with_commands, ModemCommand, Settings, Transport};
 pub use intake::StoreRetry;
 pub use profile::{Profile, ProfileError};
 pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};

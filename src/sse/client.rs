@@ -12,8 +12,8 @@
 //! needs it. Redirect targets are resolved without dot-segment removal.
 
 use super::parser::{Limits, Output, Parser};
-use super::policy::{classify, Action, End, Failure, Policy, Response, Tuning};
-use crate::config::SseConfig;
+use super::policy::{classify, Action, End, Failure, OnServerError, Policy, Response, Tuning};
+use super::{SseError, StopReason};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -25,13 +25,27 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use super::status::{StreamEvent, StreamState, StreamStatus};
+
+/// One stream's endpoint and bounds (an `[[sse]]` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub name: String,
+    pub url: String,
+    /// PEM CAs trusted in addition to the system's.
+    pub ca_file: Option<PathBuf>,
+    pub on_server_error: OnServerError,
+    /// Silence (not even a comment) longer than this drops the connection (more than zero).
+    pub idle_timeout: Duration,
+    /// Caps of the event parser.
+    pub limits: Limits,
+}
 
 /// Knobs with production defaults; tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +97,7 @@ impl Drop for StreamHandle {
 
 /// Starts one stream with the default options. See [`spawn_stream_with`].
 pub fn spawn_stream(
-    cfg: SseConfig,
+    cfg: Settings,
     last_event_id: watch::Receiver<String>,
     bearer: watch::Receiver<bool>,
     events: mpsc::Sender<StreamEvent>,
@@ -96,7 +110,7 @@ pub fn spawn_stream(
 /// `last_event_id` (the history the daemon shares with the SMS path). `bearer` says whether a
 /// data bearer is up. Events go to `events`; the state goes to `status`.
 pub fn spawn_stream_with(
-    cfg: SseConfig,
+    cfg: Settings,
     opts: StreamOptions,
     last_event_id: watch::Receiver<String>,
     bearer: watch::Receiver<bool>,
@@ -110,7 +124,7 @@ pub fn spawn_stream_with(
 type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 struct Task {
-    cfg: SseConfig,
+    cfg: Settings,
     opts: StreamOptions,
     last_event_id: watch::Receiver<String>,
     events: mpsc::Sender<StreamEvent>,
@@ -124,7 +138,7 @@ impl Task {
             Ok(c) => c,
             Err(e) => {
                 log::error!("stream {name}: {e}");
-                self.set_state(StreamState::Stopped { reason: e });
+                self.set_state(StreamState::Stopped { reason: StopReason::Setup(e) });
                 return;
             }
         };
@@ -175,21 +189,21 @@ impl Task {
                             policy.bearer(up).unwrap_or(Action::Idle)
                         }
                         Ok(Err(failure)) => {
-                            let text = match &failure {
-                                Failure::NoContent => "HTTP 204 No Content".to_string(),
-                                Failure::Fatal(s) | Failure::Server(s) => s.clone(),
+                            let e = match &failure {
+                                Failure::NoContent => SseError::NoContent,
+                                Failure::Fatal(e) | Failure::Server(e) => e.clone(),
                             };
-                            log::warn!("stream {name}: {text}");
-                            self.error(text);
+                            log::warn!("stream {name}: {e}");
+                            self.error(e);
                             policy.failed(failure)
                         }
                         Ok(Ok(end)) => {
                             match &end {
                                 End::Eof => log::info!("stream {name}: the server closed the stream"),
                                 End::IdleTimeout => {
-                                    let s = self.cfg.idle_timeout;
-                                    log::warn!("stream {name}: no data for {s} s, reconnecting");
-                                    self.error(format!("idle for {s} s"));
+                                    let e = SseError::Idle(self.cfg.idle_timeout);
+                                    log::warn!("stream {name}: {e}, reconnecting");
+                                    self.error(e);
                                 }
                                 End::Error(e) => {
                                     log::warn!("stream {name}: {e}");
@@ -213,30 +227,33 @@ impl Task {
         self.status.send_modify(|s| s.state = state);
     }
 
-    fn error(&self, text: String) {
+    fn error(&self, e: SseError) {
         self.status.send_modify(|s| {
             s.errors += 1;
-            s.last_error = Some(text);
+            s.last_error = Some(e);
         });
     }
 
     /// One connection attempt: the request (following redirects), then the body until it ends.
     async fn session(&self, client: &HttpClient, policy: &mut Policy) -> Result<End, Failure> {
         let last_id = self.last_event_id.borrow().clone();
-        let idle = Duration::from_secs(self.cfg.idle_timeout.max(1));
-        let mut uri: Uri =
-            self.cfg.url.parse().map_err(|e| Failure::Fatal(format!("url {:?}: {e}", self.cfg.url)))?;
+        let idle = self.cfg.idle_timeout;
+        let mut uri: Uri = self.cfg.url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
+            Failure::Fatal(SseError::Url { url: self.cfg.url.clone(), reason: e.to_string() })
+        })?;
         let mut redirects = 0;
         let response = loop {
             let request = build_request(&uri, &last_id)?;
             let response = match tokio::time::timeout(idle, client.request(request)).await {
                 Err(_) => {
-                    return Err(Failure::Server(format!(
-                        "no response from {uri} within {} s",
-                        idle.as_secs()
-                    )))
+                    return Err(Failure::Server(SseError::NoResponse { uri: uri.to_string(), wait: idle }))
                 }
-                Ok(Err(e)) => return Err(Failure::Server(format!("{uri}: {}", describe(&e)))),
+                Ok(Err(e)) => {
+                    return Err(Failure::Server(SseError::Network {
+                        uri: uri.to_string(),
+                        reason: describe(&e),
+                    }))
+                }
                 Ok(Ok(r)) => r,
             };
             let content_type = response.headers().get(CONTENT_TYPE).map(HeaderValue::as_bytes);
@@ -246,14 +263,11 @@ impl Task {
                 Response::Redirect => {
                     redirects += 1;
                     if redirects > self.opts.max_redirects {
-                        return Err(Failure::Server(format!(
-                            "more than {} redirects",
-                            self.opts.max_redirects
-                        )));
+                        return Err(Failure::Server(SseError::TooManyRedirects(self.opts.max_redirects)));
                     }
                     let location = response.headers().get(LOCATION).map(HeaderValue::as_bytes);
                     uri = location.and_then(|l| resolve(&uri, l)).ok_or_else(|| {
-                        Failure::Server(format!("{}: redirect without a valid Location", response.status()))
+                        Failure::Server(SseError::BadRedirect { status: response.status().as_u16() })
                     })?;
                     log::debug!("stream {}: redirected to {uri}", self.cfg.name);
                 }
@@ -276,8 +290,7 @@ impl Task {
         idle: Duration,
         policy: &mut Policy,
     ) -> Result<End, Failure> {
-        let mut parser =
-            Parser::new(Limits::for_event_bytes(self.cfg.max_event_bytes)).with_last_event_id(last_id);
+        let mut parser = Parser::new(self.cfg.limits).with_last_event_id(last_id);
         let mut outputs = Vec::new();
         loop {
             match tokio::time::timeout(idle, body.frame()).await {
@@ -287,7 +300,7 @@ impl Task {
                     self.hand_over(&mut outputs, policy).await?;
                     return Ok(End::Eof);
                 }
-                Ok(Some(Err(e))) => return Ok(End::Error(format!("reading the stream: {}", describe(&e)))),
+                Ok(Some(Err(e))) => return Ok(End::Error(SseError::Body(describe(&e)))),
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         parser.feed(&data, &mut |o| outputs.push(o));
@@ -316,7 +329,7 @@ impl Task {
                     // is not polled: hyper stops reading the socket and TCP flow control slows
                     // the server down.
                     if self.events.send(ev).await.is_err() {
-                        return Err(Failure::Fatal("the event receiver is gone".into()));
+                        return Err(Failure::Fatal(SseError::ReceiverGone));
                     }
                 }
                 Output::Retry(ms) => {
@@ -327,7 +340,7 @@ impl Task {
                     log::warn!(
                         "stream {}: dropped an event over the cap of {} bytes ({bytes})",
                         self.cfg.name,
-                        self.cfg.max_event_bytes
+                        self.cfg.limits.max_event
                     );
                     self.status.send_modify(|s| s.oversized += 1);
                 }
@@ -359,7 +372,9 @@ fn build_request(uri: &Uri, last_id: &str) -> Result<Request<Empty<Bytes>>, Fail
             Err(_) => log::warn!("last event id {last_id:?} cannot be a header value; not sent"),
         }
     }
-    builder.body(Empty::new()).map_err(|e| Failure::Fatal(format!("request for {uri}: {e}")))
+    builder
+        .body(Empty::new())
+        .map_err(|e| Failure::Fatal(SseError::Request { uri: uri.to_string(), reason: e.to_string() }))
 }
 
 /// Resolves a `Location` against the current URI: absolute, scheme-relative (`//host/p`),
@@ -398,11 +413,11 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-async fn build_client(cfg: &SseConfig, opts: &StreamOptions) -> Result<HttpClient, String> {
+async fn build_client(cfg: &Settings, opts: &StreamOptions) -> Result<HttpClient, SseError> {
     let ca_file = cfg.ca_file.clone();
     let tls = tokio::task::spawn_blocking(move || tls_config(ca_file.as_deref()))
         .await
-        .map_err(|e| format!("loading certificates: {e}"))??;
+        .map_err(|e| SseError::Certificates(e.to_string()))??;
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -414,7 +429,7 @@ async fn build_client(cfg: &SseConfig, opts: &StreamOptions) -> Result<HttpClien
 
 /// The TLS client config: ring explicitly (never a process-wide default provider), the system
 /// roots, and the stream's `ca_file` (PEM, one or more certificates) if set. Blocking (file I/O).
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, SseError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for e in &native.errors {
@@ -423,21 +438,22 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
     let (added, ignored) = roots.add_parsable_certificates(native.certs);
     log::debug!("system certificates: {added} trusted, {ignored} unusable");
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        let bad = |reason: String| SseError::CaFile { path: path.to_path_buf(), reason };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            roots.add(cert).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            let cert = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
             found += 1;
         }
         if found == 0 {
-            return Err(format!("ca_file {}: no certificate in it", path.display()));
+            return Err(bad("no certificate in it".into()));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(|e| SseError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
@@ -486,8 +502,11 @@ mod tests {
         assert!(tls_config(Some(&good)).is_ok());
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        assert!(tls_config(Some(&empty)).unwrap_err().contains("no certificate"));
+        let e = tls_config(Some(&empty)).unwrap_err();
+        assert_eq!(e, SseError::CaFile { path: empty.clone(), reason: "no certificate in it".into() });
         let missing = dir.path().join("missing.pem");
-        assert!(tls_config(Some(&missing)).unwrap_err().contains("missing.pem"));
+        let e = tls_config(Some(&missing)).unwrap_err();
+        assert!(matches!(&e, SseError::CaFile { path, .. } if *path == missing), "{e:?}");
+        assert!(e.to_string().starts_with(&format!("ca_file {}: ", missing.display())), "{e}");
     }
 }

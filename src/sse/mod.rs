@@ -7,11 +7,13 @@
 pub mod client;
 #[cfg(test)]
 mod encode;
+pub mod error;
 pub mod parser;
 pub mod policy;
 pub mod status;
 
 #[cfg(feature = "sse-http")]
 pub use client::{spawn_stream, spawn_stream_with, StreamHandle, StreamOptions};
+pub use error::{SseError, StopReason};
 pub use parser::{parse_body, Event, Limits, Output, ParsedBody, Parser};
 pub use status::{StreamEvent, StreamState, StreamStatus};

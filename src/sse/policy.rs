@@ -14,8 +14,20 @@
 //!   at 5 minutes, and resets when a connection delivered events;
 //! - bearer down → idle (close, rely on SMS); bearer up → connect now, whatever timer runs.
 
+pub use super::error::{SseError, StopReason};
 use crate::backoff::Backoff;
-use crate::config::OnServerError;
+use serde::{Deserialize, Serialize};
+
+/// What 5xx and network errors do (`[[sse]] on_server_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnServerError {
+    /// Back off and retry.
+    #[default]
+    Backoff,
+    /// Stop until the config is reloaded.
+    Stop,
+}
 
 /// Backoff parameters; [`Tuning::default`] is the production policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +62,9 @@ pub enum Failure {
     /// 204 No Content: the server asks the client to stop reconnecting.
     NoContent,
     /// Stops the stream until the config is reloaded (4xx, unexpected status, wrong type).
-    Fatal(String),
+    Fatal(SseError),
     /// 5xx or a network error: follows `on_server_error`.
-    Server(String),
+    Server(SseError),
 }
 
 /// How a connected stream ended.
@@ -63,7 +75,7 @@ pub enum End {
     /// No byte for the idle timeout.
     IdleTimeout,
     /// The connection broke mid-body (a network error).
-    Error(String),
+    Error(SseError),
 }
 
 /// What the shell does next.
@@ -79,7 +91,7 @@ pub enum Action {
     Idle,
     /// Done until the config is reloaded.
     Stop {
-        reason: String,
+        reason: StopReason,
     },
 }
 
@@ -95,13 +107,13 @@ pub fn classify(status: u16, content_type: Option<&[u8]>) -> Response {
                 Response::Stream
             } else {
                 let shown = String::from_utf8_lossy(content_type.unwrap_or(b"(none)")).into_owned();
-                Response::Failure(Failure::Fatal(format!("wrong content type {shown:?}")))
+                Response::Failure(Failure::Fatal(SseError::ContentType(shown)))
             }
         }
         204 => Response::Failure(Failure::NoContent),
         301 | 302 | 303 | 307 | 308 => Response::Redirect,
-        500..=599 => Response::Failure(Failure::Server(format!("HTTP {status}"))),
-        _ => Response::Failure(Failure::Fatal(format!("HTTP {status}"))),
+        500..=599 => Response::Failure(Failure::Server(SseError::Status(status))),
+        _ => Response::Failure(Failure::Fatal(SseError::Status(status))),
     }
 }
 
@@ -186,8 +198,8 @@ impl Policy {
     /// A connection attempt failed before a stream started.
     pub fn failed(&mut self, failure: Failure) -> Action {
         match failure {
-            Failure::NoContent => self.stop("HTTP 204 No Content: the server asked to stop".into()),
-            Failure::Fatal(why) => self.stop(format!("{why} (stopped until the config is reloaded)")),
+            Failure::NoContent => self.stop(StopReason::NoContent),
+            Failure::Fatal(why) => self.stop(StopReason::Refused(why)),
             Failure::Server(why) => self.server_error(why),
         }
     }
@@ -210,14 +222,14 @@ impl Policy {
         Some(Action::Connect)
     }
 
-    fn server_error(&mut self, why: String) -> Action {
+    fn server_error(&mut self, why: SseError) -> Action {
         match self.on_server_error {
             OnServerError::Backoff => self.backoff(),
-            OnServerError::Stop => self.stop(format!("{why} (on_server_error = \"stop\")")),
+            OnServerError::Stop => self.stop(StopReason::ServerError(why)),
         }
     }
 
-    fn stop(&mut self, reason: String) -> Action {
+    fn stop(&mut self, reason: StopReason) -> Action {
         self.phase = Phase::Stopped;
         Action::Stop { reason }
     }
@@ -258,7 +270,7 @@ mod tests {
     }
 
     fn server() -> Failure {
-        Failure::Server("HTTP 500".into())
+        Failure::Server(SseError::Status(500))
     }
 
     #[test]
@@ -363,26 +375,28 @@ mod tests {
     fn stops_on_204_4xx_and_wrong_type_whatever_on_server_error_says() {
         for on in [OnServerError::Backoff, OnServerError::Stop] {
             let mut p = policy(on);
-            assert!(
-                matches!(p.failed(Failure::NoContent), Action::Stop { reason } if reason.contains("204"))
-            );
+            assert!(p.failed(Failure::NoContent) == Action::Stop { reason: StopReason::NoContent });
             // Stopped: bearer changes and stale timers do not revive it.
             assert_eq!(p.bearer(false), None);
             assert_eq!(p.bearer(true), None);
             assert_eq!(p.timer(), None);
             let mut p = policy(on);
             let Response::Failure(f) = classify(404, None) else { panic!() };
-            assert!(matches!(p.failed(f), Action::Stop { reason } if reason.contains("404")));
+            let want = StopReason::Refused(SseError::Status(404));
+            assert_eq!(p.failed(f), Action::Stop { reason: want.clone() });
+            assert_eq!(want.to_string(), "HTTP 404 (stopped until the config is reloaded)");
         }
     }
 
     #[test]
     fn on_server_error_stop_stops_on_5xx_and_broken_streams_but_not_on_eof() {
         let mut p = policy(OnServerError::Stop);
-        assert!(matches!(p.failed(server()), Action::Stop { reason } if reason.contains("500")));
+        let want = StopReason::ServerError(SseError::Status(500));
+        assert_eq!(want.to_string(), "HTTP 500 (on_server_error = \"stop\")");
+        assert_eq!(p.failed(server()), Action::Stop { reason: want });
         let mut p = policy(OnServerError::Stop);
         p.connected();
-        assert!(matches!(p.ended(End::Error("reset".into())), Action::Stop { .. }));
+        assert!(matches!(p.ended(End::Error(SseError::Body("reset".into()))), Action::Stop { .. }));
         let mut p = policy(OnServerError::Stop);
         p.connected();
         assert!(matches!(p.ended(End::Eof), Action::Wait { .. }));

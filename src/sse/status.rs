@@ -1,7 +1,7 @@
 //! What a connection-oriented stream reports: its events and its status. Plain data, compiled
 //! without the `sse-http` feature too, so an SMS-only daemon reports its streams as stopped.
 
-use super::Event;
+use super::{Event, SseError, StopReason};
 
 /// One event from a stream, for the daemon to deduplicate and deliver. Its commit moves the
 /// stream's Last-Event-ID in the store, and the daemon's copy that the next connect sends.
@@ -31,7 +31,7 @@ pub enum StreamState {
     },
     /// Stopped until the config is reloaded (or for good, after 204).
     Stopped {
-        reason: String,
+        reason: StopReason,
     },
 }
 
@@ -60,7 +60,7 @@ pub struct StreamStatus {
     pub connects: u64,
     /// Failed attempts and streams that ended by an error or the idle timeout.
     pub errors: u64,
-    pub last_error: Option<String>,
+    pub last_error: Option<SseError>,
     /// The reconnection time the server set with `retry:`, to persist.
     pub retry_ms: Option<u64>,
     /// Events dropped for breaking the size cap.

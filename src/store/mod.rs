@@ -78,18 +78,12 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The defaults of docs/config.md (`[store]`, `[cai] dedup_window`).
     fn default() -> Self {
-        Limits::from_config(&crate::config::Config::default())
-    }
-}
-
-impl Limits {
-    /// The limits a configuration asks for.
-    pub fn from_config(cfg: &crate::config::Config) -> Limits {
         Limits {
-            max_queued_messages: u64::from(cfg.store.max_queued_messages),
-            max_queued_bytes: cfg.store.max_queued_bytes,
-            dedup_window_ms: cfg.cai.dedup_window.saturating_mul(1000),
+            max_queued_messages: 10_000,
+            max_queued_bytes: 64 << 20,
+            dedup_window_ms: 7 * 86_400 * 1000,
             max_seen_ids: 100_000,
             max_dead_letters: 1_000,
         }
@@ -204,11 +198,6 @@ impl Store {
             db.marker = Some(marker);
         }
         Ok(store)
-    }
-
-    /// Opens the store a configuration names (`[store] dir`).
-    pub fn open_config(cfg: &crate::config::Config) -> Result<Store> {
-        Store::open(&cfg.store.dir, Limits::from_config(cfg))
     }
 
     /// `PRAGMA quick_check` on a read-only connection: closing it neither checkpoints nor

@@ -82,13 +82,10 @@ pub struct Limits {
     pub timeout_ms: u64,
 }
 
-impl From<&crate::config::WdpConfig> for Limits {
-    fn from(c: &crate::config::WdpConfig) -> Self {
-        Limits {
-            max_partials: c.max_partials,
-            max_bytes: c.max_partial_bytes,
-            timeout_ms: c.reassembly_timeout.saturating_mul(1000),
-        }
+impl Default for Limits {
+    /// 64 partial messages, 256 KiB, 3 days (docs/config.md, `[wdp]`).
+    fn default() -> Self {
+        Limits { max_partials: 64, max_bytes: 256 * 1024, timeout_ms: 3 * 86_400 * 1000 }
     }
 }
 

@@ -30,7 +30,7 @@ pub struct Service {
 }
 
 pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
-    let store = Store::open_config(cfg).unwrap();
+    let store = Store::open(&cfg.store.dir, cfg.store_limits()).unwrap();
     let (inject, mut received) = mpsc::channel::<otapush::modem::ReceivedPdu>(16);
     let (injected_tx, injected) = mpsc::channel(16);
     // Stands in for the daemon's receive path: takes each PDU and answers "durable".
@@ -41,7 +41,9 @@ pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
         }
     });
     let (bearer_tx, bearer) = mpsc::channel(16);
-    let handle = start(&bus.address, store, cfg, ServiceHooks { inject, bearer: bearer_tx }).await.unwrap();
+    let handle = start(&bus.address, store, cfg.cai_settings(), ServiceHooks { inject, bearer: bearer_tx })
+        .await
+        .unwrap();
     Service { handle, injected, bearer }
 }
 

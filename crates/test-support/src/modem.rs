@@ -4,7 +4,6 @@
 //! acknowledgement of a PDU that was not durable yet), and a pty modem for the daemon process.
 
 use crate::eventually::GUARD;
-use otapush::config::ModemConfig;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{SimHandle, SimOptions};
 use otapush::modem::{run_modem_with, Location, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
@@ -107,12 +106,7 @@ impl Rig {
         let (tx, rx) = mpsc::channel(16);
         let (stx, srx) = watch::channel(ModemState::NoDevice);
         let (sd_tx, sd_rx) = oneshot::channel::<()>();
-        let cfg = ModemConfig {
-            device: self.link.to_string_lossy().into_owned(),
-            baud: 115200,
-            profile: self.profile.name.clone(),
-            profile_dir: None,
-        };
+        let cfg = otapush::modem::Settings { baud: 115200 };
         let transport = Transport::Serial(self.link.clone());
         let stop = async {
             let _ = sd_rx.await;
