@@ -10,6 +10,7 @@ use super::profile::Profile;
 use super::sim::SimHandle;
 use super::state::ModemState;
 use super::ReceivedPdu;
+use crate::backoff::Backoff;
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ type Durable = (u64, Result<(), String>);
 const SYSFS_USB: &str = "/sys/bus/usb/devices";
 /// A session shorter than this counts as a failed connect for the backoff.
 const STABLE_SESSION: Duration = Duration::from_secs(5);
-const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
+const MAX_RECONNECT_BACKOFF_MS: u64 = 30_000;
 
 /// Runs the modem until `shutdown` completes or the receiver of `pdus` is dropped.
 ///
@@ -208,7 +209,7 @@ impl Driver {
         transport: &Transport,
         shutdown: &mut Pin<&mut S>,
     ) -> Result<(), Stop> {
-        let mut backoff = Duration::from_secs(1);
+        let mut backoff = Backoff::new(1000, MAX_RECONNECT_BACKOFF_MS);
         self.publish(ModemState::NoDevice);
         loop {
             let started = now();
@@ -222,10 +223,10 @@ impl Driver {
                     Ok(port) => self.session(port, shutdown).await?,
                     Err(e) => {
                         if device::present(path) {
-                            log::warn!("modem: cannot open {}: {e}; retrying in {backoff:?}", path.display());
+                            let pause = Duration::from_millis(backoff.next());
+                            log::warn!("modem: cannot open {}: {e}; retrying in {pause:?}", path.display());
                             self.publish(ModemState::error(format!("cannot open {}: {e}", path.display())));
-                            self.idle_until(tokio::time::sleep(backoff), shutdown).await?;
-                            backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
+                            self.idle_until(tokio::time::sleep(pause), shutdown).await?;
                         } else {
                             self.report_absent(path);
                             self.idle_until(device::wait_present(path), shutdown).await?;
@@ -238,10 +239,9 @@ impl Driver {
             self.engine.reset();
             self.flush_actions().await?;
             if now().duration_since(started) >= STABLE_SESSION {
-                backoff = Duration::from_secs(1);
+                backoff.reset();
             } else {
-                self.idle_until(tokio::time::sleep(backoff), shutdown).await?;
-                backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
+                self.idle_until(tokio::time::sleep(Duration::from_millis(backoff.next())), shutdown).await?;
             }
         }
     }

@@ -3,6 +3,7 @@
 //! (docs/store.md, "A full disk"). The state is logged when it changes and shown as the
 //! `StoreState` property.
 
+use crate::backoff::Backoff;
 use std::time::{Duration, Instant};
 
 /// The pause after the first failure.
@@ -36,14 +37,15 @@ struct Failing {
 #[derive(Debug)]
 pub struct Health {
     max: Duration,
-    next: Duration,
+    backoff: Backoff,
     failing: Option<Failing>,
 }
 
 impl Health {
     /// `max`: the cap on the pause between tries.
     pub fn new(max: Duration) -> Health {
-        Health { max, next: FIRST_RETRY.min(max), failing: None }
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Health { max, backoff: Backoff::new(ms(FIRST_RETRY), ms(max)), failing: None }
     }
 
     /// A commit of `what` failed with `reason`: enters the failing state (one log line) and gives
@@ -67,14 +69,12 @@ impl Health {
                 log::debug!("store: try {} of {what} failed ({reason})", f.tries);
             }
         }
-        let pause = self.next;
-        self.next = (self.next * 2).min(self.max);
-        pause
+        Duration::from_millis(self.backoff.next())
     }
 
     /// A commit went through: leaves the failing state (one log line). True when it left it.
     pub fn succeeded(&mut self) -> bool {
-        self.next = FIRST_RETRY.min(self.max);
+        self.backoff.reset();
         let Some(f) = self.failing.take() else { return false };
         log::info!(
             "store: commits succeed again after {:.1} s and {} failed tries",
