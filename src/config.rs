@@ -28,6 +28,8 @@ pub struct Config {
     pub sse: Vec<SseConfig>,
     /// Who may register for which application ids, and originator allow lists.
     pub access: AccessConfig,
+    /// The local EventSource endpoint (docs/eventsource.md).
+    pub eventsource: EventSourceConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,6 +228,103 @@ pub struct AccessRule {
     pub originators: Vec<String>,
 }
 
+/// `[eventsource]`: the local EventSource endpoint (docs/eventsource.md). Off unless `socket`
+/// or `tcp_listen` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSourceConfig {
+    /// The Unix socket path (peer credentials decide access).
+    pub socket: Option<PathBuf>,
+    /// A loopback address and port (`127.0.0.1:PORT` or `[::1]:PORT`) for browsers and WebViews.
+    pub tcp_listen: Option<String>,
+    /// Origins (`scheme://host[:port]`) whose pages may subscribe over TCP without a token, to
+    /// application ids that no `[access]` rule restricts.
+    pub allowed_origins: Vec<String>,
+    /// Seconds between heartbeat comment lines.
+    pub heartbeat: u64,
+    /// Events kept per application id (the resume window).
+    pub history: u32,
+    /// The `retry:` sent to each subscriber once, in milliseconds.
+    pub retry: u64,
+    /// Subscribers at once, over both listeners.
+    pub max_subscribers: u32,
+    /// Subscribers at once per uid (Unix socket).
+    pub max_subscribers_per_uid: u32,
+    /// Seconds a token from `IssueEventSourceToken` stays valid.
+    pub token_ttl: u64,
+}
+
+impl Default for EventSourceConfig {
+    fn default() -> Self {
+        EventSourceConfig {
+            socket: None,
+            tcp_listen: None,
+            allowed_origins: Vec::new(),
+            heartbeat: 15,
+            history: 100,
+            retry: 3000,
+            max_subscribers: 32,
+            max_subscribers_per_uid: 8,
+            token_ttl: 3600,
+        }
+    }
+}
+
+impl EventSourceConfig {
+    /// True when a listener is configured (the history is kept only then).
+    pub fn enabled(&self) -> bool {
+        self.socket.is_some() || self.tcp_listen.is_some()
+    }
+
+    /// The parsed `tcp_listen` (validated: a loopback address).
+    pub fn tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tcp_listen.as_deref().and_then(|a| a.parse().ok())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: &dyn std::fmt::Debug, why: &str| {
+            Err(ConfigError::Invalid(format!("[eventsource] {key} = {value:?}: {why}")))
+        };
+        if let Some(p) = &self.socket {
+            if !p.is_absolute() {
+                return bad("socket", p, "must be an absolute path");
+            }
+        }
+        if let Some(a) = &self.tcp_listen {
+            match a.parse::<std::net::SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => {}
+                Ok(_) => return bad("tcp_listen", a, "must be a loopback address (127.0.0.1 or [::1])"),
+                Err(_) => return bad("tcp_listen", a, "must be ADDRESS:PORT, e.g. 127.0.0.1:8089"),
+            }
+        }
+        for o in &self.allowed_origins {
+            let rest = o.strip_prefix("http://").or_else(|| o.strip_prefix("https://"));
+            if !rest.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' '])) {
+                return bad("allowed_origins", o, "each must be scheme://host[:port], no path");
+            }
+        }
+        if !(1..=3600).contains(&self.heartbeat) {
+            return bad("heartbeat", &self.heartbeat, "is 1 to 3600 seconds");
+        }
+        if !(1..=10_000).contains(&self.history) {
+            return bad("history", &self.history, "is 1 to 10000 events");
+        }
+        if self.retry > 3_600_000 {
+            return bad("retry", &self.retry, "is 0 to 3600000 ms");
+        }
+        if !(1..=4096).contains(&self.max_subscribers) {
+            return bad("max_subscribers", &self.max_subscribers, "is 1 to 4096");
+        }
+        if !(1..=self.max_subscribers).contains(&self.max_subscribers_per_uid) {
+            return bad("max_subscribers_per_uid", &self.max_subscribers_per_uid, "is 1 to max_subscribers");
+        }
+        if !(1..=86_400).contains(&self.token_ttl) {
+            return bad("token_ttl", &self.token_ttl, "is 1 to 86400 seconds");
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Parses a configuration file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -246,6 +345,7 @@ impl Config {
         if !(1..=3600).contains(&self.store.commit_retry_max) {
             return Err(ConfigError::Invalid("[store] commit_retry_max is 1 to 3600 seconds".into()));
         }
+        self.eventsource.validate()?;
         let mut names = std::collections::HashSet::new();
         for s in &self.sse {
             if s.name.is_empty() {
@@ -301,6 +401,32 @@ on_server_error = "backoff"
         assert_eq!(c.sse.len(), 1);
         assert_eq!(c.sse[0].on_server_error, OnServerError::Backoff);
         assert_eq!(c.cai.deliver_timeout, 25);
+    }
+
+    #[test]
+    fn eventsource_section_validates_with_key_and_value() {
+        let c = Config::parse(
+            "[eventsource]\nsocket = \"/run/otapush/events.sock\"\ntcp_listen = \"[::1]:8089\"\n\
+             allowed_origins = [\"http://localhost:8000\"]\nhistory = 5\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert!(c.eventsource.enabled());
+        assert_eq!(c.eventsource.tcp_addr(), Some("[::1]:8089".parse().unwrap()));
+        assert!(!Config::default().eventsource.enabled());
+        for (text, key, value) in [
+            ("tcp_listen = \"0.0.0.0:80\"", "tcp_listen", "0.0.0.0:80"),
+            ("tcp_listen = \"localhost\"", "tcp_listen", "localhost"),
+            ("socket = \"rel.sock\"", "socket", "rel.sock"),
+            ("allowed_origins = [\"http://a/path\"]", "allowed_origins", "http://a/path"),
+            ("heartbeat = 0", "heartbeat", "0"),
+            ("history = 0", "history", "0"),
+            ("max_subscribers_per_uid = 99", "max_subscribers_per_uid", "99"),
+        ] {
+            let e = Config::parse(&format!("[eventsource]\n{text}\n"), Path::new("t.toml")).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains(&format!("[eventsource] {key}")) && e.contains(value), "{e}");
+        }
     }
 
     #[test]

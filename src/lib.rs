@@ -16,6 +16,7 @@ pub mod cai;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod eventsource;
 pub mod hex;
 pub mod logging;
 pub mod message;
