@@ -225,7 +225,7 @@ async fn backlog_then_live_events_in_one_order_once_with_retry_once_and_heartbea
     let other = rig.event("x-oma-application:other", Source::Sse, "not for this subscriber");
     rig.deliver(&[other]);
     let e5 = rig.event(TICKER, Source::Sse, "five");
-    rig.deliver(&[e5.clone()]);
+    rig.deliver(std::slice::from_ref(&e5));
     let ids: Vec<String> =
         [s.next_event().await, s.next_event().await, s.next_event().await].map(|e| e.id).into();
     assert_eq!(ids, [e3.id, e4.id, e5.id]);
@@ -253,7 +253,7 @@ async fn resumes_after_last_event_id_from_header_or_query_and_replays_the_window
     assert_eq!(s.next_event().await.id, evs[3].id);
     // Then live, without a repeat.
     let e5 = rig.event(TICKER, Source::Sms, "live");
-    rig.deliver(&[e5.clone()]);
+    rig.deliver(std::slice::from_ref(&e5));
     assert_eq!(s.next_event().await.id, e5.id);
     // An id the window does not hold: the whole window, after a gap comment.
     let mut s = Sse::new(over_unix(&rig, get(&path(TICKER), &[("last-event-id", "0123")])).await);
@@ -358,9 +358,9 @@ fn curl(rig: &Rig, app: &str, as_nobody: bool) -> (String, String) {
 async fn curl_reads_the_stream_and_peer_credentials_decide_access() {
     let mut rig = Rig::start(limits()).await;
     let e = rig.event(DM, Source::Sms, "for nobody");
-    rig.deliver(&[e.clone()]);
+    rig.deliver(std::slice::from_ref(&e));
     let mine = rig.event(MINE, Source::Sms, "for me");
-    rig.deliver(&[mine.clone()]);
+    rig.deliver(std::slice::from_ref(&mine));
     // Let uid 65534 reach the socket (the temporary directory is 0700).
     use std::os::unix::fs::PermissionsExt;
     for d in [rig.dir.path().to_path_buf(), rig.dir.path().join("run")] {
