@@ -99,7 +99,11 @@ pub fn decide(head: &RequestHead<'_>, peer: &Peer, rules: &Rules<'_>) -> Decisio
             (Some(caller.uid), None)
         }
         Peer::Tcp => match token {
-            Some(t) if rules.tokens.check(t, app, rules.now_ms) => (None, origin.map(str::to_string)),
+            // The token is the credential: any page holding it may read (a file: page sends
+            // `Origin: null`, which CORS allows to echo).
+            Some(t) if rules.tokens.check(t, app, rules.now_ms) => {
+                (None, head.origin.filter(|o| !o.is_empty()).map(str::to_string))
+            }
             Some(_) => return reject(403, format!("the token is not valid for {app}")),
             None => {
                 let Some(o) = origin.filter(|o| origin_allowed(o, rules.allowed_origins)) else {
