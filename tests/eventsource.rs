@@ -259,6 +259,18 @@ async fn resumes_after_last_event_id_from_header_or_query_and_replays_the_window
     let mut s = Sse::new(over_unix(&rig, get(&path(TICKER), &[("last-event-id", "0123")])).await);
     assert_eq!(s.next_event().await.id, evs[0].id);
     assert!(String::from_utf8_lossy(&s.raw).contains("\n: gap"), "{:?}", String::from_utf8_lossy(&s.raw));
+    // A backlog longer than a page (16 events) arrives whole, in order, then live events.
+    let news = "x-oma-application:news";
+    let many: Vec<Message> = (0..40).map(|i| rig.event(news, Source::Sms, &format!("n{i}"))).collect();
+    rig.deliver(&many[..37]);
+    let mut s = Sse::new(over_unix(&rig, get(&path(news), &[])).await);
+    rig.deliver(&many[37..]);
+    for m in &many {
+        assert_eq!(s.next_event().await.id, m.id);
+    }
+    let last = rig.event(news, Source::Sse, "live");
+    rig.deliver(std::slice::from_ref(&last));
+    assert_eq!(s.next_event().await.id, last.id);
     // Per stream: `/<stream>`.
     let mut s = Sse::new(over_unix(&rig, get(&format!("{}/ticker", path(TICKER)), &[])).await);
     assert_eq!(s.next_event().await.id, evs[0].id);

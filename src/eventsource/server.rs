@@ -27,6 +27,8 @@ use tokio::task::JoinHandle;
 
 /// The request head's cap (hyper's smallest read buffer).
 const MAX_HEAD_BYTES: usize = 8192;
+/// Backlog events read from the history at a time.
+const BACKLOG_PAGE: usize = 16;
 
 /// What the shell needs besides the hub.
 #[derive(Debug, Clone)]
@@ -257,24 +259,33 @@ fn subscribe(ctx: &Ctx, s: Subscribe, dropped: Arc<Notify>) -> Response<EsBody> 
             return r;
         }
     };
-    let resume =
-        match ctx.hub.store().history_after(&s.app_id, s.stream.as_deref(), s.last_event_id.as_deref()) {
-            Ok(r) => r,
-            Err(e) => {
-                log::warn!("eventsource: history of {}: {e}", s.app_id);
-                return plain(500, "history unavailable");
-            }
-        };
-    let mut first = frame::opening(ctx.settings.retry_ms, resume.gap);
-    let mut last_seq = 0;
-    for ev in &resume.events {
-        first.extend(frame::event(ev));
-        last_seq = ev.seq;
-    }
+    let resume = match ctx.hub.store().history_after(
+        &s.app_id,
+        s.stream.as_deref(),
+        s.last_event_id.as_deref(),
+        BACKLOG_PAGE,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            log::warn!("eventsource: history of {}: {e}", s.app_id);
+            return plain(500, "history unavailable");
+        }
+    };
+    let more = resume.events.len() == BACKLOG_PAGE;
     let hb = ctx.settings.heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + hb, hb);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let body = EventStream { first: Some(Bytes::from(first)), sub, last_seq, heartbeat };
+    let body = EventStream {
+        first: Some(Bytes::from(frame::opening(ctx.settings.retry_ms, resume.gap))),
+        backlog: resume.events.into(),
+        more_backlog: more,
+        store: ctx.hub.store().clone(),
+        app_id: s.app_id.clone(),
+        stream: s.stream.clone(),
+        sub,
+        last_seq: 0,
+        heartbeat,
+    };
     let mut r = Response::new(EsBody::Events(Box::new(body)));
     add_headers(
         &mut r,
@@ -310,13 +321,40 @@ pub enum EsBody {
     Events(Box<EventStream>),
 }
 
-/// The event stream of one subscriber: the opening and backlog, then live events (skipping
-/// those the backlog had) and heartbeats while idle.
+/// The event stream of one subscriber: the opening and the backlog (read from the history a
+/// page at a time, as the client takes it), then live events (skipping those the backlog had)
+/// and heartbeats while idle.
 pub struct EventStream {
     first: Option<Bytes>,
+    backlog: std::collections::VecDeque<crate::store::HistoryEvent>,
+    /// The last page was full: read the next one when `backlog` is empty.
+    more_backlog: bool,
+    store: crate::store::Store,
+    app_id: String,
+    stream: Option<String>,
     sub: Subscription,
     last_seq: i64,
     heartbeat: tokio::time::Interval,
+}
+
+impl EventStream {
+    /// The next backlog event, reading the next page when needed.
+    fn next_backlog(&mut self) -> Option<crate::store::HistoryEvent> {
+        if self.backlog.is_empty() && self.more_backlog {
+            match self.store.history_page(&self.app_id, self.stream.as_deref(), self.last_seq, BACKLOG_PAGE) {
+                Ok(page) => {
+                    self.more_backlog = page.len() == BACKLOG_PAGE;
+                    self.backlog = page.into();
+                }
+                Err(e) => {
+                    // Live events follow; the client resumes from the history when it reconnects.
+                    log::warn!("eventsource: history of {}: {e}", self.app_id);
+                    self.more_backlog = false;
+                }
+            }
+        }
+        self.backlog.pop_front()
+    }
 }
 
 impl Body for EsBody {
@@ -333,6 +371,10 @@ impl Body for EsBody {
         };
         if let Some(b) = s.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(b))));
+        }
+        if let Some(ev) = s.next_backlog() {
+            s.last_seq = ev.seq;
+            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(frame::event(&ev))))));
         }
         loop {
             match s.sub.events.poll_recv(cx) {

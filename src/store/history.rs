@@ -24,8 +24,8 @@ pub struct HistoryEvent {
 /// What a subscriber gets before live events.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Resume {
-    /// The events after the subscriber's Last-Event-ID, oldest first (the whole window when it
-    /// sent none, or one the window no longer holds).
+    /// The (first) events after the subscriber's Last-Event-ID, oldest first (from the start of
+    /// the window when it sent none, or one the window no longer holds).
     pub events: Vec<HistoryEvent>,
     /// The Last-Event-ID was given but is not in the window: events may have been missed.
     pub gap: bool,
@@ -72,36 +72,49 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
 }
 
 impl Store {
-    /// The events of `app_id` (and of `stream`, if given) after `last_event_id`, oldest first.
+    /// The first `limit` events of `app_id` (and of `stream`, if given) after `last_event_id`,
+    /// oldest first; continue with [`Store::history_page`] after the last one's `seq`.
     pub fn history_after(
         &self,
         app_id: &str,
         stream: Option<&str>,
         last_event_id: Option<&str>,
+        limit: usize,
     ) -> Result<Resume> {
         let app = app_id.to_ascii_lowercase();
-        let conn = self.lock();
-        let mut gap = false;
-        let after = match last_event_id.filter(|id| !id.is_empty()) {
-            None => 0,
+        let (after, gap) = match last_event_id.filter(|id| !id.is_empty()) {
+            None => (0, false),
             Some(id) => {
+                let conn = self.lock();
                 let seq = conn
                     .prepare_cached("SELECT seq FROM history WHERE app = ?1 AND msg = ?2")?
                     .query_row(params![app, id], |r| r.get::<_, i64>(0))
                     .optional()?;
-                gap = seq.is_none();
-                seq.unwrap_or(0)
+                (seq.unwrap_or(0), seq.is_none())
             }
         };
+        Ok(Resume { events: self.history_page(&app, stream, after, limit)?, gap })
+    }
+
+    /// Up to `limit` events of `app_id` (and of `stream`) with a `seq` above `after_seq`.
+    pub fn history_page(
+        &self,
+        app_id: &str,
+        stream: Option<&str>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>> {
+        let conn = self.lock();
         let sql = format!(
             "SELECT {COLUMNS} FROM history WHERE app = ?1 AND seq > ?2 AND (?3 IS NULL OR stream = ?3) \
-             ORDER BY seq"
+             ORDER BY seq LIMIT ?4"
         );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let events = conn
             .prepare_cached(&sql)?
-            .query_map(params![app, after, stream], row)?
+            .query_map(params![app_id.to_ascii_lowercase(), after_seq, stream, limit], row)?
             .collect::<Result<_, _>>()?;
-        Ok(Resume { events, gap })
+        Ok(events)
     }
 
     /// The window's row for a committed message, if it is there (for live fan-out).
@@ -149,18 +162,22 @@ mod tests {
         commit(&s, &[event(a, "a3", "3"), event(a, "a4", "4\nfour")]);
         // A duplicate (same id) and a plain message add nothing.
         commit(&s, &[event(a, "a4", "again"), crate::store::test_message("plain", b"p")]);
-        let all = s.history_after("X-OMA-Application:a", None, None).unwrap();
+        let all = s.history_after("X-OMA-Application:a", None, None, 10).unwrap();
         assert_eq!(ids(&all), ["a2", "a3", "a4"]);
         assert_eq!(all.events[2].data, "4\nfour");
         assert_eq!(all.events[2].app_id, "x-oma-application:a");
         assert!(!all.gap);
-        let r = s.history_after(a, None, Some("a3")).unwrap();
+        let r = s.history_after(a, None, Some("a3"), 10).unwrap();
         assert_eq!((ids(&r), r.gap), (vec!["a4"], false));
-        let r = s.history_after(a, None, Some("a1")).unwrap();
+        let r = s.history_after(a, None, Some("a1"), 10).unwrap();
         assert_eq!((ids(&r), r.gap), (vec!["a2", "a3", "a4"], true), "a1 left the window");
-        assert_eq!(ids(&s.history_after(a, Some("news"), None).unwrap()), Vec::<&str>::new());
-        assert_eq!(ids(&s.history_after("other", Some("ticker"), None).unwrap()), ["o1"]);
+        assert_eq!(ids(&s.history_after(a, Some("news"), None, 10).unwrap()), Vec::<&str>::new());
+        assert_eq!(ids(&s.history_after("other", Some("ticker"), None, 10).unwrap()), ["o1"]);
         assert_eq!(s.history_event(a, "a3").unwrap().unwrap().data, "3");
+        let first = s.history_after(a, None, None, 2).unwrap();
+        assert_eq!(ids(&first), ["a2", "a3"]);
+        let rest = s.history_page(a, None, first.events[1].seq, 2).unwrap();
+        assert_eq!(rest.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a4"]);
         assert_eq!(s.history_event(a, "a1").unwrap(), None);
     }
 
@@ -168,6 +185,6 @@ mod tests {
     fn no_window_keeps_nothing() {
         let (_d, s) = temp_store(Limits { history_window: 0, ..Limits::default() });
         commit(&s, &[event("a", "a1", "1")]);
-        assert_eq!(s.history_after("a", None, None).unwrap(), super::Resume::default());
+        assert_eq!(s.history_after("a", None, None, 10).unwrap(), super::Resume::default());
     }
 }
