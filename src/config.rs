@@ -85,6 +85,11 @@ pub mod range {
     pub const MAX_PARTIAL_BYTES: RangeInclusive<u64> = 1024..=(64 << 20);
     pub const IDLE_TIMEOUT: RangeInclusive<u64> = 1..=86_400;
     pub const MAX_EVENT_BYTES: RangeInclusive<u64> = 1024..=(64 << 20);
+    pub const ES_HEARTBEAT: RangeInclusive<u64> = 1..=3600;
+    pub const ES_HISTORY: RangeInclusive<u64> = 1..=10_000;
+    pub const ES_RETRY: RangeInclusive<u64> = 0..=3_600_000;
+    pub const ES_MAX_SUBSCRIBERS: RangeInclusive<u64> = 1..=4096;
+    pub const ES_TOKEN_TTL: RangeInclusive<u64> = 1..=86_400;
 }
 
 /// The whole configuration. Every section has defaults that serve a developer on a laptop.
@@ -101,6 +106,8 @@ pub struct Config {
     pub sse: Vec<SseConfig>,
     /// Who may register for which application ids, and originator allow lists.
     pub access: AccessConfig,
+    /// The local EventSource endpoint (docs/eventsource.md).
+    pub eventsource: EventSourceConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,6 +276,101 @@ pub struct AccessRule {
     pub originators: Vec<String>,
 }
 
+/// `[eventsource]`: the local EventSource endpoint (docs/eventsource.md). Off unless `socket`
+/// or `tcp_listen` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSourceConfig {
+    /// The Unix socket path (peer credentials decide access).
+    pub socket: Option<PathBuf>,
+    /// A loopback address and port (`127.0.0.1:PORT` or `[::1]:PORT`) for browsers and WebViews.
+    pub tcp_listen: Option<String>,
+    /// Origins (`scheme://host[:port]`) whose pages may subscribe over TCP without a token, to
+    /// application ids that no `[access]` rule restricts.
+    pub allowed_origins: Vec<String>,
+    /// Seconds between heartbeat comment lines.
+    pub heartbeat: u64,
+    /// Events kept per application id (the resume window).
+    pub history: u32,
+    /// The `retry:` sent to each subscriber once, in milliseconds.
+    pub retry: u64,
+    /// Subscribers at once, over both listeners.
+    pub max_subscribers: u32,
+    /// Subscribers at once per uid (Unix socket).
+    pub max_subscribers_per_uid: u32,
+    /// Seconds a token from `IssueEventSourceToken` stays valid.
+    pub token_ttl: u64,
+}
+
+impl Default for EventSourceConfig {
+    fn default() -> Self {
+        EventSourceConfig {
+            socket: None,
+            tcp_listen: None,
+            allowed_origins: Vec::new(),
+            heartbeat: 15,
+            history: 100,
+            retry: 3000,
+            max_subscribers: 32,
+            max_subscribers_per_uid: 8,
+            token_ttl: 3600,
+        }
+    }
+}
+
+impl EventSourceConfig {
+    /// True when a listener is configured (the history is kept only then).
+    pub fn enabled(&self) -> bool {
+        self.socket.is_some() || self.tcp_listen.is_some()
+    }
+
+    /// The parsed `tcp_listen` (validated: a loopback address).
+    pub fn tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tcp_listen.as_deref().and_then(|a| a.parse().ok())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: &dyn std::fmt::Debug, why: &str| {
+            Err(ConfigError::invalid(&format!("[eventsource] {key}"), format!("{value:?}"), why))
+        };
+        if let Some(p) = &self.socket {
+            if !p.is_absolute() {
+                return bad("socket", p, "must be an absolute path");
+            }
+        }
+        if let Some(a) = &self.tcp_listen {
+            match a.parse::<std::net::SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => {}
+                Ok(_) => return bad("tcp_listen", a, "must be a loopback address (127.0.0.1 or [::1])"),
+                Err(_) => return bad("tcp_listen", a, "must be ADDRESS:PORT, e.g. 127.0.0.1:8089"),
+            }
+        }
+        for o in &self.allowed_origins {
+            let rest = o.strip_prefix("http://").or_else(|| o.strip_prefix("https://"));
+            if !rest.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' '])) {
+                return bad("allowed_origins", o, "each must be scheme://host[:port], no path");
+            }
+        }
+        check("[eventsource] heartbeat", self.heartbeat, range::ES_HEARTBEAT, "seconds")?;
+        check("[eventsource] history", self.history, range::ES_HISTORY, "events")?;
+        check("[eventsource] retry", self.retry, range::ES_RETRY, "ms")?;
+        check(
+            "[eventsource] max_subscribers",
+            self.max_subscribers,
+            range::ES_MAX_SUBSCRIBERS,
+            "subscribers",
+        )?;
+        check(
+            "[eventsource] max_subscribers_per_uid",
+            self.max_subscribers_per_uid,
+            1..=u64::from(self.max_subscribers),
+            "subscribers (up to max_subscribers)",
+        )?;
+        check("[eventsource] token_ttl", self.token_ttl, range::ES_TOKEN_TTL, "seconds")?;
+        Ok(())
+    }
+}
+
 impl Config {
     /// Parses a configuration file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -311,6 +413,7 @@ impl Config {
         check("[wdp] reassembly_timeout", w.reassembly_timeout, range::REASSEMBLY_TIMEOUT, "seconds")?;
         check("[wdp] max_partials", w.max_partials, range::MAX_PARTIALS, "messages")?;
         check("[wdp] max_partial_bytes", w.max_partial_bytes, range::MAX_PARTIAL_BYTES, "bytes")?;
+        self.eventsource.validate()?;
         let mut names = std::collections::HashSet::new();
         for s in &self.sse {
             non_empty("[[sse]] name", &s.name)?;
@@ -362,6 +465,7 @@ impl Config {
             max_queued_messages: u64::from(self.store.max_queued_messages),
             max_queued_bytes: self.store.max_queued_bytes,
             dedup_window_ms: ms(self.cai.dedup_window),
+            history_window: if self.eventsource.enabled() { u64::from(self.eventsource.history) } else { 0 },
             ..crate::store::Limits::default()
         }
     }
@@ -369,6 +473,32 @@ impl Config {
     /// The longest pause between tries of a failing commit (`[store] commit_retry_max`).
     pub fn commit_retry_max(&self) -> Duration {
         duration(self.store.commit_retry_max)
+    }
+
+    /// The EventSource endpoint's listeners and timing (`[eventsource]`).
+    #[cfg(feature = "eventsource")]
+    pub fn eventsource_settings(&self) -> crate::eventsource::Settings {
+        let c = &self.eventsource;
+        crate::eventsource::Settings {
+            socket: c.socket.clone(),
+            tcp: c.tcp_addr(),
+            allowed_origins: c.allowed_origins.clone(),
+            heartbeat: duration(c.heartbeat),
+            retry_ms: c.retry,
+            header_timeout: Duration::from_secs(5),
+            max_connections: c.max_subscribers as usize + 16,
+        }
+    }
+
+    /// The EventSource hub's bounds (`[eventsource] max_subscribers*`), 64 events buffered per
+    /// subscriber.
+    #[cfg(feature = "eventsource")]
+    pub fn eventsource_hub_limits(&self) -> crate::eventsource::HubLimits {
+        crate::eventsource::HubLimits {
+            max_subscribers: self.eventsource.max_subscribers as usize,
+            max_per_uid: self.eventsource.max_subscribers_per_uid as usize,
+            buffer: 64,
+        }
     }
 
     /// The Push-CAI service's settings (`[cai]`, `[[access.rule]]`).
@@ -479,6 +609,32 @@ on_server_error = "backoff"
         assert_eq!(c.sse.len(), 1);
         assert_eq!(c.sse[0].on_server_error, OnServerError::Backoff);
         assert_eq!(c.cai.deliver_timeout, 25);
+    }
+
+    #[test]
+    fn eventsource_section_validates_with_key_and_value() {
+        let c = Config::parse(
+            "[eventsource]\nsocket = \"/run/otapush/events.sock\"\ntcp_listen = \"[::1]:8089\"\n\
+             allowed_origins = [\"http://localhost:8000\"]\nhistory = 5\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert!(c.eventsource.enabled());
+        assert_eq!(c.eventsource.tcp_addr(), Some("[::1]:8089".parse().unwrap()));
+        assert!(!Config::default().eventsource.enabled());
+        for (text, key, value) in [
+            ("tcp_listen = \"0.0.0.0:80\"", "tcp_listen", "0.0.0.0:80"),
+            ("tcp_listen = \"localhost\"", "tcp_listen", "localhost"),
+            ("socket = \"rel.sock\"", "socket", "rel.sock"),
+            ("allowed_origins = [\"http://a/path\"]", "allowed_origins", "http://a/path"),
+            ("heartbeat = 0", "heartbeat", "0"),
+            ("history = 0", "history", "0"),
+            ("max_subscribers_per_uid = 99", "max_subscribers_per_uid", "99"),
+        ] {
+            let e = Config::parse(&format!("[eventsource]\n{text}\n"), Path::new("t.toml")).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains(&format!("[eventsource] {key}")) && e.contains(value), "{e}");
+        }
     }
 
     #[test]

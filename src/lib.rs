@@ -17,6 +17,7 @@ pub mod cai;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod eventsource;
 pub mod hex;
 pub mod logging;
 pub mod message;

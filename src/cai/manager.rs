@@ -24,6 +24,8 @@ pub(super) struct Manager {
     pub registry: Arc<Registry>,
     pub hooks: ServiceHooks,
     pub props: Arc<Props>,
+    /// Set once the EventSource endpoint runs.
+    pub eventsource: Arc<std::sync::OnceLock<super::service::EventSourceHooks>>,
 }
 
 fn ov(s: impl Into<String>) -> OwnedValue {
@@ -182,6 +184,34 @@ impl Manager {
             .send(up)
             .await
             .map_err(|_| PushError::Failed("the bearer watcher is not running".into()))
+    }
+
+    /// A token for the EventSource endpoint's TCP listener, valid for `application_id` only
+    /// and for `[eventsource] token_ttl`; given to callers that may register for it.
+    #[zbus(out_args("token"))]
+    async fn issue_event_source_token(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        application_id: String,
+    ) -> Result<String, PushError> {
+        let es = self.eventsource.get().ok_or_else(|| {
+            PushError::Failed("the EventSource endpoint is not configured ([eventsource])".into())
+        })?;
+        if application_id.is_empty() || application_id.chars().any(char::is_control) {
+            return Err(PushError::InvalidArgs(format!("bad application id {application_id:?}")));
+        }
+        let (sender, caller) = self.caller(conn, &hdr).await?;
+        if !self.registry.policy.may_receive(Some(&application_id), &caller) {
+            log::warn!("IssueEventSourceToken for {application_id} refused to {sender} (uid {})", caller.uid);
+            return Err(PushError::AccessDenied(format!(
+                "uid {} may not receive {application_id}",
+                caller.uid
+            )));
+        }
+        es.tokens
+            .issue(&application_id, crate::time::now_ms())
+            .map_err(|e| PushError::Failed(format!("no random token: {e}")))
     }
 
     /// Dead letters (extension): id and `Reason`, `ReceivedTime`, `DeadTime`, and `MessageId`

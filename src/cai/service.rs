@@ -13,7 +13,7 @@ use crate::store::{Outcome, Store};
 use crate::time::now_ms;
 use futures_lite::StreamExt;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
@@ -88,6 +88,15 @@ pub struct CaiHandle {
     registry: Arc<Registry>,
     props: Arc<Props>,
     tasks: Vec<JoinHandle<()>>,
+    eventsource: Arc<OnceLock<EventSourceHooks>>,
+}
+
+/// The EventSource endpoint's side of the service: new messages go to the hub after their
+/// commit, and `IssueEventSourceToken` issues from `tokens` (docs/eventsource.md).
+#[derive(Clone)]
+pub struct EventSourceHooks {
+    pub hub: crate::eventsource::Hub,
+    pub tokens: Arc<crate::eventsource::Tokens>,
 }
 
 /// What the service is configured with: registration timing and quotas, and who may do what.
@@ -121,10 +130,17 @@ pub async fn start(
     });
     // Watch names leaving before anyone can register, so no departure is missed.
     let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
-    let manager = Manager { registry: registry.clone(), hooks, props: props.clone() };
+    let eventsource = Arc::new(OnceLock::new());
+    let manager =
+        Manager { registry: registry.clone(), hooks, props: props.clone(), eventsource: eventsource.clone() };
     conn.object_server().at(OBJECT_PATH, manager).await?;
-    let mut handle =
-        CaiHandle { conn: conn.clone(), registry: registry.clone(), props: props.clone(), tasks: Vec::new() };
+    let mut handle = CaiHandle {
+        conn: conn.clone(),
+        registry: registry.clone(),
+        props: props.clone(),
+        tasks: Vec::new(),
+        eventsource,
+    };
     handle.tasks.push(tokio::spawn(watch_departures(registry.clone(), departures)));
     handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
     handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
@@ -229,7 +245,24 @@ impl CaiHandle {
                 }
             }
         }
+        if let Some(es) = self.eventsource.get() {
+            let new: Vec<Message> = msgs
+                .iter()
+                .zip(&out)
+                .filter(|(_, (_, o))| *o == Outcome::New)
+                .map(|(m, _)| m.clone())
+                .collect();
+            es.hub.publish(&new);
+        }
         Ok(out)
+    }
+
+    /// Connects the EventSource endpoint: from now on, new messages are published to its hub
+    /// after each commit, and `IssueEventSourceToken` works. Once; later calls are ignored.
+    pub fn set_eventsource(&self, hooks: EventSourceHooks) {
+        if self.eventsource.set(hooks).is_err() {
+            log::warn!("eventsource: already connected to the service");
+        }
     }
 
     /// Sets the `ModemState` property (emits PropertiesChanged when it changes).

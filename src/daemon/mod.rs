@@ -86,6 +86,28 @@ struct Shell {
     next_key: u64,
 }
 
+/// Starts the local EventSource endpoint when `[eventsource]` names a listener; new messages
+/// reach it from `CaiHandle::submit` (docs/eventsource.md).
+#[cfg(feature = "eventsource")]
+async fn start_eventsource(
+    cfg: &Config,
+    cai: &CaiHandle,
+) -> Result<Option<crate::eventsource::Endpoint>, DaemonError> {
+    use crate::eventsource::{Hub, Tokens};
+    use std::sync::Arc;
+    if !cfg.eventsource.enabled() {
+        return Ok(None);
+    }
+    let hub = Hub::new(cai.store().clone(), cfg.eventsource_hub_limits());
+    let tokens = Arc::new(Tokens::new(cfg.eventsource.token_ttl.saturating_mul(1000)));
+    let policy = Arc::new(crate::cai::access::AccessPolicy::resolve(&cfg.cai_settings().access));
+    let ep =
+        crate::eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await?;
+    cai.set_eventsource(crate::cai::EventSourceHooks { hub, tokens });
+    log::info!("eventsource: listening on {:?} {:?}", ep.socket, ep.tcp_addr);
+    Ok(Some(ep))
+}
+
 async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
     let cfg = load_config(config_path.as_deref(), &overrides)?;
     log::info!(
@@ -103,6 +125,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let hooks = ServiceHooks { inject: inject_tx, bearer: bearer_set_tx };
     let cai = cai::start(&cfg.dbus.bus, store.clone(), cfg.cai_settings(), hooks).await?;
     log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
+    #[cfg(feature = "eventsource")]
+    let _eventsource = start_eventsource(&cfg, &cai).await?;
 
     let (transport, sim) = Transport::for_device(&cfg.modem.device);
     if let Some(sim) = sim {

@@ -5,8 +5,7 @@
 
 #[cfg(feature = "sse-http")]
 pub mod client;
-#[cfg(test)]
-mod encode;
+pub mod encode;
 pub mod error;
 pub mod parser;
 pub mod policy;

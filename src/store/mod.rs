@@ -15,6 +15,7 @@
 //! (the server replays those events); a lost acknowledgement redelivers (at least once, same id).
 
 mod health;
+mod history;
 mod integrity;
 mod queue;
 mod registration;
@@ -23,6 +24,7 @@ mod spool;
 mod stream;
 
 pub use health::{Health, StoreState};
+pub use history::{HistoryEvent, Resume};
 pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
 pub use registration::StoredRegistration;
 pub use spool::{DeadLetter, SpooledPdu};
@@ -75,6 +77,9 @@ pub struct Limits {
     pub max_seen_ids: u64,
     /// Cap on dead letters (oldest dropped first).
     pub max_dead_letters: u64,
+    /// Events kept per application id for EventSource resume (`[eventsource] history`, when
+    /// the endpoint is configured); 0 keeps none.
+    pub history_window: u64,
 }
 
 impl Default for Limits {
@@ -86,6 +91,7 @@ impl Default for Limits {
             dedup_window_ms: 7 * 86_400 * 1000,
             max_seen_ids: 100_000,
             max_dead_letters: 1_000,
+            history_window: 0,
         }
     }
 }

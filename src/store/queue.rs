@@ -65,7 +65,7 @@ impl Store {
     /// the consumed spool rows are deleted, and the caps are enforced (oldest first, logged).
     /// After a crash or power cut either all of it happened or none (the spooled PDUs are then
     /// replayed and give the same ids). New events move their stream's Last-Event-ID here, in
-    /// the same transaction.
+    /// the same transaction, and join the EventSource history ([`crate::store::Limits::history_window`]).
     pub fn commit_messages(
         &self,
         batch: &[(&Message, Disposition)],
@@ -78,7 +78,7 @@ impl Store {
                 .execute([to_i64(now_ms.saturating_sub(limits.dedup_window_ms))])?;
             let mut out = Vec::with_capacity(batch.len());
             for (msg, disposition) in batch {
-                out.push((msg.id.clone(), commit_one(tx, msg, disposition, now_ms)?));
+                out.push((msg.id.clone(), commit_one(tx, msg, disposition, now_ms, limits.history_window)?));
             }
             delete_spooled(tx, consumed_spool_ids)?;
             trim_seen(tx, limits.max_seen_ids)?;
@@ -251,6 +251,7 @@ fn commit_one(
     msg: &Message,
     disposition: &Disposition,
     now_ms: u64,
+    history_window: u64,
 ) -> Result<Outcome> {
     let seen = tx.prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?.exists([&msg.id])?;
     if seen {
@@ -286,6 +287,8 @@ fn commit_one(
             super::stream::put_last_event_id(tx, stream, event_id)?;
         }
     }
+    // The EventSource window keeps events whether or not a D-Bus queue takes them.
+    super::history::append(tx, msg, history_window)?;
     if targets.is_empty() {
         log::warn!("message {}: routed to no queue, dropped", msg.id);
         return Ok(Outcome::New);

@@ -4,7 +4,7 @@ use super::{Result, StoreError};
 use rusqlite::Connection;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -108,6 +108,21 @@ CREATE TABLE stream (
     last_event_id TEXT,
     reconnect_ms INTEGER
 ) WITHOUT ROWID;
+"#;
+
+/// Version 2: `history`, the EventSource resume window: the newest events per application id
+/// (lower case), in commit order (`seq`), each once (docs/eventsource.md).
+const V2: &str = r#"
+CREATE TABLE history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    msg TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (app, msg)
+);
+CREATE INDEX history_by_app ON history (app, seq);
 "#;
 
 /// Brings the database to [`VERSION`], one transaction per step.
