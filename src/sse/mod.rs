@@ -4,8 +4,7 @@
 
 #[cfg(feature = "sse-http")]
 pub mod client;
-pub mod encode;
-pub mod parser;
+pub use otapush_proto::sse::{encode, parser};
 pub mod policy;
 pub mod status;
 

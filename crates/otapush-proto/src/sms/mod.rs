@@ -21,8 +21,8 @@ mod timestamp;
 mod udh;
 mod user_data;
 
-#[cfg(test)]
-pub(crate) mod test_vectors;
+#[cfg(any(test, feature = "test-vectors"))]
+pub mod test_vectors;
 #[cfg(test)]
 mod tests;
 

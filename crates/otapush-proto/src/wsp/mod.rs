@@ -165,5 +165,5 @@ pub fn parse(pdu: &[u8]) -> Result<PushPdu<'_>, WspError> {
     })
 }
 
-#[cfg(test)]
-pub(crate) mod vectors;
+#[cfg(any(test, feature = "test-vectors"))]
+pub mod vectors;
