@@ -14,3 +14,18 @@ pub mod sms;
 pub mod sse;
 pub mod time;
 pub mod wsp;
+
+/// Internals the fuzz harness (`fuzz/`) drives directly, with feature `fuzzing`. Not an API:
+/// nothing else may depend on it.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    /// `wsp::http_date::parse`: an IMF-fixdate (RFC 9110 §5.6.7) as seconds since the epoch.
+    pub fn http_date_parse(s: &str) -> Option<u64> {
+        crate::wsp::http_date::parse(s)
+    }
+
+    /// `wsp::http_date::format`: seconds since the epoch as an IMF-fixdate.
+    pub fn http_date_format(secs: u64) -> String {
+        crate::wsp::http_date::format(secs)
+    }
+}
