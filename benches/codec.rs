@@ -2,7 +2,7 @@
 //! two-segment MMS notification push, WSP parse, and event-stream parser throughput.
 //! Run: `cargo bench --bench codec` (figures and budgets in BENCHMARKS.md).
 //!
-//! The PDUs are the published vectors of the unit tests (src/sms/tests.rs) where one fits,
+//! The PDUs are the published vectors of the unit tests (crates/otapush-proto/src/sms/tests.rs) where one fits,
 //! otherwise built with the crate's encoder (the 160-character GSM 7-bit PDU).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

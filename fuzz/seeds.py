@@ -5,12 +5,14 @@ Run from the repository root: `python3 fuzz/seeds.py`. The output is determinist
 names are the first 16 hex digits of each input's SHA-256), so re-running it only adds files
 when vectors were added. Sources:
 
-- sms: every hex PDU literal (concat! pieces joined) in src/sms/tests.rs, src/ctl/decode_sms.rs
-  and src/receive.rs, plus the simulator's sample PDU (src/modem/sim/core.rs).
-- udh: the headers of those PDUs (TP-UDHI set), and the hand-made ones of src/sms/udh.rs tests.
-- wsp: every hex("...") literal in src/wsp/vectors.rs and src/ctl/decode_wsp.rs, and the WSP
-  payloads of the single-segment push PDUs above.
-- sse: the event streams of src/sse/parser.rs tests, behind a 4-octet header (caps, seed).
+- sms: every hex PDU literal (concat! pieces joined) in crates/otapush-proto/src/sms/tests.rs,
+  src/ctl/decode_sms.rs and src/receive.rs, plus the simulator's sample PDU (src/modem/sim/core.rs).
+- udh: the headers of those PDUs (TP-UDHI set), and the hand-made ones of the
+  crates/otapush-proto/src/sms/udh.rs tests.
+- wsp: every hex("...") literal in crates/otapush-proto/src/wsp/vectors.rs and
+  src/ctl/decode_wsp.rs, and the WSP payloads of the single-segment push PDUs above.
+- sse: the event streams of crates/otapush-proto/src/sse/parser.rs tests, behind a 4-octet
+  header (caps, seed).
 - reassembly: segment sequences in the record format of fuzz/src/lib.rs `reassembly`.
 - receive: the PDUs above as record sequences (all multi-part vectors in order, reversed,
   duplicated), format of `receive`.
@@ -83,7 +85,7 @@ def sms_parts(pdu):
 
 def main():
     sms_pdus = []
-    for path in ["src/sms/tests.rs", "src/ctl/decode_sms.rs", "src/receive.rs"]:
+    for path in ["crates/otapush-proto/src/sms/tests.rs", "src/ctl/decode_sms.rs", "src/receive.rs"]:
         sms_pdus += hex_literals(src(path))
     sample = bytes([0x00, 0x04, 0x0B, 0x91, 0x21, 0x43, 0x65, 0x87, 0x09, 0xF1, 0x00, 0x04,
                     0x52, 0x30, 0x10, 0x21, 0x43, 0x65, 0x00, 0x02, 0x53, 0x01])
@@ -105,7 +107,7 @@ def main():
     for u in udhs:
         write("udh", u)
 
-    wsp_text = src("src/wsp/vectors.rs") + src("src/ctl/decode_wsp.rs")
+    wsp_text = src("crates/otapush-proto/src/wsp/vectors.rs") + src("src/ctl/decode_wsp.rs")
     for m in re.finditer(r'hex\(\s*"([0-9A-Fa-f\s]+)"', wsp_text):
         h = "".join(m.group(1).split())
         if len(h) % 2 == 0:
@@ -157,7 +159,7 @@ def main():
         return bytes([dt, len(pdu)]) + pdu
     rx_head = bytes([7, 255, 59])
     groups = []
-    text = src("src/sms/tests.rs")
+    text = src("crates/otapush-proto/src/sms/tests.rs")
     for m in re.finditer(r"let parts = \[(.*?)\];", text, re.S):
         groups.append(hex_literals(m.group(1)))
     groups.append([p for p in sms_pdus if len(p) < 256][:12])

@@ -1,5 +1,5 @@
 //! The PDUs the codec and allocation benches (and benches/peer_python_messaging.py) measure: the
-//! published vectors of the unit tests (src/sms/tests.rs), sources named on each.
+//! published vectors of the unit tests (crates/otapush-proto/src/sms/tests.rs), sources named on each.
 #![allow(dead_code)]
 
 /// Dreamfabric's classic "hellohello": 10 septets, no UDH.

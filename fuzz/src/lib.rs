@@ -15,7 +15,7 @@ use otapush::modem::at::{
 use otapush::receive::{Outcome as RxOutcome, Receiver};
 use otapush::sse::{self, Output};
 use otapush::wdp::{self, Pushed, Reassembler, Segment};
-use otapush::{sms, wsp};
+use otapush_proto::{sms, wsp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
@@ -166,8 +166,8 @@ pub fn wsp(data: &[u8]) {
         Err(e) => assert!(!e.is_empty()),
     }
     let text = String::from_utf8_lossy(data);
-    if let Some(secs) = wsp::http_date::parse(&text) {
-        let _ = wsp::http_date::format(secs);
+    if let Some(secs) = otapush_proto::fuzzing::http_date_parse(&text) {
+        let _ = otapush_proto::fuzzing::http_date_format(secs);
     }
     let _ = wsp::encode::split_content_type(&text);
 }

@@ -12,7 +12,7 @@ pub mod pending;
 pub mod profile;
 pub mod resume;
 pub mod sim;
-pub mod state;
+pub use otapush_proto::modem::state;
 
 pub use driver::{run_modem, run_modem_with, run_modem_with_commands, ModemCommand, Settings, Transport};
 pub use intake::StoreRetry;

@@ -5,9 +5,8 @@
 
 #[cfg(feature = "sse-http")]
 pub mod client;
-pub mod encode;
 pub mod error;
-pub mod parser;
+pub use otapush_proto::sse::{encode, parser};
 pub mod policy;
 pub mod status;
 

@@ -18,10 +18,15 @@ use super::{EncodeError, SmsError};
 pub struct Timestamp {
     /// Full year, 1990-2089.
     pub year: u16,
+    /// 1-12.
     pub month: u8,
+    /// 1-31.
     pub day: u8,
+    /// 0-23.
     pub hour: u8,
+    /// 0-59.
     pub minute: u8,
+    /// 0-59.
     pub second: u8,
     /// Offset from UTC in quarter hours (-79..=79).
     pub tz_quarters: i8,

@@ -5,10 +5,17 @@ use thiserror::Error;
 /// Why a hex string is not a byte string.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HexError {
+    /// The text has an odd number of digits (the count).
     #[error("odd number of hex digits ({0})")]
     OddLength(usize),
+    /// A character that is not a hex digit.
     #[error("invalid hex digit {ch:?} at offset {offset}")]
-    InvalidDigit { ch: char, offset: usize },
+    InvalidDigit {
+        /// The character.
+        ch: char,
+        /// Its octet offset in the text.
+        offset: usize,
+    },
 }
 
 /// Value of each ASCII hex digit (either case); 0xFF for every other byte.

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 /// Q-value (§8.4.2.1): uintvar 1–100 is (n−1)/100, 101–1099 is (n−100)/1000. Printed as a
 /// decimal fraction without trailing zeros (`0.5`, `0.333`); other numbers print as they are.
-pub fn q_value(n: u32) -> String {
+pub(crate) fn q_value(n: u32) -> String {
     let (num, digits) = match n {
         1..=100 => (n - 1, 2),
         101..=1099 => (n - 100, 3),
@@ -25,7 +25,7 @@ pub fn q_value(n: u32) -> String {
 }
 
 /// The uintvar a q-value string stands for, if `s` is exactly what [`q_value`] prints.
-pub fn q_code(s: &str) -> Option<u32> {
+pub(crate) fn q_code(s: &str) -> Option<u32> {
     if s == "0" {
         return Some(1);
     }
@@ -44,7 +44,7 @@ pub fn q_code(s: &str) -> Option<u32> {
 
 /// Version-value (§8.4.2.3): a Short-integer (major in bits 6–4, minor in bits 3–0, minor 15
 /// meaning none) printed `major.minor`, or a Text-string.
-pub fn version<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
+pub(crate) fn version<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     match r.peek() {
         Some(b) if b & 0x80 != 0 => {
             let v = r.short_integer("Version-value")?;
@@ -55,7 +55,7 @@ pub fn version<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
 }
 
 /// `major.minor` of a Version-value short integer.
-pub fn version_name(v: u8) -> String {
+pub(crate) fn version_name(v: u8) -> String {
     let (major, minor) = ((v >> 4) & 7, v & 0x0F);
     if minor == 15 {
         major.to_string()
@@ -65,7 +65,7 @@ pub fn version_name(v: u8) -> String {
 }
 
 /// The Version-value short integer a `major[.minor]` string stands for.
-pub fn version_code(s: &str) -> Option<u8> {
+pub(crate) fn version_code(s: &str) -> Option<u8> {
     let (major, minor) = match s.split_once('.') {
         Some((a, b)) => (a.parse::<u8>().ok()?, b.parse::<u8>().ok()?),
         None => (s.parse::<u8>().ok()?, 15),
@@ -76,14 +76,14 @@ pub fn version_code(s: &str) -> Option<u8> {
 
 /// A well-known header field name (Field-name, §8.4.2.6) by code; unknown codes print as
 /// `x-wsp-header-0xNN`.
-pub fn header_field_name(code: u8) -> Cow<'static, str> {
+pub(crate) fn header_field_name(code: u8) -> Cow<'static, str> {
     tables::header_name(code).map_or_else(|| format!("x-wsp-header-0x{code:02x}").into(), Cow::Borrowed)
 }
 
 /// Any self-delimiting value, printed as readably as its form allows: No-value (a lone
 /// NUL) as empty, a Short-integer or Long-integer (up to 8 octets) as decimal, text as text
 /// (Quote or Quoted-string mark dropped), any other length-prefixed value as hex.
-pub fn generic<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<Cow<'a, str>, WspError> {
+pub(crate) fn generic<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<Cow<'a, str>, WspError> {
     let first = r.peek().ok_or(WspError::Truncated { what, offset: r.offset() })?;
     match first {
         0 => {
@@ -105,7 +105,7 @@ pub fn generic<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<Cow<'a, str
 }
 
 /// Every value up to the end of `r`, each printed by [`generic`], joined by spaces.
-pub fn generic_items(r: &mut Reader<'_>, what: &'static str) -> Result<String, WspError> {
+pub(crate) fn generic_items(r: &mut Reader<'_>, what: &'static str) -> Result<String, WspError> {
     let mut out = String::new();
     let mut first = true;
     while !r.is_empty() {
@@ -120,7 +120,7 @@ pub fn generic_items(r: &mut Reader<'_>, what: &'static str) -> Result<String, W
 
 /// Standard base64 (RFC 4648 §4) with padding, as HTTP prints Content-MD5 and Basic
 /// credentials.
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let sym = |i: u32| A[(i & 63) as usize] as char;
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);

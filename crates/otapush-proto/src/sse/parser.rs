@@ -78,6 +78,7 @@ pub struct Event {
 /// What the parser reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
+    /// An event was dispatched (a blank line after a block with data).
     Event(Event),
     /// A valid `retry` field: the new reconnection time in milliseconds (also from a block
     /// without data, and reported as soon as the line is read).
@@ -85,6 +86,7 @@ pub enum Output {
     /// A block broke a cap and was dropped. `bytes` is the size that broke it: the line length
     /// for `max_line`, the event size for `max_event`, the line count for `max_lines`.
     Oversized {
+        /// The size that broke the cap.
         bytes: usize,
     },
 }
@@ -122,6 +124,7 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// A parser for a new stream (the BOM is skipped once), with these caps.
     pub fn new(limits: Limits) -> Parser {
         Parser {
             limits,
@@ -150,6 +153,7 @@ impl Parser {
         self
     }
 
+    /// The caps it was built with.
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -448,6 +452,7 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
 /// A whole stream parsed at once: what [`parse_body`] returns.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedBody {
+    /// The events dispatched, in order.
     pub events: Vec<Event>,
     /// The reconnection time from the last valid `retry` field.
     pub retry_ms: Option<u64>,

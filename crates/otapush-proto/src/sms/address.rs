@@ -12,18 +12,26 @@ pub const ADDRESS_CAPACITY: usize = 36;
 /// Type of number, bits 6-4 of the type-of-address octet (TS 23.040 §9.1.2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TypeOfNumber {
+    /// Unknown (000): the network decides.
     Unknown,
+    /// International number (001): shown with a leading `+`.
     International,
+    /// National number (010).
     National,
+    /// Network specific number (011).
     NetworkSpecific,
+    /// Subscriber number (100).
     Subscriber,
     /// GSM 7-bit packed text (e.g. a sender name).
     Alphanumeric,
+    /// Abbreviated number (110).
     Abbreviated,
+    /// Reserved for extension (111).
     Reserved,
 }
 
 impl TypeOfNumber {
+    /// The type of number of the low three bits of `bits`.
     pub fn from_bits(bits: u8) -> TypeOfNumber {
         match bits & 7 {
             0 => TypeOfNumber::Unknown,
@@ -37,6 +45,7 @@ impl TypeOfNumber {
         }
     }
 
+    /// The three bits (0-7).
     pub fn bits(self) -> u8 {
         self as u8
     }
@@ -117,6 +126,7 @@ impl Address {
         }
     }
 
+    /// Type of number, bits 6-4 of the type of address.
     pub fn ton(&self) -> TypeOfNumber {
         self.ton
     }

@@ -14,11 +14,14 @@ pub const MAX_UD_OCTETS: usize = 140;
 /// compressed user data of any charset (reported, not decompressed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserData {
+    /// GSM 7-bit or UCS2 text, decoded.
     Text(String),
+    /// 8-bit data, or compressed user data.
     Binary(Vec<u8>),
 }
 
 impl UserData {
+    /// The text, for text user data.
     pub fn text(&self) -> Option<&str> {
         match self {
             UserData::Text(t) => Some(t),
@@ -26,6 +29,7 @@ impl UserData {
         }
     }
 
+    /// The octets, for binary user data.
     pub fn binary(&self) -> Option<&[u8]> {
         match self {
             UserData::Binary(b) => Some(b),

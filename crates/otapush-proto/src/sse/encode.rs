@@ -14,13 +14,22 @@ use thiserror::Error;
 pub enum EncodeError {
     /// CR ends a line in an event stream, so no dispatched `data` ever contains one.
     #[error("event data contains CR at offset {offset}")]
-    CrInData { offset: usize },
+    CrInData {
+        /// Octet offset of the CR in the data.
+        offset: usize,
+    },
     /// The event type is a single line.
     #[error("event type contains a line break at offset {offset}")]
-    BreakInType { offset: usize },
+    BreakInType {
+        /// Octet offset of the CR or LF in the type.
+        offset: usize,
+    },
     /// The id is a single line, and an id containing U+0000 is ignored by receivers.
     #[error("event id contains CR, LF or NUL at offset {offset}")]
-    BadId { offset: usize },
+    BadId {
+        /// Octet offset of the character in the id.
+        offset: usize,
+    },
 }
 
 /// Writes events in order, tracking the receiver's last event ID.

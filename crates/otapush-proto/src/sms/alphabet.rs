@@ -10,7 +10,7 @@
 use super::national;
 
 /// The escape septet: the next septet is read from the single shift table.
-pub const ESC: u8 = 0x1B;
+pub(crate) const ESC: u8 = 0x1B;
 
 /// Placeholder for the escape code in locking tables (never emitted by the decoder).
 pub(crate) const ESC_SLOT: char = '\u{1B}';

@@ -12,27 +12,46 @@ use thiserror::Error;
 /// What to encode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushSpec {
+    /// Transaction id.
     pub tid: u8,
+    /// Push or ConfirmedPush.
     pub pdu_type: PduType,
     /// Media type; a table name is sent as its code, anything else as text.
     pub content_type: String,
+    /// Content type parameters, `(name, value)`; well-known names are sent as codes.
     pub content_type_params: Vec<(String, String)>,
     /// Sent first, as a code when the OMNA table (or `x-wap-application:<decimal>`) has it.
     pub app_id: Option<String>,
     /// Further headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The data after the headers.
     pub body: Vec<u8>,
 }
 
 /// Why a [`PushSpec`] cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EncodeError {
+    /// Text-string cannot hold NUL, its terminator (WAP-230 §8.4.2.1).
     #[error("{what} contains a NUL character")]
-    Nul { what: &'static str },
+    Nul {
+        /// The value that held it.
+        what: &'static str,
+    },
+    /// An empty name or media type.
     #[error("{what} is empty")]
-    Empty { what: &'static str },
+    Empty {
+        /// The empty value.
+        what: &'static str,
+    },
+    /// A header or parameter name that is not a Token-text (WAP-230 §8.4.2.1, RFC 2616 §2.2).
     #[error("{what} {name:?} is not a token (visible ASCII without separators)")]
-    NotToken { what: &'static str, name: String },
+    NotToken {
+        /// Header or parameter.
+        what: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// HeadersLen is a uintvar of at most 32 bits (WAP-230 §8.1.2).
     #[error("content type and headers exceed 2^32-1 octets")]
     TooLong,
 }
@@ -77,7 +96,7 @@ pub fn split_content_type(s: &str) -> (String, Vec<(String, String)>) {
 }
 
 /// Uintvar-integer (§8.1.2).
-pub fn uintvar(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn uintvar(out: &mut Vec<u8>, v: u32) {
     let mut groups = [0u8; 5];
     let mut n = 0;
     let mut x = v;

@@ -295,80 +295,82 @@ const HEADERS: [&str; 0x48] = [
     "Cache-Control",
 ];
 
-/// Header field codes (Table 39) the decoder gives a specific meaning.
-pub mod header {
-    pub const ACCEPT: u8 = 0x00;
-    pub const ACCEPT_CHARSET_1_1: u8 = 0x01;
-    pub const ACCEPT_ENCODING_1_1: u8 = 0x02;
-    pub const ACCEPT_LANGUAGE: u8 = 0x03;
-    pub const ACCEPT_RANGES: u8 = 0x04;
-    pub const AGE: u8 = 0x05;
-    pub const ALLOW: u8 = 0x06;
-    pub const AUTHORIZATION: u8 = 0x07;
-    pub const CACHE_CONTROL_1_1: u8 = 0x08;
-    pub const CONNECTION: u8 = 0x09;
-    pub const CONTENT_BASE: u8 = 0x0A;
-    pub const CONTENT_ENCODING: u8 = 0x0B;
-    pub const CONTENT_LANGUAGE: u8 = 0x0C;
-    pub const CONTENT_LENGTH: u8 = 0x0D;
-    pub const CONTENT_LOCATION: u8 = 0x0E;
-    pub const CONTENT_MD5: u8 = 0x0F;
-    pub const CONTENT_RANGE_1_1: u8 = 0x10;
-    pub const CONTENT_TYPE: u8 = 0x11;
-    pub const DATE: u8 = 0x12;
-    pub const ETAG: u8 = 0x13;
-    pub const EXPIRES: u8 = 0x14;
-    pub const FROM: u8 = 0x15;
-    pub const HOST: u8 = 0x16;
-    pub const IF_MODIFIED_SINCE: u8 = 0x17;
-    pub const IF_MATCH: u8 = 0x18;
-    pub const IF_NONE_MATCH: u8 = 0x19;
-    pub const IF_RANGE: u8 = 0x1A;
-    pub const IF_UNMODIFIED_SINCE: u8 = 0x1B;
-    pub const LOCATION: u8 = 0x1C;
-    pub const LAST_MODIFIED: u8 = 0x1D;
-    pub const MAX_FORWARDS: u8 = 0x1E;
-    pub const PRAGMA: u8 = 0x1F;
-    pub const PROXY_AUTHENTICATE: u8 = 0x20;
-    pub const PROXY_AUTHORIZATION: u8 = 0x21;
-    pub const PUBLIC: u8 = 0x22;
-    pub const RANGE: u8 = 0x23;
-    pub const REFERER: u8 = 0x24;
-    pub const RETRY_AFTER: u8 = 0x25;
-    pub const SERVER: u8 = 0x26;
-    pub const TRANSFER_ENCODING: u8 = 0x27;
-    pub const UPGRADE: u8 = 0x28;
-    pub const USER_AGENT: u8 = 0x29;
-    pub const VARY: u8 = 0x2A;
-    pub const VIA: u8 = 0x2B;
-    pub const WARNING: u8 = 0x2C;
-    pub const WWW_AUTHENTICATE: u8 = 0x2D;
-    pub const CONTENT_DISPOSITION_1_1: u8 = 0x2E;
-    pub const X_WAP_APPLICATION_ID: u8 = 0x2F;
-    pub const X_WAP_CONTENT_URI: u8 = 0x30;
-    pub const X_WAP_INITIATOR_URI: u8 = 0x31;
-    pub const ACCEPT_APPLICATION: u8 = 0x32;
-    pub const BEARER_INDICATION: u8 = 0x33;
-    pub const PUSH_FLAG: u8 = 0x34;
-    pub const PROFILE: u8 = 0x35;
-    pub const PROFILE_DIFF: u8 = 0x36;
-    pub const PROFILE_WARNING_1_2: u8 = 0x37;
-    pub const EXPECT: u8 = 0x38;
-    pub const TE: u8 = 0x39;
-    pub const TRAILER: u8 = 0x3A;
-    pub const ACCEPT_CHARSET: u8 = 0x3B;
-    pub const ACCEPT_ENCODING: u8 = 0x3C;
-    pub const CACHE_CONTROL_1_3: u8 = 0x3D;
-    pub const CONTENT_RANGE: u8 = 0x3E;
-    pub const X_WAP_TOD: u8 = 0x3F;
-    pub const CONTENT_ID: u8 = 0x40;
-    pub const SET_COOKIE: u8 = 0x41;
-    pub const COOKIE: u8 = 0x42;
-    pub const ENCODING_VERSION: u8 = 0x43;
-    pub const PROFILE_WARNING: u8 = 0x44;
-    pub const CONTENT_DISPOSITION: u8 = 0x45;
-    pub const X_WAP_SECURITY: u8 = 0x46;
-    pub const CACHE_CONTROL: u8 = 0x47;
+/// Header field codes (Table 39), for the decoder and encoder matches. The whole table, used or
+/// not, so it reads against the specification.
+#[allow(dead_code)]
+pub(crate) mod header {
+    pub(crate) const ACCEPT: u8 = 0x00;
+    pub(crate) const ACCEPT_CHARSET_1_1: u8 = 0x01;
+    pub(crate) const ACCEPT_ENCODING_1_1: u8 = 0x02;
+    pub(crate) const ACCEPT_LANGUAGE: u8 = 0x03;
+    pub(crate) const ACCEPT_RANGES: u8 = 0x04;
+    pub(crate) const AGE: u8 = 0x05;
+    pub(crate) const ALLOW: u8 = 0x06;
+    pub(crate) const AUTHORIZATION: u8 = 0x07;
+    pub(crate) const CACHE_CONTROL_1_1: u8 = 0x08;
+    pub(crate) const CONNECTION: u8 = 0x09;
+    pub(crate) const CONTENT_BASE: u8 = 0x0A;
+    pub(crate) const CONTENT_ENCODING: u8 = 0x0B;
+    pub(crate) const CONTENT_LANGUAGE: u8 = 0x0C;
+    pub(crate) const CONTENT_LENGTH: u8 = 0x0D;
+    pub(crate) const CONTENT_LOCATION: u8 = 0x0E;
+    pub(crate) const CONTENT_MD5: u8 = 0x0F;
+    pub(crate) const CONTENT_RANGE_1_1: u8 = 0x10;
+    pub(crate) const CONTENT_TYPE: u8 = 0x11;
+    pub(crate) const DATE: u8 = 0x12;
+    pub(crate) const ETAG: u8 = 0x13;
+    pub(crate) const EXPIRES: u8 = 0x14;
+    pub(crate) const FROM: u8 = 0x15;
+    pub(crate) const HOST: u8 = 0x16;
+    pub(crate) const IF_MODIFIED_SINCE: u8 = 0x17;
+    pub(crate) const IF_MATCH: u8 = 0x18;
+    pub(crate) const IF_NONE_MATCH: u8 = 0x19;
+    pub(crate) const IF_RANGE: u8 = 0x1A;
+    pub(crate) const IF_UNMODIFIED_SINCE: u8 = 0x1B;
+    pub(crate) const LOCATION: u8 = 0x1C;
+    pub(crate) const LAST_MODIFIED: u8 = 0x1D;
+    pub(crate) const MAX_FORWARDS: u8 = 0x1E;
+    pub(crate) const PRAGMA: u8 = 0x1F;
+    pub(crate) const PROXY_AUTHENTICATE: u8 = 0x20;
+    pub(crate) const PROXY_AUTHORIZATION: u8 = 0x21;
+    pub(crate) const PUBLIC: u8 = 0x22;
+    pub(crate) const RANGE: u8 = 0x23;
+    pub(crate) const REFERER: u8 = 0x24;
+    pub(crate) const RETRY_AFTER: u8 = 0x25;
+    pub(crate) const SERVER: u8 = 0x26;
+    pub(crate) const TRANSFER_ENCODING: u8 = 0x27;
+    pub(crate) const UPGRADE: u8 = 0x28;
+    pub(crate) const USER_AGENT: u8 = 0x29;
+    pub(crate) const VARY: u8 = 0x2A;
+    pub(crate) const VIA: u8 = 0x2B;
+    pub(crate) const WARNING: u8 = 0x2C;
+    pub(crate) const WWW_AUTHENTICATE: u8 = 0x2D;
+    pub(crate) const CONTENT_DISPOSITION_1_1: u8 = 0x2E;
+    pub(crate) const X_WAP_APPLICATION_ID: u8 = 0x2F;
+    pub(crate) const X_WAP_CONTENT_URI: u8 = 0x30;
+    pub(crate) const X_WAP_INITIATOR_URI: u8 = 0x31;
+    pub(crate) const ACCEPT_APPLICATION: u8 = 0x32;
+    pub(crate) const BEARER_INDICATION: u8 = 0x33;
+    pub(crate) const PUSH_FLAG: u8 = 0x34;
+    pub(crate) const PROFILE: u8 = 0x35;
+    pub(crate) const PROFILE_DIFF: u8 = 0x36;
+    pub(crate) const PROFILE_WARNING_1_2: u8 = 0x37;
+    pub(crate) const EXPECT: u8 = 0x38;
+    pub(crate) const TE: u8 = 0x39;
+    pub(crate) const TRAILER: u8 = 0x3A;
+    pub(crate) const ACCEPT_CHARSET: u8 = 0x3B;
+    pub(crate) const ACCEPT_ENCODING: u8 = 0x3C;
+    pub(crate) const CACHE_CONTROL_1_3: u8 = 0x3D;
+    pub(crate) const CONTENT_RANGE: u8 = 0x3E;
+    pub(crate) const X_WAP_TOD: u8 = 0x3F;
+    pub(crate) const CONTENT_ID: u8 = 0x40;
+    pub(crate) const SET_COOKIE: u8 = 0x41;
+    pub(crate) const COOKIE: u8 = 0x42;
+    pub(crate) const ENCODING_VERSION: u8 = 0x43;
+    pub(crate) const PROFILE_WARNING: u8 = 0x44;
+    pub(crate) const CONTENT_DISPOSITION: u8 = 0x45;
+    pub(crate) const X_WAP_SECURITY: u8 = 0x46;
+    pub(crate) const CACHE_CONTROL: u8 = 0x47;
 }
 
 /// The name of a well-known header field code on the default code page.
@@ -417,37 +419,38 @@ const PARAMS: [Option<&str>; 0x1E] = [
     Some("path"),
 ];
 
-/// Parameter codes (Table 38) with a typed value.
-pub mod param {
-    pub const Q: u8 = 0x00;
-    pub const CHARSET: u8 = 0x01;
-    pub const LEVEL: u8 = 0x02;
-    pub const TYPE: u8 = 0x03;
-    pub const NAME_1_1: u8 = 0x05;
-    pub const FILENAME_1_1: u8 = 0x06;
-    pub const DIFFERENCES: u8 = 0x07;
-    pub const PADDING: u8 = 0x08;
-    pub const TYPE_MULTIPART: u8 = 0x09;
-    pub const START_1_2: u8 = 0x0A;
-    pub const START_INFO_1_2: u8 = 0x0B;
-    pub const COMMENT_1_3: u8 = 0x0C;
-    pub const DOMAIN_1_3: u8 = 0x0D;
-    pub const MAX_AGE: u8 = 0x0E;
-    pub const PATH_1_3: u8 = 0x0F;
-    pub const SECURE: u8 = 0x10;
-    pub const SEC: u8 = 0x11;
-    pub const MAC: u8 = 0x12;
-    pub const CREATION_DATE: u8 = 0x13;
-    pub const MODIFICATION_DATE: u8 = 0x14;
-    pub const READ_DATE: u8 = 0x15;
-    pub const SIZE: u8 = 0x16;
-    pub const NAME: u8 = 0x17;
-    pub const FILENAME: u8 = 0x18;
-    pub const START: u8 = 0x19;
-    pub const START_INFO: u8 = 0x1A;
-    pub const COMMENT: u8 = 0x1B;
-    pub const DOMAIN: u8 = 0x1C;
-    pub const PATH: u8 = 0x1D;
+/// Parameter codes (Table 38), for the decoder and encoder matches.
+#[allow(dead_code)]
+pub(crate) mod param {
+    pub(crate) const Q: u8 = 0x00;
+    pub(crate) const CHARSET: u8 = 0x01;
+    pub(crate) const LEVEL: u8 = 0x02;
+    pub(crate) const TYPE: u8 = 0x03;
+    pub(crate) const NAME_1_1: u8 = 0x05;
+    pub(crate) const FILENAME_1_1: u8 = 0x06;
+    pub(crate) const DIFFERENCES: u8 = 0x07;
+    pub(crate) const PADDING: u8 = 0x08;
+    pub(crate) const TYPE_MULTIPART: u8 = 0x09;
+    pub(crate) const START_1_2: u8 = 0x0A;
+    pub(crate) const START_INFO_1_2: u8 = 0x0B;
+    pub(crate) const COMMENT_1_3: u8 = 0x0C;
+    pub(crate) const DOMAIN_1_3: u8 = 0x0D;
+    pub(crate) const MAX_AGE: u8 = 0x0E;
+    pub(crate) const PATH_1_3: u8 = 0x0F;
+    pub(crate) const SECURE: u8 = 0x10;
+    pub(crate) const SEC: u8 = 0x11;
+    pub(crate) const MAC: u8 = 0x12;
+    pub(crate) const CREATION_DATE: u8 = 0x13;
+    pub(crate) const MODIFICATION_DATE: u8 = 0x14;
+    pub(crate) const READ_DATE: u8 = 0x15;
+    pub(crate) const SIZE: u8 = 0x16;
+    pub(crate) const NAME: u8 = 0x17;
+    pub(crate) const FILENAME: u8 = 0x18;
+    pub(crate) const START: u8 = 0x19;
+    pub(crate) const START_INFO: u8 = 0x1A;
+    pub(crate) const COMMENT: u8 = 0x1B;
+    pub(crate) const DOMAIN: u8 = 0x1C;
+    pub(crate) const PATH: u8 = 0x1D;
 }
 
 /// The name of a well-known parameter code.

@@ -20,7 +20,7 @@ const SHIFT_DELIMITER: u8 = 127;
 /// `out` of the first X-Wap-Application-Id. Names are canonical for well-known headers, the
 /// sender's text for application headers, and `x-wsp-header-0xNN` for unknown codes
 /// (`x-wsp-page-P-header-0xNN` on a code page P ≠ 1).
-pub fn decode<'a>(r: &mut Reader<'a>, out: &mut Vec<Pair<'a>>) -> Result<Option<usize>, WspError> {
+pub(crate) fn decode<'a>(r: &mut Reader<'a>, out: &mut Vec<Pair<'a>>) -> Result<Option<usize>, WspError> {
     let mut app_id_at = None;
     let mut page: u8 = 1;
     while let Some(first) = r.peek() {
@@ -93,7 +93,7 @@ fn application_value<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
 /// X-Wap-Application-Id (WAP-230 §8.4.2.54 as amended): App-assigned-code (Integer-value,
 /// mapped through the OMNA table; unknown codes become `x-wap-application:<decimal>`) or
 /// Absolute-uri (text, kept as sent).
-pub fn app_id<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
+pub(crate) fn app_id<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "X-Wap-Application-Id";
     match r.peek() {
         Some(32..=127) => r.text_string(WHAT),

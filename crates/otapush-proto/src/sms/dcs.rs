@@ -23,6 +23,7 @@ pub struct MessageWaiting {
 }
 
 impl MessageWaiting {
+    /// `voicemail`, `fax`, `email` or `other` (bits 1-0).
     pub fn kind_str(&self) -> &'static str {
         match self.kind & 3 {
             0 => "voicemail",
@@ -40,10 +41,14 @@ pub struct DataCoding {
 }
 
 impl DataCoding {
+    /// TP-DCS 0x00: GSM 7-bit default alphabet, no class.
     pub const GSM7: DataCoding = DataCoding { raw: 0x00 };
+    /// TP-DCS 0x04: 8-bit data, no class.
     pub const EIGHT_BIT: DataCoding = DataCoding { raw: 0x04 };
+    /// TP-DCS 0x08: UCS2, no class.
     pub const UCS2: DataCoding = DataCoding { raw: 0x08 };
 
+    /// The TP-DCS octet as received; every value is accepted.
     pub fn from_octet(raw: u8) -> DataCoding {
         DataCoding { raw }
     }
@@ -58,6 +63,7 @@ impl DataCoding {
         DataCoding { raw: 0x10 | cs | (class & 3) }
     }
 
+    /// The TP-DCS octet.
     pub fn octet(&self) -> u8 {
         self.raw
     }
@@ -71,6 +77,7 @@ impl DataCoding {
         self.group() <= 0x7
     }
 
+    /// The character set of the user data (reserved codings read as GSM 7-bit).
     pub fn charset(&self) -> Charset {
         match self.group() {
             0x0..=0x7 => match (self.raw >> 2) & 3 {

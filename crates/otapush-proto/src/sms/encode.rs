@@ -35,8 +35,11 @@ pub fn gsm7_encodable(text: &str) -> bool {
 pub struct DeliverTemplate {
     /// Written as the PDU's service-centre field (length 0 when `None`).
     pub smsc: Option<Address>,
+    /// TP-OA.
     pub originator: Address,
+    /// TP-SCTS.
     pub scts: Timestamp,
+    /// TP-PID.
     pub pid: u8,
 }
 

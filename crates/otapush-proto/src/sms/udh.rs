@@ -8,7 +8,7 @@
 use super::{EncodeError, SmsError};
 
 /// Longest header (UDHL excluded): the whole user data field minus the UDHL octet.
-pub const UDH_CAPACITY: usize = 139;
+pub(crate) const UDH_CAPACITY: usize = 139;
 
 /// IEI 0x00: concatenated short messages, 8-bit reference.
 pub const IEI_CONCAT_8: u8 = 0x00;
@@ -26,6 +26,7 @@ pub const IEI_LOCKING_SHIFT: u8 = 0x25;
 /// One segment's place in a concatenated message (TS 23.040 §9.2.3.24.1 / .8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Concat {
+    /// The reference number shared by the segments of one message.
     pub reference: u16,
     /// Number of segments, 1-255 (1, with sequence 1: a message of one segment, complete).
     pub total: u8,
@@ -38,7 +39,9 @@ pub struct Concat {
 /// Application port addressing (TS 23.040 §9.2.3.24.3 / .4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ports {
+    /// Originator port.
     pub src: u16,
+    /// Destination port.
     pub dst: u16,
     /// 8 (IEI 0x04) or 16 (IEI 0x05).
     pub bits: u8,
@@ -47,7 +50,9 @@ pub struct Ports {
 /// One information element, borrowed from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InformationElement<'a> {
+    /// Information element identifier (TS 23.040 §9.2.3.24).
     pub iei: u8,
+    /// The element's data, without IEI and length.
     pub data: &'a [u8],
 }
 
@@ -195,6 +200,7 @@ impl UserDataHeader {
         self.concat
     }
 
+    /// The valid application port addressing element.
     pub fn ports(&self) -> Option<Ports> {
         self.ports
     }

@@ -21,6 +21,7 @@ pub enum StatusKind {
 }
 
 impl StatusKind {
+    /// `completed`, `pending` or `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             StatusKind::Completed => "completed",
@@ -53,12 +54,14 @@ pub struct StatusReport {
     pub pid: Option<u8>,
     /// Optional TP-DCS (present per TP-PI).
     pub dcs: Option<DataCoding>,
+    /// Present when TP-UDHI is set.
     pub udh: Option<UserDataHeader>,
     /// Optional TP-UD (present per TP-PI).
     pub user_data: Option<UserData>,
 }
 
 impl StatusReport {
+    /// What TP-ST says (TS 23.040 §9.2.3.15).
     pub fn status_kind(&self) -> StatusKind {
         match self.status {
             0x00..=0x1F => StatusKind::Completed,

@@ -9,14 +9,16 @@ use std::borrow::Cow;
 /// A decoded content type: the media type and its parameters, in wire order. Text is
 /// borrowed from the PDU where it can be.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ContentType<'a> {
-    pub media: Cow<'a, str>,
-    pub params: Vec<Pair<'a>>,
+pub(crate) struct ContentType<'a> {
+    /// The media type, e.g. `application/vnd.wap.sic`.
+    pub(crate) media: Cow<'a, str>,
+    /// Its parameters (WAP-230 Table 38), as `(name, value)`.
+    pub(crate) params: Vec<Pair<'a>>,
 }
 
 impl ContentType<'_> {
     /// `media; name=value; …`, the HTTP header form.
-    pub fn to_header_value(&self) -> String {
+    pub(crate) fn to_header_value(&self) -> String {
         let mut s = self.media.to_string();
         for (n, v) in &self.params {
             s.push_str("; ");
@@ -55,7 +57,7 @@ fn media_name(code: u64) -> Cow<'static, str> {
 
 /// Content-type-value: Constrained-media (Short-integer or Extension-media text) or
 /// Content-general-form (Value-length, media, parameters).
-pub fn decode<'a>(r: &mut Reader<'a>) -> Result<ContentType<'a>, WspError> {
+pub(crate) fn decode<'a>(r: &mut Reader<'a>) -> Result<ContentType<'a>, WspError> {
     const WHAT: &str = "Content-Type";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     match ValueForm::of(first) {
@@ -73,7 +75,7 @@ pub fn decode<'a>(r: &mut Reader<'a>) -> Result<ContentType<'a>, WspError> {
 }
 
 /// Well-known-media (Integer-value) or Extension-media (text), inside a general form.
-pub fn media<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
+pub(crate) fn media<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
     const WHAT: &str = "media type";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     match ValueForm::of(first) {
@@ -83,7 +85,7 @@ pub fn media<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, WspError> {
 }
 
 /// Parameters until the end of `r`.
-pub fn parameters<'a>(r: &mut Reader<'a>) -> Result<Vec<Pair<'a>>, WspError> {
+pub(crate) fn parameters<'a>(r: &mut Reader<'a>) -> Result<Vec<Pair<'a>>, WspError> {
     let mut params = Vec::new();
     while !r.is_empty() {
         params.push(parameter(r)?);
@@ -93,7 +95,7 @@ pub fn parameters<'a>(r: &mut Reader<'a>) -> Result<Vec<Pair<'a>>, WspError> {
 
 /// One Parameter: Typed-parameter (well-known token, typed value) or Untyped-parameter
 /// (Token-text, Integer-value or Text-value).
-pub fn parameter<'a>(r: &mut Reader<'a>) -> Result<Pair<'a>, WspError> {
+pub(crate) fn parameter<'a>(r: &mut Reader<'a>) -> Result<Pair<'a>, WspError> {
     const WHAT: &str = "parameter";
     let first = r.peek().ok_or(WspError::Truncated { what: WHAT, offset: r.offset() })?;
     if ValueForm::of(first) == ValueForm::Text {

@@ -5,15 +5,15 @@ use super::error::WspError;
 use std::borrow::Cow;
 
 /// Octet 31: a uintvar length follows (§8.4.2.2).
-pub const LENGTH_QUOTE: u8 = 31;
+pub(crate) const LENGTH_QUOTE: u8 = 31;
 /// Octet 127: the text that follows starts with an octet ≥ 128 (§8.4.2.1).
-pub const QUOTE: u8 = 127;
+pub(crate) const QUOTE: u8 = 127;
 /// Octet 34: a Quoted-string follows (§8.4.2.1).
-pub const QUOTED_STRING: u8 = 34;
+pub(crate) const QUOTED_STRING: u8 = 34;
 
 /// A view of one field of the PDU. `base` is the PDU offset of `buf[0]`.
 #[derive(Debug, Clone, Copy)]
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     base: usize,
@@ -21,7 +21,7 @@ pub struct Reader<'a> {
 
 /// What the first octet of a value says about its form (§8.4.1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueForm {
+pub(crate) enum ValueForm {
     /// 0–30: Short-length, or 31: Length-quote; `len` value octets follow.
     Length,
     /// 32–127: NUL-terminated text.
@@ -31,7 +31,7 @@ pub enum ValueForm {
 }
 
 impl ValueForm {
-    pub fn of(first: u8) -> ValueForm {
+    pub(crate) fn of(first: u8) -> ValueForm {
         match first {
             0..=31 => ValueForm::Length,
             32..=127 => ValueForm::Text,
@@ -41,36 +41,36 @@ impl ValueForm {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8], base: usize) -> Self {
+    pub(crate) fn new(buf: &'a [u8], base: usize) -> Self {
         Reader { buf, pos: 0, base }
     }
 
     /// The PDU offset of the next octet.
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         self.base + self.pos
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
     /// The octets not read yet.
-    pub fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
-    pub fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()
     }
 
-    pub fn u8(&mut self, what: &'static str) -> Result<u8, WspError> {
+    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, WspError> {
         let b = self.peek().ok_or(WspError::Truncated { what, offset: self.offset() })?;
         self.pos += 1;
         Ok(b)
     }
 
     /// The next `n` octets.
-    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WspError> {
+    pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WspError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let s = end
             .and_then(|e| self.buf.get(self.pos..e))
@@ -80,13 +80,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over the next `n` octets, which this reader skips.
-    pub fn sub(&mut self, n: usize, what: &'static str) -> Result<Reader<'a>, WspError> {
+    pub(crate) fn sub(&mut self, n: usize, what: &'static str) -> Result<Reader<'a>, WspError> {
         let base = self.offset();
         Ok(Reader::new(self.take(n, what)?, base))
     }
 
     /// Uintvar-integer (§8.1.2): at most 5 octets, MSB = continuation, value ≤ 2³²−1.
-    pub fn uintvar(&mut self, what: &'static str) -> Result<u32, WspError> {
+    pub(crate) fn uintvar(&mut self, what: &'static str) -> Result<u32, WspError> {
         let start = self.offset();
         let mut v: u64 = 0;
         for _ in 0..5 {
@@ -100,7 +100,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Short-integer: one octet with the high bit set; the value is the low 7 bits.
-    pub fn short_integer(&mut self, what: &'static str) -> Result<u8, WspError> {
+    pub(crate) fn short_integer(&mut self, what: &'static str) -> Result<u8, WspError> {
         let at = self.offset();
         let b = self.u8(what)?;
         if b & 0x80 == 0 {
@@ -110,7 +110,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Long-integer: Short-length (1–30) then that many big-endian octets.
-    pub fn long_integer(&mut self, what: &'static str) -> Result<u64, WspError> {
+    pub(crate) fn long_integer(&mut self, what: &'static str) -> Result<u64, WspError> {
         let at = self.offset();
         let len = self.u8(what)?;
         if len == 0 || len > 30 {
@@ -128,7 +128,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Integer-value: Short-integer or Long-integer.
-    pub fn integer_value(&mut self, what: &'static str) -> Result<u64, WspError> {
+    pub(crate) fn integer_value(&mut self, what: &'static str) -> Result<u64, WspError> {
         match self.peek() {
             Some(b) if b & 0x80 != 0 => self.short_integer(what).map(u64::from),
             _ => self.long_integer(what),
@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Value-length (§8.4.2.2): Short-length 0–30, or Length-quote then a uintvar.
-    pub fn value_length(&mut self, what: &'static str) -> Result<usize, WspError> {
+    pub(crate) fn value_length(&mut self, what: &'static str) -> Result<usize, WspError> {
         let at = self.offset();
         match self.u8(what)? {
             n @ 0..=30 => Ok(n as usize),
@@ -146,13 +146,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A Value-length followed by that many octets, as a reader.
-    pub fn length_block(&mut self, what: &'static str) -> Result<Reader<'a>, WspError> {
+    pub(crate) fn length_block(&mut self, what: &'static str) -> Result<Reader<'a>, WspError> {
         let n = self.value_length(what)?;
         self.sub(n, what)
     }
 
     /// The octets up to the next NUL (which is consumed, not returned).
-    pub fn raw_text(&mut self, what: &'static str) -> Result<&'a [u8], WspError> {
+    pub(crate) fn raw_text(&mut self, what: &'static str) -> Result<&'a [u8], WspError> {
         let at = self.offset();
         let rest = self.rest();
         let n = rest.iter().position(|&b| b == 0).ok_or(WspError::Unterminated { what, offset: at })?;
@@ -162,7 +162,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Text-string: an optional Quote (127) then NUL-terminated text. Invalid UTF-8 → U+FFFD.
-    pub fn text_string(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
+    pub(crate) fn text_string(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
         if self.peek() == Some(QUOTE) {
             self.pos += 1;
         }
@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Text-value: No-value (a lone NUL), Token-text, or Quoted-string (its `"` dropped).
-    pub fn text_value(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
+    pub(crate) fn text_value(&mut self, what: &'static str) -> Result<Cow<'a, str>, WspError> {
         if self.peek() == Some(QUOTED_STRING) {
             self.pos += 1;
             return Ok(lossy(self.raw_text(what)?));
@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
 
     /// The whole of a self-delimiting value (§8.4.1.2): one Short-integer octet, a
     /// length-prefixed value (prefix included), or NUL-terminated text (NUL included).
-    pub fn skip_value(&mut self, what: &'static str) -> Result<&'a [u8], WspError> {
+    pub(crate) fn skip_value(&mut self, what: &'static str) -> Result<&'a [u8], WspError> {
         let start = self.pos;
         let first = self.peek().ok_or(WspError::Truncated { what, offset: self.offset() })?;
         match ValueForm::of(first) {
@@ -200,7 +200,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Text bytes as a string, borrowed when valid UTF-8; invalid UTF-8 becomes U+FFFD.
-pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 

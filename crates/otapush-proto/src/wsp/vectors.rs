@@ -1,5 +1,8 @@
 //! Real-world and hand-derived Push PDUs. Each vector names its source; hand-made ones
 //! explain every octet group. Published vectors are facts (octets), not code.
+//!
+//! Built for this crate's tests, and with feature `test-vectors` for the daemon crate's.
+#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 use super::*;
 
@@ -196,7 +199,7 @@ fn nowsms_encoding_version_and_authorization() {
 /// python-messaging `messaging/test/test_wap.py` (pmarti): a two-segment MMS notification;
 /// this is the user data of both SMS after their UDHs (ref 0x9F8E, ports 2948 ← 9200),
 /// concatenated. HeadersLen 0x22, content type as text, app id 0x84.
-pub(crate) const PYMESSAGING_SEGMENTS: [&str; 2] = [
+pub const PYMESSAGING_SEGMENTS: [&str; 2] = [
     "0106226170706c69636174696f6e2f766e642e7761702e6d6d732d6d65737361676500af848c82984e4f4b35\
      43694b636f544d595347344d4253774141734b7631344655484141414141414141008d908919802b3434373738\
      353334323734392f545950453d504c4d4e008a808e0274008805810301194083687474703a2f",

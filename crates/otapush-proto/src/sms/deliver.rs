@@ -21,6 +21,7 @@ pub struct Deliver {
     pub scts: Timestamp,
     /// Present when TP-UDHI is set.
     pub udh: Option<UserDataHeader>,
+    /// TP-UD after the header.
     pub user_data: UserData,
     /// TP-MMS clear: more messages are waiting in the service centre.
     pub more_messages: bool,

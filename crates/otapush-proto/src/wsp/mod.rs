@@ -19,7 +19,7 @@ pub mod content_type;
 pub mod encode;
 mod error;
 mod headers;
-pub mod http_date;
+pub(crate) mod http_date;
 pub mod tables;
 mod values;
 
@@ -43,7 +43,9 @@ pub const PDU_TYPE_CONFIRMED_PUSH: u8 = 0x07;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PduType {
+    /// Push (0x06).
     Push,
+    /// ConfirmedPush (0x07).
     ConfirmedPush,
 }
 
@@ -64,6 +66,7 @@ impl PduType {
         }
     }
 
+    /// The PDU type of an octet; `None` for the other types.
     pub fn from_code(code: u8) -> Option<PduType> {
         match code {
             PDU_TYPE_PUSH => Some(PduType::Push),
@@ -79,14 +82,17 @@ impl PduType {
 pub struct PushPdu<'a> {
     /// Transaction id.
     pub tid: u8,
+    /// Push or ConfirmedPush.
     pub pdu_type: PduType,
     /// The media type, without parameters.
     pub content_type: Cow<'a, str>,
+    /// The content type's parameters, in wire order.
     pub content_type_params: Vec<Pair<'a>>,
     /// X-Wap-Application-Id (the first one) as a URN or URI; `None` when absent.
     pub app_id: Option<Cow<'a, str>>,
     /// Every header in wire order, including X-Wap-Application-Id.
     pub headers: Vec<Pair<'a>>,
+    /// The data after the headers.
     pub body: &'a [u8],
     /// The octets HeadersLen covers: the content type and the headers.
     pub headers_raw: &'a [u8],
@@ -165,5 +171,5 @@ pub fn parse(pdu: &[u8]) -> Result<PushPdu<'_>, WspError> {
     })
 }
 
-#[cfg(test)]
-pub(crate) mod vectors;
+#[cfg(any(test, feature = "test-vectors"))]
+pub mod vectors;

@@ -21,8 +21,8 @@ mod timestamp;
 mod udh;
 mod user_data;
 
-#[cfg(test)]
-pub(crate) mod test_vectors;
+#[cfg(any(test, feature = "test-vectors"))]
+pub mod test_vectors;
 #[cfg(test)]
 mod tests;
 
@@ -58,21 +58,27 @@ fn first_octet(mti: u8, bits: &[(bool, u8)]) -> u8 {
 /// One decoded PDU: the service-centre address (if the PDU carried a non-empty one) and the TPDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsPdu {
+    /// The service-centre address (TS 24.011 §8.2.5.1), when the PDU had a non-empty one.
     pub smsc: Option<Address>,
+    /// The TPDU.
     pub tpdu: Tpdu,
 }
 
 /// The TPDUs a mobile receives that otapush handles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tpdu {
+    /// SMS-DELIVER (TS 23.040 §9.2.2.1).
     Deliver(Deliver),
+    /// SMS-STATUS-REPORT (TS 23.040 §9.2.2.3).
     StatusReport(StatusReport),
 }
 
 /// Which TPDU a PDU holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PduKind {
+    /// SMS-DELIVER.
     Deliver,
+    /// SMS-STATUS-REPORT.
     StatusReport,
 }
 
@@ -105,6 +111,7 @@ pub fn decode(pdu: &[u8], with_smsc: bool) -> Result<SmsPdu, SmsError> {
 
 /// Cheap accessors for the receive path: every value one PDU contributes to a message.
 impl SmsPdu {
+    /// Which TPDU this is.
     pub fn kind(&self) -> PduKind {
         match self.tpdu {
             Tpdu::Deliver(_) => PduKind::Deliver,
@@ -112,6 +119,7 @@ impl SmsPdu {
         }
     }
 
+    /// The SMS-DELIVER, if this is one.
     pub fn deliver(&self) -> Option<&Deliver> {
         match &self.tpdu {
             Tpdu::Deliver(d) => Some(d),
@@ -119,6 +127,7 @@ impl SmsPdu {
         }
     }
 
+    /// The SMS-STATUS-REPORT, if this is one.
     pub fn status_report(&self) -> Option<&StatusReport> {
         match &self.tpdu {
             Tpdu::StatusReport(s) => Some(s),
@@ -142,6 +151,7 @@ impl SmsPdu {
         }
     }
 
+    /// The user data header (TP-UDHI set).
     pub fn udh(&self) -> Option<&UserDataHeader> {
         match &self.tpdu {
             Tpdu::Deliver(d) => d.udh.as_ref(),
@@ -149,14 +159,17 @@ impl SmsPdu {
         }
     }
 
+    /// The header's concatenation element, if valid.
     pub fn concat(&self) -> Option<Concat> {
         self.udh().and_then(UserDataHeader::concat)
     }
 
+    /// The header's application port addressing, if valid.
     pub fn ports(&self) -> Option<Ports> {
         self.udh().and_then(UserDataHeader::ports)
     }
 
+    /// TP-UD after the header (a status report may have none).
     pub fn user_data(&self) -> Option<&UserData> {
         match &self.tpdu {
             Tpdu::Deliver(d) => Some(&d.user_data),
@@ -164,6 +177,7 @@ impl SmsPdu {
         }
     }
 
+    /// TP-DCS (a status report may have none).
     pub fn dcs(&self) -> Option<DataCoding> {
         match &self.tpdu {
             Tpdu::Deliver(d) => Some(d.dcs),

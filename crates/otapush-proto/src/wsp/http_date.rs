@@ -9,7 +9,7 @@ const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Formats seconds since the epoch as an IMF-fixdate.
-pub fn format(secs: u64) -> String {
+pub(crate) fn format(secs: u64) -> String {
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
     let (y, m, d) = civil_from_days(days);
@@ -20,7 +20,7 @@ pub fn format(secs: u64) -> String {
 }
 
 /// Parses an IMF-fixdate back to seconds; only the exact form [`format`] produces.
-pub fn parse(s: &str) -> Option<u64> {
+pub(crate) fn parse(s: &str) -> Option<u64> {
     let mut it = s.split(' ');
     let wd = it.next()?.strip_suffix(',')?;
     let d: u32 = it.next()?.parse().ok()?;

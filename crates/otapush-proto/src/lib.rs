@@ -1,0 +1,31 @@
+//! otapush's protocol cores, pure: bytes and time in (as values), values out. No I/O, no clock
+//! reads, no async runtime; the daemon crate (`otapush`) holds the shells around them.
+//!
+//! ```text
+//! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
+//! hex, time: the helpers they share
+//! ```
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub, missing_docs)]
+
+pub mod hex;
+pub mod modem;
+pub mod sms;
+pub mod sse;
+pub mod time;
+pub mod wsp;
+
+/// Internals the fuzz harness (`fuzz/`) drives directly, with feature `fuzzing`. Not an API:
+/// nothing else may depend on it.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    /// `wsp::http_date::parse`: an IMF-fixdate (RFC 9110 §5.6.7) as seconds since the epoch.
+    pub fn http_date_parse(s: &str) -> Option<u64> {
+        crate::wsp::http_date::parse(s)
+    }
+
+    /// `wsp::http_date::format`: seconds since the epoch as an IMF-fixdate.
+    pub fn http_date_format(secs: u64) -> String {
+        crate::wsp::http_date::format(secs)
+    }
+}

@@ -1,0 +1,5 @@
+//! The modem's pure parts: the state the daemon shows.
+
+pub mod state;
+
+pub use state::ModemState;
