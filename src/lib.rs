@@ -18,6 +18,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod hex;
 pub mod logging;
+pub mod memory;
 pub mod message;
 pub mod modem;
 pub mod receive;
