@@ -154,7 +154,14 @@ pub async fn start(bus: &str, store: Store, cfg: &Config, hooks: ServiceHooks) -
     handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
     handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
     // Start-up's pages and a burst's heap go back once deliveries are quiet.
-    handle.tasks.push(tokio::spawn(registry.quiet.clone().run(crate::memory::QUIET, crate::memory::release)));
+    let quiet_store = registry.store.clone();
+    let release = move || {
+        if let Err(e) = quiet_store.shrink_memory() {
+            log::debug!("quiet: store: {e}");
+        }
+        crate::memory::release();
+    };
+    handle.tasks.push(tokio::spawn(registry.quiet.clone().run(crate::memory::QUIET, release)));
     // Without DoNotQueue the bus would queue the request and the name stay with the other owner.
     let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
     match conn.request_name_with_flags(BUS_NAME, flags).await {
