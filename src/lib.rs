@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod eventsource;
 pub use otapush_proto::hex;
 pub mod logging;
+pub mod memory;
 pub mod message;
 pub mod modem;
 pub mod receive;

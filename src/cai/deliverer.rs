@@ -20,10 +20,16 @@ pub(super) async fn run(
 ) {
     let mut backoff = Backoff::new();
     let timeout = registry.settings.deliver_timeout;
+    // Held while the queue has messages: the last task to drain lets memory go back.
+    let mut busy = None;
     loop {
         let head = match registry.store.queue_head(id, now_ms()) {
-            Ok(Some(head)) => head,
+            Ok(Some(head)) => {
+                busy.get_or_insert_with(|| registry.quiet.busy());
+                head
+            }
             Ok(None) => {
+                busy = None;
                 // `notify_one` stores a permit, so a commit between the query and here is not lost.
                 wake.notified().await;
                 continue;

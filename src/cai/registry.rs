@@ -145,6 +145,8 @@ pub struct Registry {
     state: Mutex<State>,
     /// Wakes the expiry task: a commit may have brought an earlier deadline.
     pub expiry_wake: Notify,
+    /// Deliveries in progress; memory goes back once they drained (`memory::Quiet`).
+    pub quiet: Arc<crate::memory::Quiet>,
 }
 
 impl Registry {
@@ -188,7 +190,14 @@ impl Registry {
                 }
             }
         }
-        Ok(Registry { store, settings, policy, state: Mutex::new(state), expiry_wake: Notify::new() })
+        Ok(Registry {
+            store,
+            settings,
+            policy,
+            state: Mutex::new(state),
+            expiry_wake: Notify::new(),
+            quiet: Arc::default(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -31,12 +31,48 @@ pub struct ServiceHooks {
 }
 
 /// Connects to `system`, `session`, or a D-Bus address such as `unix:path=/run/x`.
+///
+/// A Unix socket (path or abstract name) is connected here, on the calling thread: zbus would
+/// connect it from tokio's blocking pool, a thread (and a malloc arena) that then idles for
+/// ten seconds. `connect(2)` on a Unix stream socket does not wait for the server's `accept`.
+/// Other transports, and calls outside a tokio runtime, go through zbus.
 pub fn bus_builder(bus: &str) -> zbus::Result<zbus::connection::Builder<'static>> {
-    match bus {
-        "system" => zbus::connection::Builder::system(),
-        "session" => zbus::connection::Builder::session(),
-        address => zbus::connection::Builder::address(address),
+    let address = match bus {
+        "system" => zbus::Address::system()?,
+        "session" => zbus::Address::session()?,
+        address => address.parse::<zbus::Address>()?,
+    };
+    match unix_socket(&address) {
+        Some(socket) if tokio::runtime::Handle::try_current().is_ok() => {
+            let connected = socket.and_then(|s| {
+                s.set_nonblocking(true)?;
+                tokio::net::UnixStream::from_std(s)
+            });
+            match connected {
+                Ok(stream) => Ok(zbus::connection::Builder::unix_stream(stream)),
+                Err(e) => Err(zbus::Error::Connection(Arc::new(e), address)),
+            }
+        }
+        _ => Ok(zbus::connection::Builder::address(address)?),
     }
+}
+
+/// `connect(2)` to the address's Unix socket; `None` for other transports.
+fn unix_socket(address: &zbus::Address) -> Option<std::io::Result<std::os::unix::net::UnixStream>> {
+    use std::os::unix::net::{SocketAddr, UnixStream};
+    use zbus::address::transport::{Transport, UnixSocket};
+    let Transport::Unix(unix) = address.transport() else { return None };
+    let addr = match unix.path() {
+        UnixSocket::File(path) => SocketAddr::from_pathname(path),
+        #[cfg(target_os = "linux")]
+        UnixSocket::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            use std::os::unix::ffi::OsStrExt;
+            SocketAddr::from_abstract_name(name.as_bytes())
+        }
+        _ => return None,
+    };
+    Some(addr.and_then(|a| UnixStream::connect_addr(&a)))
 }
 
 /// The Manager's properties, set by the daemon and read by the bus.
@@ -144,6 +180,15 @@ pub async fn start(
     handle.tasks.push(tokio::spawn(watch_departures(registry.clone(), departures)));
     handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
     handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
+    // Start-up's pages and a burst's heap go back once deliveries are quiet.
+    let quiet_store = registry.store.clone();
+    let release = move || {
+        if let Err(e) = quiet_store.shrink_memory() {
+            log::debug!("quiet: store: {e}");
+        }
+        crate::memory::release();
+    };
+    handle.tasks.push(tokio::spawn(registry.quiet.clone().run(crate::memory::QUIET, release)));
     // Without DoNotQueue the bus would queue the request and the name stay with the other owner.
     let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
     match conn.request_name_with_flags(BUS_NAME, flags).await {

@@ -212,7 +212,10 @@ impl Store {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        match integrity::quick_check(&conn, integrity::CHECK_BUDGET)? {
+        let wal = integrity::companions(path)[1].clone();
+        let bytes =
+            [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+        match integrity::quick_check(&conn, integrity::check_budget(bytes))? {
             integrity::Check::Sound => Ok(()),
             integrity::Check::Damaged(found) => Err(Opened::Damaged(found)),
             integrity::Check::Unfinished => {
@@ -251,6 +254,15 @@ impl Store {
     /// The limits this store enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Frees the connection's page cache and prepared statements (`PRAGMA shrink_memory`);
+    /// both come back on use. For quiet times (src/memory.rs).
+    pub fn shrink_memory(&self) -> Result<()> {
+        let conn = self.lock();
+        conn.flush_prepared_statement_cache();
+        conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
     }
 
     /// Locks the connection. A panic while it was held (tests only: release builds abort)
