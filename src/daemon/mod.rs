@@ -137,9 +137,6 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
     let (state_tx, mut state_rx) = watch::channel(ModemState::NoDevice);
     let (modem_stop, modem_stopped) = oneshot::channel::<()>();
     let (modem_cmd_tx, modem_cmd_rx) = mpsc::channel::<modem::ModemCommand>(1);
-    if let Err(e) = modem::resume::watch_resume(cai.connection(), modem_cmd_tx).await {
-        log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
-    }
     let stopped = async {
         let _ = modem_stopped.await;
     };
@@ -152,6 +149,10 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         modem_cmd_rx,
         stopped,
     ));
+    // After the modem task is spawned: its init runs while the bus answers the match rule.
+    if let Err(e) = modem::resume::watch_resume(cai.connection(), modem_cmd_tx).await {
+        log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
+    }
 
     let (bearer, mut bearer_rx) = crate::bearer::spawn_bearer(&cfg.bearer);
     let (stream_events, mut events_rx) = mpsc::channel::<StreamEvent>(32);
