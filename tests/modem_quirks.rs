@@ -206,3 +206,38 @@ async fn silent_reset_of_an_echoing_modem_is_seen_in_the_storage_settings() {
     eventually_sync("storage emptied", || sim.stored().is_empty()).await;
     rig.assert_no_violation();
 }
+
+/// A modem stores each SMS at the lowest free index and reuses indices after deletes, so a
+/// burst can sit at indices out of arrival order; its `+CMTI`s come in arrival order
+/// (TS 27.005 §3.4.1). More than `READ_BATCH` pending are read with one `+CMGL=4`, which
+/// lists by index: the hand-overs must still follow the notifications.
+#[tokio::test]
+async fn burst_at_reused_indices_is_handed_over_in_arrival_order() {
+    let mut rig = Rig::new(SimOptions::default(), Profile::default()).await;
+    rig.wait_state("ready").await;
+    let arrival = [3u32, 1, 4, 0, 5, 2];
+    assert!(arrival.len() > otapush::modem::intake::READ_BATCH + 1);
+    let listings = |rig: &Rig| rig.sim.commands().iter().filter(|c| *c == "AT+CMGL=4").count();
+    let before = listings(&rig);
+    // Slot k holds message k; they arrived (and are notified) in `arrival` order.
+    rig.sim.with(|c| {
+        for k in 0..arrival.len() {
+            assert_eq!(c.store_silently(pdu(k as u8)), Some(Location::new("ME", k as u32)));
+        }
+        for &k in &arrival {
+            c.flood_cmti("ME", k, 1);
+        }
+    });
+    let mut got = Vec::new();
+    for _ in 0..arrival.len() {
+        let (p, loc) = rig.accept().await;
+        assert_eq!(p, pdu(loc.expect("stored").index as u8));
+        got.push(p);
+    }
+    let want: Vec<Vec<u8>> = arrival.iter().map(|&k| pdu(k as u8)).collect();
+    assert_eq!(got, want, "handed over in notification order");
+    assert!(listings(&rig) > before, "the burst was read with a listing");
+    let sim = rig.sim.clone();
+    eventually_sync("storage emptied", || sim.stored().is_empty()).await;
+    rig.assert_no_violation();
+}

@@ -201,6 +201,7 @@ impl Intake {
         self.cnmi.now = None;
         self.work.reads.clear();
         self.work.drains.clear();
+        self.work.listed_order.clear();
         self.work.acks = 0;
         self.work.usage_due = false;
         self.storage.counts.clear();

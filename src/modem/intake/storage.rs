@@ -142,6 +142,7 @@ impl Intake {
         } else {
             log::warn!("modem: cannot select storage {mem}: {}; skipping its work", r.result);
             self.work.reads.forget_mem(&mem);
+            self.work.listed_order.take_mem(&mem);
             self.work.deletes.retain(|d| d.loc.mem != mem);
             self.work.drains.retain(|m| *m != mem);
             if let Phase::Init(Step::List(i)) = self.phase {

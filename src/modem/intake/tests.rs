@@ -818,3 +818,39 @@ fn a_lost_notification_is_found_by_the_check_after_the_burst() {
     assert!(w.sim.stored().is_empty());
     assert_eq!(Wired::count(&w.sim.log, "AT+CPMS?"), 3, "init, after each burst");
 }
+
+/// A `+CMGL=4` answer listing `indices` in index order, as a modem does (TS 27.005 §3.4.2).
+fn listing(c: &Command, indices: &[u32]) -> Response {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    let lines: Vec<(String, String)> =
+        sorted.iter().map(|i| (format!("+CMGL: {i},0,,2"), format!("0004{i:02X}"))).collect();
+    let refs: Vec<(&str, Option<&str>)> = lines.iter().map(|(l, p)| (l.as_str(), Some(p.as_str()))).collect();
+    resp(c, &refs, FinalResult::Ok)
+}
+
+/// Indices are reused after deletes, so index order is not arrival order; the `+CMTI` order
+/// is (TS 27.005 §3.4.1). A batch read with `+CMGL=4` hands over what was notified in
+/// notification order (also what is notified while the listing runs), then what nobody
+/// notified, by index.
+#[test]
+fn batched_listing_hands_over_in_notification_order() {
+    let (mut i, t) = ready(Profile::default());
+    i.on_urc(Urc::MessageStored(Location::new("ME", 3)), t);
+    let first = next_cmd(&mut i, t);
+    assert_eq!(first.text, "AT+CMGR=3");
+    let notified = [1, 4, 2, 5, 0, 6];
+    assert!(notified.len() > READ_BATCH);
+    for k in notified {
+        i.on_urc(Urc::MessageStored(Location::new("ME", k)), t);
+    }
+    i.on_response(resp(&first, &[("+CMGR: 0,,2", Some("000403"))], FinalResult::Ok), t);
+    let (c, mut handed, _) = drain(&mut i);
+    assert_eq!(c[0].text, "AT+CMGL=4", "more than READ_BATCH pending: one listing");
+    // Stored and notified while the listing runs, and listed: 7; nobody notified 9.
+    i.on_urc(Urc::MessageStored(Location::new("ME", 7)), t);
+    i.on_response(listing(&c[0], &[0, 1, 2, 4, 5, 6, 7, 9]), t);
+    handed.extend(drain(&mut i).1);
+    let order: Vec<u32> = handed.iter().map(|h| h.2.as_ref().unwrap().index).collect();
+    assert_eq!(order, [3, 1, 4, 2, 5, 0, 6, 7, 9]);
+}

@@ -6,9 +6,9 @@
 use super::cnmi::is_routed;
 use super::{Intake, Phase, Purpose, Step};
 use crate::modem::at::{Command, FinalResult, Response};
-use crate::modem::pending::{self, PendingReads, Pushed};
+use crate::modem::pending::{self, ListingOrder, PendingReads, Pushed};
 use crate::modem::Location;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// `+CMS ERROR: 321`: invalid memory index — also an empty slot or an empty list.
 pub(super) const CMS_INVALID_INDEX: u32 = 321;
@@ -34,6 +34,8 @@ pub(super) struct Work {
     pub(super) acks: u32,
     /// Storages to list.
     pub(super) drains: VecDeque<String>,
+    /// The notification order of what the listings still to come will find.
+    pub(super) listed_order: ListingOrder,
     /// Deletions were made (or one failed): `+CPMS?` once the work is done, to check the counts
     /// and `<mem3>` (a silent reset).
     pub(super) usage_due: bool,
@@ -53,6 +55,7 @@ impl Intake {
             _ => false,
         };
         let known = self.work.reads.count_in(mem)
+            + self.work.listed_order.count_in(mem)
             + self.durable.in_hand.values().filter(|h| h.loc.as_ref().is_some_and(|l| l.mem == mem)).count()
             + self.work.deletes.iter().filter(|d| d.loc.mem == mem).count()
             + usize::from(in_flight);
@@ -65,7 +68,12 @@ impl Intake {
         }
     }
 
+    /// Queues a listing of `mem`. It finds what is pending to read there: those reads are
+    /// dropped and their notification order kept for the listing.
     pub(super) fn queue_drain(&mut self, mem: String) {
+        for l in self.work.reads.forget_mem(&mem) {
+            self.work.listed_order.note(l);
+        }
         if !self.work.drains.contains(&mem) {
             self.work.drains.push_back(mem);
         }
@@ -75,7 +83,9 @@ impl Intake {
     pub(super) fn on_stored_notification(&mut self, loc: Location) {
         if self.work.drains.contains(&loc.mem) {
             self.storage.count_stored(&loc.mem);
-            // A listing of that storage is still to come and will find it.
+            // A listing of that storage is still to come and will find it; it hands it over
+            // in this order.
+            self.work.listed_order.note(loc);
             return;
         }
         if self.knows(&loc, None) {
@@ -100,35 +110,65 @@ impl Intake {
         match self.work.reads.push(loc) {
             Pushed::Added => self.storage.count_stored(&mem),
             Pushed::Duplicate => log::debug!("modem: repeated notification"),
-            Pushed::Overflow => {
+            Pushed::Overflow(dropped) => {
                 log::warn!(
                     "modem: more than {} notifications pending; listing the storage instead",
                     pending::PENDING_READS_CAP
                 );
+                // The listings hand these over first, in this order; the newer ones (not
+                // kept) follow by index.
+                for l in dropped {
+                    self.work.listed_order.note(l);
+                }
                 self.request_drain();
             }
         }
     }
 
+    /// A `+CMGL=4` answer, which lists by index. What was notified is handed over in
+    /// notification order (TS 27.005 §3.4.1): first what the listing was queued for, then what
+    /// is pending to read; then what nobody notified (leftovers, or notifications dropped
+    /// past the cap), in the listing's order. Noted notifications the answer lacks came after
+    /// it was made: they stay noted if another listing of `mem` is queued, else are dropped.
     pub(super) fn list_response(&mut self, mem: &str, r: &Response) {
+        let noted = self.work.listed_order.take_mem(mem);
         match &r.result {
-            FinalResult::CmsError(Some(CMS_INVALID_INDEX)) => return,
-            res if !res.is_ok() => {
-                log::warn!("modem: listing {mem} failed: {res}");
-                return;
-            }
+            FinalResult::CmsError(Some(CMS_INVALID_INDEX)) => {}
+            res if !res.is_ok() => log::warn!("modem: listing {mem} failed: {res}"),
             _ => {}
         }
-        for line in &r.lines {
+        let mut rank: HashMap<u32, usize> = HashMap::new();
+        for i in noted.iter().copied().chain(self.work.reads.indices_in(mem)) {
+            let next = rank.len();
+            rank.entry(i).or_insert(next);
+        }
+        let mut entries = Vec::new();
+        let mut listed = std::collections::HashSet::new();
+        for line in r.lines.iter().filter(|_| r.result.is_ok()) {
             let Some((index, pdu)) = line.pdu.as_ref().and_then(|p| Some((p.index()?, p))) else {
                 log::warn!("modem: +CMGL entry without index or PDU: {:?}", line.text);
                 continue;
             };
+            listed.insert(index);
+            entries.push((rank.get(&index).copied().unwrap_or(usize::MAX), index, pdu));
+        }
+        if self.work.drains.iter().any(|m| m == mem) {
+            for i in noted.into_iter().filter(|i| !listed.contains(i)) {
+                self.work.listed_order.note(Location { mem: mem.to_string(), index: i });
+            }
+        }
+        // Stable: what nobody notified keeps the listing's order.
+        entries.sort_by_key(|e| e.0);
+        for (rank, index, pdu) in entries {
             let loc = Location { mem: mem.to_string(), index };
             if pdu.is_outgoing() {
                 log::debug!("modem: {loc} holds a message stored to send; left alone");
             } else if !self.knows(&loc, Some(pdu.bytes())) {
-                log::info!("modem: leftover SMS {loc}");
+                if rank == usize::MAX {
+                    log::info!("modem: leftover SMS {loc}");
+                } else {
+                    log::debug!("modem: listed {loc}");
+                }
                 self.hand_over_new(pdu.clone(), Some(loc), false);
             }
         }
@@ -152,9 +192,9 @@ impl Intake {
                     }
                     None => {
                         log::warn!("modem: reading {loc} failed ({}); listing {} instead", r.result, loc.mem);
-                        if !self.work.drains.contains(&loc.mem) {
-                            self.work.drains.push_back(loc.mem);
-                        }
+                        let mem = loc.mem.clone();
+                        self.work.listed_order.note(loc);
+                        self.queue_drain(mem);
                     }
                 }
             }
@@ -244,7 +284,6 @@ impl Intake {
             let n = self.work.reads.count_in(&mem);
             if n > READ_BATCH {
                 log::debug!("modem: {n} notifications pending for {mem}; listing it once");
-                self.work.reads.forget_mem(&mem);
                 self.queue_drain(mem);
             }
         }
