@@ -690,6 +690,10 @@ on_server_error = "backoff"
             "[cai]" if key == "max_registrations_per_uid" => {
                 format!("[cai]\n{key} = {value}\nmax_persistent_per_uid = 0\n")
             }
+            // Likewise the per-uid subscriber cap within max_subscribers.
+            "[eventsource]" if key == "max_subscribers" => {
+                format!("[eventsource]\n{key} = {value}\nmax_subscribers_per_uid = 1\n")
+            }
             _ => format!("{section}\n{key} = {value}\n"),
         }
     }
@@ -718,7 +722,12 @@ on_server_error = "backoff"
                 };
                 let hi = hi.split_whitespace().next().unwrap_or_default();
                 let (Ok(lo), Ok(hi)) = (lo.parse::<u64>(), hi.parse::<u64>()) else {
-                    assert_eq!(r.key, "max_persistent_per_uid", "an unexpected non-numeric range");
+                    // Bounded by another key: checked by its own cross-key tests.
+                    assert!(
+                        ["max_persistent_per_uid", "max_subscribers_per_uid"].contains(&r.key.as_str()),
+                        "an unexpected non-numeric range: {}",
+                        r.key
+                    );
                     continue;
                 };
                 for v in [lo, hi] {
@@ -736,7 +745,7 @@ on_server_error = "backoff"
                 checked.push(r.key);
             }
         }
-        assert_eq!(checked.len(), 17, "rows checked: {checked:?}");
+        assert_eq!(checked.len(), 22, "rows checked: {checked:?}");
     }
 
     #[test]
@@ -787,7 +796,7 @@ on_server_error = "backoff"
             assert_eq!(have, Some(&want["v"]), "{} {}", r.section, r.key);
             checked += 1;
         }
-        assert_eq!(checked, 22);
+        assert_eq!(checked, 29);
     }
 
     #[test]
