@@ -159,6 +159,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")] // the sample carries 64-bit addresses
     fn smaps_mappings_and_their_sizes() {
         let text = "\
 55d0c0000000-55d0c0100000 r-xp 00001000 08:01 123 /usr/bin/otapushd
