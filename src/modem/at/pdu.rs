@@ -106,7 +106,7 @@ mod tests {
         // The first octet claims a longer SMSC part than the PDU has.
         let p = raw("+CMGR: 0,,1", "+CMGR:", "0901");
         assert_eq!((p.smsc_len(), p.tpdu(), p.tp_mti()), (2, &[][..], None));
-        let p = raw("+CMGR: 0,,99999999999999", "+CMGR:", "00");
+        let p = raw("+CMGR: 0,,4000000000", "+CMGR:", "00");
         assert_eq!(p.smsc_len(), 1);
         assert!(RawPdu::new("+CMT:", &parse_pdu_header("+CMT: 1", "+CMT:").unwrap(), "0g").is_err());
     }
