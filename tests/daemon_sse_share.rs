@@ -97,3 +97,55 @@ async fn entries_of_one_url_share_one_connection_and_one_last_event_id() {
     assert!(origin.try_next().is_none(), "one connection at a time");
     assert!(second.still_open(Duration::from_millis(100)).await);
 }
+
+/// A SIGHUP that adds an entry of the running URL restarts the one connection from the stored
+/// Last-Event-ID: the new application gets the events from there on, the old one loses none and
+/// gets none twice; removing it again leaves one connection for the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_joining_and_leaving_a_shared_url_restarts_the_connection_without_loss() {
+    let rig = Rig::new().await;
+    let mut origin = Origin::start().await;
+    let url = origin.url("/feed");
+    let base = format!("[bearer]\nmode = \"external\"\n\n{}", stream_section("ticker", &url, TICKER));
+    let daemon = rig.daemon("sim", 25, &base).await;
+    let mut ticker = Agent::new(rig.address(), "ticker").await;
+    ticker.register(&[("ApplicationId", Value::from(TICKER))]).await;
+    let mut quotes = Agent::new(rig.address(), "quotes").await;
+    quotes.register(&[("ApplicationId", Value::from(QUOTES))]).await;
+    rig.manager().await.set_bearer_state("up").await.unwrap();
+
+    let mut first = origin.next().await;
+    first.open_stream().await;
+    first.event("1", "tick", "one").await;
+    assert_eq!(event(&mut ticker, TICKER, "ticker", "one").await, "1");
+    eventually("Last-Event-ID 1", || async { streams(&rig).await["ticker"]["LastEventId"] == "1" }).await;
+
+    let shared = format!("{base}{}", stream_section("quotes", &url, QUOTES));
+    daemon.rewrite_config(&config_text("sim", rig.address(), &rig.state, 25, &shared));
+    daemon.signal(libc::SIGHUP);
+    assert!(first.closed_by_client().await, "the connection restarts for its new entry");
+    let mut second = origin.next().await;
+    assert_eq!(second.header("last-event-id"), Some("1"));
+    second.open_stream().await;
+    second.event("2", "tick", "two").await;
+    assert_eq!(event(&mut ticker, TICKER, "ticker", "two").await, "2");
+    assert_eq!(event(&mut quotes, QUOTES, "quotes", "two").await, "2");
+    eventually("both applications on one stream", || async {
+        streams(&rig).await["ticker"]["Applications"] == serde_json::json!([TICKER, QUOTES])
+    })
+    .await;
+
+    daemon.rewrite_config(&config_text("sim", rig.address(), &rig.state, 25, &base));
+    daemon.signal(libc::SIGHUP);
+    assert!(second.closed_by_client().await, "the connection restarts without the entry");
+    let mut third = origin.next().await;
+    assert_eq!(third.header("last-event-id"), Some("2"));
+    third.open_stream().await;
+    third.event("3", "tick", "three").await;
+    assert_eq!(event(&mut ticker, TICKER, "ticker", "three").await, "3");
+    ticker.quiet(Duration::from_millis(300)).await;
+    quotes.quiet(Duration::from_millis(100)).await;
+    let s = streams(&rig).await;
+    assert_eq!(s["ticker"]["Applications"], serde_json::json!([TICKER]), "{s}");
+    assert!(origin.try_next().is_none(), "one connection at a time");
+}
