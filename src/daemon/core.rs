@@ -12,8 +12,9 @@
 //! any other event, so the core has at most one of them outstanding.
 
 use super::reload;
+use super::sharing::{self, SharedStream};
 use crate::cai::delivery::Backoff;
-use crate::config::{Config, SseConfig};
+use crate::config::Config;
 use crate::message::Message;
 use crate::receive::{Outcome, Receiver, Rejection};
 use crate::sse::StreamEvent;
@@ -122,7 +123,8 @@ pub enum Action {
     },
     /// The `StoreState` property.
     StoreState(StoreState),
-    StartStream(SseConfig),
+    /// Start a connection for its entries (docs/event-streams.md, Shared connections).
+    StartStream(SharedStream),
     StopStream(String),
     ReconfigureBearer(crate::config::BearerConfig),
     /// The set of streams changed: republish the `Streams` property.
@@ -160,11 +162,8 @@ enum Commit {
     Batch(Vec<Completed>),
     /// A held message, tried again in a retry round.
     Held(Completed),
-    Stream {
-        ev: StreamEvent,
-        message: Box<Message>,
-        backoff: Option<Backoff>,
-    },
+    /// One event of a connection: a message for each entry it serves.
+    Stream { ev: StreamEvent, messages: Vec<Message>, backoff: Option<Backoff> },
 }
 
 /// The daemon's receive and durable state.
@@ -172,8 +171,10 @@ pub struct DaemonCore {
     cfg: Config,
     now: u64,
     receiver: Receiver,
-    /// The configured streams, by `[[sse]] name`.
-    streams: BTreeMap<String, SseConfig>,
+    /// The connections, by the name of their first `[[sse]]` entry.
+    streams: BTreeMap<String, SharedStream>,
+    /// `[[sse]] name` → the connection that reads it.
+    connection_of: BTreeMap<String, String>,
     actions: VecDeque<Action>,
     awaiting: Option<Awaiting>,
     /// Stored PDUs the spool refused, with their arrival time: their `durable` answer waits.
@@ -200,6 +201,7 @@ impl DaemonCore {
             cfg,
             now: 0,
             streams: BTreeMap::new(),
+            connection_of: BTreeMap::new(),
             actions: VecDeque::new(),
             awaiting: None,
             unspooled: Vec::new(),
@@ -433,10 +435,10 @@ impl DaemonCore {
                 self.store_failed(&format!("the message from {from} (kept in the spool)"), &e);
                 self.uncommitted.push_front(c);
             }
-            (Commit::Stream { ev, message, .. }, Ok(results)) => {
+            (Commit::Stream { ev, messages, .. }, Ok(results)) => {
                 self.store_ok();
-                if results.first() == Some(&store::Outcome::New) {
-                    self.note_events(&[&message], &results);
+                if results.contains(&store::Outcome::New) {
+                    self.note_events(&messages.iter().collect::<Vec<_>>(), &results);
                 } else {
                     log::info!("stream {}: event {:?} already delivered", ev.stream, ev.event.id);
                 }
@@ -466,14 +468,19 @@ impl DaemonCore {
     }
 
     /// Moves Last-Event-IDs for the events the store took as new (it persisted them with the
-    /// commit).
+    /// commit): the copy of the connection that reads the event's entry, once per event.
     fn note_events(&mut self, messages: &[&Message], results: &[store::Outcome]) {
+        let mut last: Option<(String, String)> = None;
         for (m, outcome) in messages.iter().zip(results) {
             log::debug!("message {} ({}): {outcome:?}", m.id, m.kind.as_str());
             let Some(ev) = &m.event else { continue };
             if *outcome == store::Outcome::New && !ev.stream.is_empty() && !ev.event_id.is_empty() {
-                self.actions
-                    .push_back(Action::SetLastId { stream: ev.stream.clone(), id: ev.event_id.clone() });
+                let stream = self.connection_of.get(&ev.stream).unwrap_or(&ev.stream).clone();
+                let set = (stream, ev.event_id.clone());
+                if last.as_ref() != Some(&set) {
+                    self.actions.push_back(Action::SetLastId { stream: set.0.clone(), id: set.1.clone() });
+                    last = Some(set);
+                }
             }
         }
     }
@@ -556,32 +563,38 @@ impl DaemonCore {
         }
     }
 
-    /// The message a stream event becomes (none when its stream is gone).
-    fn stream_message(&self, ev: &StreamEvent) -> Option<Message> {
-        let cfg = self.streams.get(&ev.stream)?;
+    /// The messages a stream event becomes, one per entry of its connection, each with its
+    /// entry's application id and name (none when the connection is gone).
+    fn stream_messages(&self, ev: &StreamEvent) -> Vec<Message> {
+        let Some(conn) = self.streams.get(&ev.stream) else { return Vec::new() };
         let fallback = format!("{}#{}#{}", ev.stream, ev.received_ms, ev.seq);
         let received_time = crate::time::format_unix_ms(self.now);
-        Some(Message::stream_event(
-            &cfg.application_id,
-            &ev.stream,
-            &cfg.url,
-            &ev.event,
-            &fallback,
-            received_time,
-        ))
+        conn.members
+            .iter()
+            .map(|m| {
+                Message::stream_event(
+                    &m.application_id,
+                    &m.name,
+                    &m.url,
+                    &ev.event,
+                    &fallback,
+                    received_time.clone(),
+                )
+            })
+            .collect()
     }
 
-    /// An event from a connection-oriented stream becomes a message like an SMS event, when the
-    /// queues have room for it and the store takes it; otherwise it is held ([`HeldEvent`]).
+    /// An event from a connection-oriented stream becomes a message per entry like an SMS
+    /// event, all in one commit, when the queues have room for them and the store takes them;
+    /// otherwise it is held ([`HeldEvent`]).
     fn stream_event(&mut self, ev: StreamEvent, backoff: Option<Backoff>) {
-        let Some(message) = self.stream_message(&ev) else { return };
-        let room_for = Some(ev.event.data.len());
-        self.actions.push_back(Action::Commit {
-            messages: vec![message.clone()],
-            consumed: Vec::new(),
-            room_for,
-        });
-        self.awaiting = Some(Awaiting::Commit(Commit::Stream { ev, message: Box::new(message), backoff }));
+        let messages = self.stream_messages(&ev);
+        if messages.is_empty() {
+            return;
+        }
+        let room_for = Some(ev.event.data.len().saturating_mul(messages.len()));
+        self.actions.push_back(Action::Commit { messages: messages.clone(), consumed: Vec::new(), room_for });
+        self.awaiting = Some(Awaiting::Commit(Commit::Stream { ev, messages, backoff }));
     }
 
     /// Tries the held stream event again (room was freed, or its retry time came).
@@ -591,18 +604,25 @@ impl DaemonCore {
         }
     }
 
-    /// (Re)applies `[[sse]]`: streams added start, removed or changed (or `stopped`) restart.
+    /// (Re)applies `[[sse]]`: connections added start, removed or changed (an entry joined or
+    /// left; or `stopped`) restart from the stored Last-Event-ID, so no event is lost.
     fn apply_stream_config(&mut self, stopped: &[String]) {
         self.receiver.set_streams(self.cfg.sse.iter().map(|s| (s.application_id.as_str(), s.name.as_str())));
-        let diff = reload::stream_diff(&self.streams, &self.cfg.sse, stopped);
+        let wanted = sharing::group(&self.cfg.sse);
+        let diff = reload::stream_diff(&self.streams, &wanted, stopped);
         for name in diff.stop {
             self.streams.remove(&name);
             self.actions.push_back(Action::StopStream(name));
         }
-        for cfg in diff.start {
-            self.streams.insert(cfg.name.clone(), cfg.clone());
-            self.actions.push_back(Action::StartStream(cfg));
+        for conn in diff.start {
+            self.streams.insert(conn.name().to_string(), conn.clone());
+            self.actions.push_back(Action::StartStream(conn));
         }
+        self.connection_of = self
+            .streams
+            .values()
+            .flat_map(|c| c.members.iter().map(|m| (m.name.clone(), c.name().to_string())))
+            .collect();
         self.actions.push_back(Action::PublishStreams);
     }
 

@@ -8,6 +8,7 @@
 
 pub mod core;
 pub mod reload;
+pub mod sharing;
 mod streams;
 
 use self::core::{Action, DaemonCore, DurableError, Event, Pdu};

@@ -1,27 +1,28 @@
 //! What a reload changes: which streams stop and start, and which sections apply at once.
 
-use crate::config::{Config, SseConfig};
+use super::sharing::SharedStream;
+use crate::config::Config;
 use std::collections::BTreeMap;
 
-/// The streams to stop (by name) and to start.
+/// The connections to stop (by name) and to start.
 #[derive(Debug, Default, PartialEq)]
 pub struct StreamDiff {
     pub stop: Vec<String>,
-    pub start: Vec<SseConfig>,
+    pub start: Vec<SharedStream>,
 }
 
-/// From the running streams to the `wanted` ones: a stream removed or changed stops, one added
-/// or changed starts; one in `stopped` (by 4xx or a wrong content type) restarts. The first of
-/// two streams of one name wins.
+/// From the running connections to the `wanted` ones: one removed or changed (an entry of it
+/// added, removed or changed) stops, one added or changed starts, resuming from the stored
+/// Last-Event-ID; one in `stopped` (by 4xx or a wrong content type) restarts.
 pub fn stream_diff(
-    running: &BTreeMap<String, SseConfig>,
-    wanted: &[SseConfig],
+    running: &BTreeMap<String, SharedStream>,
+    wanted: &[SharedStream],
     stopped: &[String],
 ) -> StreamDiff {
     let mut diff = StreamDiff::default();
     let mut kept: Vec<&str> = Vec::new();
     for (name, cfg) in running {
-        let same = wanted.iter().find(|w| w.name == *name).is_some_and(|w| w == cfg);
+        let same = wanted.iter().find(|w| w.name() == name).is_some_and(|w| w == cfg);
         if stopped.contains(name) {
             diff.stop.push(name.clone());
         } else if !same {
@@ -32,7 +33,7 @@ pub fn stream_diff(
         }
     }
     for w in wanted {
-        if !kept.contains(&w.name.as_str()) && !diff.start.iter().any(|s| s.name == w.name) {
+        if !kept.contains(&w.name()) {
             diff.start.push(w.clone());
         }
     }
@@ -55,7 +56,9 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sharing::group;
     use super::*;
+    use crate::config::SseConfig;
 
     fn sse(name: &str, url: &str) -> SseConfig {
         SseConfig {
@@ -69,26 +72,42 @@ mod tests {
         }
     }
 
-    fn running(cfgs: &[SseConfig]) -> BTreeMap<String, SseConfig> {
-        cfgs.iter().map(|c| (c.name.clone(), c.clone())).collect()
+    fn running(cfgs: &[SseConfig]) -> BTreeMap<String, SharedStream> {
+        group(cfgs).into_iter().map(|c| (c.name().to_string(), c)).collect()
+    }
+
+    fn names(start: &[SharedStream]) -> Vec<&str> {
+        start.iter().map(|s| s.name()).collect()
     }
 
     #[test]
     fn added_start_removed_stop_changed_restart_same_stay() {
         let (a, b, c) = (sse("a", "http://a/"), sse("b", "http://b/"), sse("c", "http://c/"));
         let b2 = sse("b", "http://b2/");
-        let d = stream_diff(&running(&[a.clone(), b, c]), &[a, b2.clone(), sse("d", "http://d/")], &[]);
+        let d = stream_diff(&running(&[a.clone(), b, c]), &group(&[a, b2, sse("d", "http://d/")]), &[]);
         assert_eq!(d.stop, ["b", "c"]);
-        assert_eq!(d.start, [b2, sse("d", "http://d/")]);
+        assert_eq!(names(&d.start), ["b", "d"]);
+        assert_eq!(d.start[0].cfg.url, "http://b2/");
     }
 
     #[test]
-    fn a_stopped_stream_restarts_and_the_first_of_a_name_wins() {
+    fn a_stopped_stream_restarts() {
         let a = sse("a", "http://a/");
-        let d = stream_diff(&running(std::slice::from_ref(&a)), std::slice::from_ref(&a), &["a".into()]);
-        assert_eq!((d.stop, d.start), (vec!["a".to_string()], vec![a.clone()]));
-        let d = stream_diff(&BTreeMap::new(), &[a.clone(), sse("a", "http://other/")], &[]);
-        assert_eq!((d.stop, d.start), (vec![], vec![a]));
+        let d =
+            stream_diff(&running(std::slice::from_ref(&a)), &group(std::slice::from_ref(&a)), &["a".into()]);
+        assert_eq!((d.stop, names(&d.start)), (vec!["a".to_string()], vec!["a"]));
+    }
+
+    #[test]
+    fn an_entry_joining_or_leaving_a_shared_connection_restarts_it() {
+        let (a, a2, b) = (sse("a", "http://a/"), sse("a2", "http://a/"), sse("b", "http://b/"));
+        let d =
+            stream_diff(&running(&[a.clone(), b.clone()]), &group(&[a.clone(), b.clone(), a2.clone()]), &[]);
+        assert_eq!((d.stop, names(&d.start)), (vec!["a".to_string()], vec!["a"]));
+        assert_eq!(d.start[0].members.len(), 2);
+        let d = stream_diff(&running(&[a.clone(), a2, b.clone()]), &group(&[a, b]), &[]);
+        assert_eq!((d.stop, names(&d.start)), (vec!["a".to_string()], vec!["a"]));
+        assert_eq!(d.start[0].members.len(), 1);
     }
 
     #[test]

@@ -1,23 +1,24 @@
 //! The running stream tasks, their status watches and the `Streams` property.
 
+use super::sharing::SharedStream;
 use crate::cai::CaiHandle;
-use crate::config::SseConfig;
 use crate::sse::{StreamEvent, StreamState, StreamStatus};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::{mpsc, watch};
 use zbus::zvariant::{OwnedValue, Value};
 
-/// One running stream. `last_id` is a copy of what the store committed, for the next connect.
+/// One running connection. `last_id` is a copy of what the store committed, for the next
+/// connect.
 struct Handle {
-    cfg: SseConfig,
+    cfg: SharedStream,
     last_id: watch::Sender<String>,
     status: watch::Receiver<StreamStatus>,
     #[cfg(feature = "sse-http")]
     _task: crate::sse::client::StreamHandle,
 }
 
-/// The stream tasks by `[[sse]] name`.
+/// The connection tasks by the name of their first `[[sse]]` entry.
 pub struct Streams {
     handles: BTreeMap<String, Handle>,
     #[cfg_attr(not(feature = "sse-http"), allow(dead_code))]
@@ -31,9 +32,15 @@ impl Streams {
         Streams { handles: BTreeMap::new(), events, changed }
     }
 
-    /// Starts a stream from the Last-Event-ID and reconnection time the store holds.
-    pub fn start(&mut self, cfg: SseConfig, store: &Store, bearer: &crate::bearer::BearerHandle) {
-        let stored = store.last_event_id(&cfg.name).ok().flatten().unwrap_or_default();
+    /// Starts a connection from the Last-Event-ID and reconnection time the store holds. Every
+    /// entry's id moves in the commit of each event; the connection's own name comes first,
+    /// then an entry that kept one (the first entry may be new after a reload).
+    pub fn start(&mut self, shared: SharedStream, store: &Store, bearer: &crate::bearer::BearerHandle) {
+        let stored = std::iter::once(&shared.cfg)
+            .chain(&shared.members)
+            .find_map(|m| store.last_event_id(&m.name).ok().flatten().filter(|id| !id.is_empty()))
+            .unwrap_or_default();
+        let cfg = &shared.cfg;
         let (last_id, last_id_rx) = watch::channel(stored);
         let (status_tx, status) = watch::channel(StreamStatus::default());
         #[cfg(feature = "sse-http")]
@@ -64,15 +71,15 @@ impl Streams {
                 let _ = changed.try_send(());
             }
         });
-        log::info!("stream {}: {} for {}", cfg.name, cfg.url, cfg.application_id);
+        log::info!("stream {}: {} for {}", cfg.name, cfg.url, shared.applications().join(", "));
         let handle = Handle {
             last_id,
             status,
             #[cfg(feature = "sse-http")]
             _task: task,
-            cfg,
+            cfg: shared,
         };
-        self.handles.insert(handle.cfg.name.clone(), handle);
+        self.handles.insert(handle.cfg.name().to_string(), handle);
     }
 
     pub fn stop(&mut self, name: &str) {
@@ -122,8 +129,9 @@ impl Streams {
                 }
                 _ => {}
             }
-            d.insert("Url", Value::from(s.cfg.url.clone()));
-            d.insert("ApplicationId", Value::from(s.cfg.application_id.clone()));
+            d.insert("Url", Value::from(s.cfg.cfg.url.clone()));
+            d.insert("ApplicationId", Value::from(s.cfg.cfg.application_id.clone()));
+            d.insert("Applications", Value::from(s.cfg.applications()));
             d.insert("LastEventId", Value::from(s.last_id.borrow().clone()));
             d.insert("Events", Value::from(st.events));
             d.insert("Connects", Value::from(st.connects));

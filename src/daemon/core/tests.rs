@@ -2,6 +2,7 @@
 //! a store that can be made to fail), the way quinn-proto tests drive a connection.
 
 use super::*;
+use crate::config::SseConfig;
 use crate::ctl::encode::{encode_push, PushRequest};
 use crate::message::{event_message_id, Source};
 use crate::sse::Event as SseEvent;
@@ -215,7 +216,7 @@ fn start_runs_the_streams_and_says_the_store_is_ok() {
     p.feed(Event::Start { spooled: Vec::new() });
     let a = p.take();
     assert!(matches!(&a[0], Action::StoreState(StoreState::Ok)), "{a:?}");
-    assert!(matches!(&a[1], Action::StartStream(c) if c.name == "ticker"), "{a:?}");
+    assert!(matches!(&a[1], Action::StartStream(c) if c.name() == "ticker"), "{a:?}");
     assert!(matches!(&a[2], Action::PublishStreams), "{a:?}");
     assert_eq!(a.len(), 3);
     assert_eq!(p.core.next_timeout(), None, "nothing ticks while idle");
@@ -452,7 +453,7 @@ fn reload_applies_the_stream_diff_and_the_wdp_limits() {
         .iter()
         .filter_map(|a| match a {
             Action::StopStream(n) => Some(format!("stop {n}")),
-            Action::StartStream(c) => Some(format!("start {}", c.name)),
+            Action::StartStream(c) => Some(format!("start {}", c.name())),
             Action::PublishStreams => Some("publish".into()),
             Action::DeadLetter { spool_ids, .. } => Some(format!("dead letter {spool_ids:?}")),
             _ => None,
@@ -466,7 +467,7 @@ fn reload_applies_the_stream_diff_and_the_wdp_limits() {
     p.feed(Event::Reload { cfg: Box::new(cfg), stopped: vec!["news".into()] });
     let a = p.take();
     assert!(
-        matches!(&a[..], [Action::StopStream(n), Action::StartStream(c), Action::PublishStreams] if n == "news" && c.name == "news"),
+        matches!(&a[..], [Action::StopStream(n), Action::StartStream(c), Action::PublishStreams] if n == "news" && c.name() == "news"),
         "{a:?}"
     );
 }
@@ -496,4 +497,93 @@ fn a_clock_set_back_during_the_retry_wait_does_not_postpone_the_retry() {
     p.feed(Event::Tick);
     assert_eq!(p.durable.get(&0), Some(&true), "retried at the tick");
     assert_eq!(p.delivered.len(), 1);
+}
+
+const QUOTES: &str = "x-oma-application:sse.quotes";
+
+/// `ticker` and `quotes`: two entries of one URL.
+fn shared_config() -> Config {
+    let mut cfg = config();
+    let mut quotes = ticker();
+    quotes.name = "quotes".into();
+    quotes.application_id = QUOTES.into();
+    cfg.sse.push(quotes);
+    cfg
+}
+
+fn started_streams(actions: &[Action]) -> Vec<(String, Vec<String>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartStream(c) => Some((c.name().to_string(), c.applications())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn entries_of_one_url_read_one_connection_and_each_event_is_a_message_per_application() {
+    let mut p = Peer::new(shared_config());
+    p.feed(Event::Start { spooled: Vec::new() });
+    assert_eq!(
+        started_streams(&p.take()),
+        [("ticker".to_string(), vec![APP.to_string(), QUOTES.to_string()])]
+    );
+
+    p.feed(Event::Stream(stream_event("7", true, "quote", 1)));
+    let a = p.take();
+    assert_eq!(commits(&a), 1, "one transaction for both applications");
+    assert_eq!(last_ids(&a), [("ticker".to_string(), "7".to_string())], "one Last-Event-ID");
+    let got: Vec<(&str, &str, &str)> = p
+        .delivered
+        .iter()
+        .map(|m| {
+            (m.application_id.as_deref().unwrap(), m.event.as_ref().unwrap().stream.as_str(), m.id.as_str())
+        })
+        .collect();
+    let (t, q) = (event_message_id(APP, "7", ""), event_message_id(QUOTES, "7", ""));
+    assert_eq!(got, [(APP, "ticker", t.as_str()), (QUOTES, "quotes", q.as_str())]);
+
+    // The server sends it again after a reconnect: nothing new, nothing moves.
+    p.feed(Event::Stream(stream_event("7", true, "quote", 2)));
+    assert_eq!(last_ids(&p.take()), []);
+    assert_eq!(p.delivered.len(), 2);
+}
+
+#[test]
+fn a_refused_shared_commit_moves_nothing_and_is_retried_for_every_application() {
+    let mut p = Peer::started(shared_config());
+    p.failing = true;
+    p.feed(Event::Stream(stream_event("8", true, "quote", 1)));
+    assert_eq!(last_ids(&p.take()), []);
+    assert!(p.delivered.is_empty());
+    p.failing = false;
+    let mut a = Vec::new();
+    while commits(&a) == 0 {
+        p.tick();
+        a = p.take();
+    }
+    assert_eq!(last_ids(&a), [("ticker".to_string(), "8".to_string())]);
+    let apps: Vec<&str> = p.delivered.iter().map(|m| m.application_id.as_deref().unwrap()).collect();
+    assert_eq!(apps, [APP, QUOTES]);
+}
+
+/// An entry joining a running connection restarts it (from the stored Last-Event-ID); an event
+/// held across the reload reaches the applications of the new configuration.
+#[test]
+fn an_entry_joining_a_shared_url_restarts_the_connection_and_a_held_event_reaches_it() {
+    let mut p = Peer::started(config());
+    p.room = false;
+    p.feed(Event::Stream(stream_event("9", true, "quote", 1)));
+    assert!(p.core.waits_for_room());
+    p.take();
+    p.feed(Event::Reload { cfg: Box::new(shared_config()), stopped: Vec::new() });
+    let a = p.take();
+    assert!(a.iter().any(|a| matches!(a, Action::StopStream(n) if n == "ticker")), "{a:?}");
+    assert_eq!(started_streams(&a), [("ticker".to_string(), vec![APP.to_string(), QUOTES.to_string()])]);
+    p.room = true;
+    p.feed(Event::RoomFreed);
+    let apps: Vec<&str> = p.delivered.iter().map(|m| m.application_id.as_deref().unwrap()).collect();
+    assert_eq!(apps, [APP, QUOTES]);
+    assert_eq!(last_ids(&p.take()), [("ticker".to_string(), "9".to_string())]);
 }
