@@ -10,6 +10,17 @@ use std::collections::HashSet;
 
 const APP: &str = "x-oma-application:sse.ticker";
 const T0: u64 = 1_800_000_000_000;
+/// Minute and second 50 are the semi-octet 0x05, the byte a search for the reference 5 would hit.
+const SCTS: crate::sms::Timestamp = crate::sms::Timestamp {
+    year: 2027,
+    month: 1,
+    day: 15,
+    hour: 3,
+    minute: 50,
+    second: 50,
+    tz_quarters: 0,
+    nonbcd: false,
+};
 
 fn ticker() -> SseConfig {
     SseConfig {
@@ -186,12 +197,18 @@ fn store_states(actions: &[Action]) -> Vec<String> {
 }
 
 fn push_pdus(app_id: &str, content_type: &str, body: &[u8]) -> Vec<Vec<u8>> {
+    push_pdus_ref(app_id, content_type, body, 5)
+}
+
+/// The SCTS is fixed: PDUs built at different times must not differ.
+fn push_pdus_ref(app_id: &str, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
     let req = PushRequest {
         app_id: Some(app_id.into()),
         content_type: content_type.into(),
         body: body.to_vec(),
         from: "+4912345".into(),
-        reference: 5,
+        reference,
+        scts: Some(SCTS),
         ..Default::default()
     };
     encode_push(&req).unwrap()
@@ -389,16 +406,8 @@ fn a_full_queue_holds_the_stream_event_until_room_is_freed() {
 fn the_spool_is_replayed_at_start() {
     let body: Vec<u8> = (0..200u8).collect();
     let two = push_pdus("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body);
-    let mut other = push_pdus("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body);
     // A lone segment of another message (reference 6) stays partial until it expires.
-    other = other
-        .into_iter()
-        .map(|mut p| {
-            let reference = p.iter().position(|b| *b == 5).unwrap();
-            p[reference] = 6;
-            p
-        })
-        .collect();
+    let other = push_pdus_ref("x-wap-application:mms.ua", "application/vnd.wap.mms-message", &body, 6);
     let spooled = vec![
         SpooledPdu { id: 1, pdu: two[1].clone(), received_ms: T0 - 10 },
         SpooledPdu { id: 2, pdu: other[0].clone(), received_ms: T0 - 5 },

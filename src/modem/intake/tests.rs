@@ -149,8 +149,31 @@ fn unanswered_read_and_delete_are_retried_after_a_new_selection() {
     let c = next_cmd(&mut i, t);
     assert_eq!(c.text, "AT+CMGD=3");
     i.on_response(resp(&c, &[], FinalResult::Timeout), t);
-    assert_eq!(next_cmd(&mut i, t).text, "AT+CMGD=3");
+    // The lost answer may hide a delete that took: the slot is read again first.
+    let c = next_cmd(&mut i, t);
+    assert_eq!(c.text, "AT+CMGR=3");
+    i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+    assert_eq!(next_cmd(&mut i, t).text, "AT+CMGD=3", "the same PDU is still there");
     assert!(i.is_ready());
+}
+
+#[test]
+fn a_delete_whose_answer_was_lost_spares_a_new_message_in_the_slot() {
+    let (mut i, t) = ready(Profile::default());
+    i.on_urc(Urc::MessageStored(Location::new("ME", 3)), t);
+    let c = next_cmd(&mut i, t);
+    i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000401"))], FinalResult::Ok), t);
+    let h = drain(&mut i).1;
+    i.on_durable(h[0].0, Ok(()), t);
+    let c = next_cmd(&mut i, t);
+    assert_eq!(c.text, "AT+CMGD=3");
+    // The delete took, its answer was lost, and a new SMS landed in the freed slot 3.
+    i.on_response(resp(&c, &[], FinalResult::Timeout), t);
+    let c = next_cmd(&mut i, t);
+    assert_eq!(c.text, "AT+CMGR=3");
+    i.on_response(resp(&c, &[("+CMGR: 0,,2", Some("000402"))], FinalResult::Ok), t);
+    let c = drain(&mut i).0;
+    assert!(c.iter().all(|c| c.text != "AT+CMGD=3"), "the new message is not deleted: {c:?}");
 }
 
 #[test]

@@ -340,7 +340,9 @@ impl Intake {
                 }
             }
             Purpose::Read(loc) => self.work.reads.push_front(loc.clone()),
-            Purpose::Delete(d) => self.work.deletes.push_front(d.clone()),
+            // The delete may have been carried out and the slot reused by a new message since:
+            // read it again and delete only the same PDU.
+            Purpose::Delete(d) => self.work.deletes.push_front(Delete { verify: true, ..d.clone() }),
             Purpose::Usage => self.work.usage_due = true,
             // Unknown whether it took: the next command that needs a setting applies it again.
             Purpose::Cnmi(_) => self.cnmi.now = None,
