@@ -157,6 +157,10 @@ fn unit_has_the_contract_settings() {
     assert_eq!(one("User"), "otapush");
     assert_eq!(one("SupplementaryGroups"), "dialout");
     assert_eq!(one("StateDirectory"), "otapush");
+    // The documented EventSource socket /run/otapush/events.sock (docs/eventsource.md) needs a
+    // writable /run/otapush under ProtectSystem=strict, traversable by local clients.
+    assert_eq!(one("RuntimeDirectory"), "otapush");
+    assert_eq!(one("RuntimeDirectoryMode"), "0755");
     assert_eq!(one("DevicePolicy"), "closed");
     let allowed = values(&svc, "DeviceAllow");
     for class in ["char-ttyUSB rw", "char-ttyACM rw", "char-ttyS rw"] {
