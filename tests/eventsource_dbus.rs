@@ -92,7 +92,7 @@ async fn tokens_over_dbus_open_the_tcp_listener_and_submitted_events_reach_it() 
     let policy = Arc::new(AccessPolicy::resolve(&cfg.cai_settings().access));
     let ep =
         eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await.unwrap();
-    svc.handle.set_eventsource(EventSourceHooks { hub, tokens });
+    svc.handle.set_eventsource(EventSourceHooks { hub, tokens, socket: None, tcp: ep.tcp_addr });
     let addr = ep.tcp_addr.unwrap();
 
     let token = issue(&c.conn, TICKER).await.unwrap();
@@ -136,4 +136,60 @@ async fn tokens_over_dbus_open_the_tcp_listener_and_submitted_events_reach_it() 
     } else {
         assert_eq!(error_name(&dm.unwrap_err()), "org.otapush.Push1.Error.AccessDenied");
     }
+}
+
+/// The `EventSource` property as the daemon wires it: `Socket`, `Tcp` with the port the kernel
+/// chose for `127.0.0.1:0`, and `Subscribers` counting a subscriber reading over the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eventsource_property_shows_socket_bound_port_and_live_subscribers() {
+    use otapush_test_support::eventually::eventually;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    let sock = dir.path().join("run/events.sock");
+    cfg.eventsource.socket = Some(sock.clone());
+    cfg.eventsource.tcp_listen = Some("127.0.0.1:0".into());
+    let svc = start_service(&bus, &cfg).await;
+    let c = client(&bus).await;
+    assert!(c.manager.event_source().await.unwrap().is_empty(), "empty while the endpoint is off");
+
+    let hub = Hub::new(svc.handle.store().clone(), cfg.eventsource_hub_limits());
+    let tokens = Arc::new(Tokens::new(cfg.eventsource.token_ttl * 1000));
+    let policy = Arc::new(AccessPolicy::resolve(&cfg.cai_settings().access));
+    let ep =
+        eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await.unwrap();
+    let tcp = ep.tcp_addr.unwrap();
+    assert_ne!(tcp.port(), 0);
+    svc.handle.set_eventsource(EventSourceHooks { hub, tokens, socket: ep.socket.clone(), tcp: Some(tcp) });
+
+    let str_of = |d: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>, k: &str| {
+        d.get(k).and_then(|v| String::try_from(v.clone()).ok())
+    };
+    let subscribers = |d: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>| {
+        d.get("Subscribers").and_then(|v| u32::try_from(v).ok())
+    };
+    let d = c.manager.event_source().await.unwrap();
+    assert_eq!(str_of(&d, "Socket"), Some(sock.display().to_string()), "{d:?}");
+    assert_eq!(str_of(&d, "Tcp"), Some(tcp.to_string()), "{d:?}");
+    assert_eq!(subscribers(&d), Some(0), "{d:?}");
+
+    // A subscriber over the Unix socket, speaking HTTP/1.1 by hand.
+    let mut s = tokio::net::UnixStream::connect(&sock).await.unwrap();
+    let req =
+        format!("GET /v1/events/{TICKER} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        let n = tokio::time::timeout(GUARD, s.read(&mut b)).await.expect("the response head").unwrap();
+        assert_eq!(n, 1, "closed before the head: {}", String::from_utf8_lossy(&head));
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    eventually("Subscribers = 1", || async {
+        subscribers(&c.manager.event_source().await.unwrap()) == Some(1)
+    })
+    .await;
+    drop(s);
 }

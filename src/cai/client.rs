@@ -36,6 +36,9 @@ pub trait Manager {
     fn streams(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
     #[zbus(property)]
     fn store_state(&self) -> zbus::Result<String>;
+    /// Read on demand (no change signal), so never cached.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn event_source(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
 }
 
 /// How to answer one `Deliver`.

@@ -268,6 +268,23 @@ impl Manager {
         self.props.streams()
     }
 
+    /// The local EventSource endpoint (docs/eventsource.md): `Socket` (s), `Tcp` (s, the bound
+    /// address), `Subscribers` (u); empty while it is off. Read when asked, no change signal.
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn event_source(&self) -> HashMap<String, OwnedValue> {
+        let mut d = HashMap::new();
+        let Some(es) = self.eventsource.get() else { return d };
+        if let Some(p) = &es.socket {
+            d.insert("Socket".to_string(), ov(p.display().to_string()));
+        }
+        if let Some(a) = es.tcp {
+            d.insert("Tcp".to_string(), ov(a.to_string()));
+        }
+        let n = u32::try_from(es.hub.stats().subscribers).unwrap_or(u32::MAX);
+        d.insert("Subscribers".to_string(), OwnedValue::from(n));
+        d
+    }
+
     /// `ok`, or `failing: REASON` while commits fail (a full disk); see docs/store.md.
     #[zbus(property)]
     async fn store_state(&self) -> String {

@@ -133,6 +133,9 @@ pub struct CaiHandle {
 pub struct EventSourceHooks {
     pub hub: crate::eventsource::Hub,
     pub tokens: Arc<crate::eventsource::Tokens>,
+    /// Where the endpoint listens, for the `EventSource` property.
+    pub socket: Option<std::path::PathBuf>,
+    pub tcp: Option<std::net::SocketAddr>,
 }
 
 /// What the service is configured with: registration timing and quotas, and who may do what.

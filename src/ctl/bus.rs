@@ -149,13 +149,15 @@ pub async fn list(bus: &str, json: bool, out: &mut impl Write) -> Result<(), Ctl
     Ok(())
 }
 
-/// `otapushctl status`: modem, bearer, streams, registrations and dead letters.
+/// `otapushctl status`: modem, bearer, streams, the EventSource endpoint, registrations and dead
+/// letters.
 pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), CtlError> {
     let (_conn, manager) = connect(bus).await?;
     let modem = manager.modem_state().await?;
     let bearer = manager.bearer_state().await?;
     let store = manager.store_state().await?;
     let streams = dict_json(&manager.streams().await?);
+    let eventsource = dict_json(&manager.event_source().await?);
     let regs = registrations_json(&manager.list_registrations().await?);
     // The shipped system-bus policy keeps dead letters (other users' summaries) to root and
     // `otapush-admin`: for anyone else the bus refuses the call, and status shows the rest.
@@ -182,6 +184,7 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
             "bearer": bearer,
             "store": store,
             "streams": streams,
+            "eventsource": eventsource,
             "registrations": regs,
             "dead_letters": dead,
         });
@@ -197,6 +200,11 @@ pub async fn status(bus: &str, json: bool, out: &mut impl Write) -> Result<(), C
             Json::Object(o) => writeln!(out, "  {name}: {}", dict_text(o))?,
             other => writeln!(out, "  {name}: {other}")?,
         }
+    }
+    if eventsource.is_empty() {
+        writeln!(out, "eventsource: off")?;
+    } else {
+        writeln!(out, "eventsource: {}", dict_text(&eventsource))?;
     }
     writeln!(out, "registrations: {}", regs.len())?;
     for r in &regs {

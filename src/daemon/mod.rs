@@ -104,7 +104,12 @@ async fn start_eventsource(
     let policy = Arc::new(crate::cai::access::AccessPolicy::resolve(&cfg.cai_settings().access));
     let ep =
         crate::eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await?;
-    cai.set_eventsource(crate::cai::EventSourceHooks { hub, tokens });
+    cai.set_eventsource(crate::cai::EventSourceHooks {
+        hub,
+        tokens,
+        socket: ep.socket.clone(),
+        tcp: ep.tcp_addr,
+    });
     log::info!("eventsource: listening on {:?} {:?}", ep.socket, ep.tcp_addr);
     Ok(Some(ep))
 }
