@@ -1,7 +1,9 @@
 //! A real browser against the EventSource endpoint: Debian's headless Chromium (from
 //! scripts/install-deps) opens examples/eventsource.html, which uses `new EventSource(...)`,
 //! receives events committed as by SMS and by an event stream, is navigated away and back and
-//! reloaded, and resumes with no gap and no duplicate (docs/eventsource.md). Driven over the
+//! reloaded, and resumes with no gap and no duplicate (docs/eventsource.md); then the same
+//! against the real daemon's `tcp_listen`, with events by SMS through the simulated modem and
+//! from a loopback SSE origin. Driven over the
 //! DevTools protocol on `--remote-debugging-pipe` (fds 3 and 4, NUL-terminated JSON).
 #![cfg(feature = "eventsource")]
 
@@ -288,4 +290,109 @@ async fn chromium_eventsource_receives_and_resumes_after_reload_without_gap_or_d
     })
     .await
     .unwrap();
+}
+
+/// Runs blocking browser calls on this runtime thread (the test runtime is multi-threaded).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// The same page against the real daemon's `tcp_listen` (port 0: the page learns the real one
+/// from the `EventSource` property): events of one application id by WAP Push through the
+/// simulated modem and by an `[[sse]]` stream from a loopback origin; the tab is closed and
+/// opened again, then reloaded, and resumes without a gap or a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_against_the_daemon_gets_sms_and_stream_events_and_resumes_after_reload() {
+    use otapush_test_support::daemon::{network_sends, Rig};
+    use otapush_test_support::eventually::eventually;
+    use otapush_test_support::http::Origin;
+    use otapush_test_support::pdu::push_pdus;
+    const TICKER: &str = "x-oma-application:sse.ticker";
+    let rig = Rig::new().await;
+    let mut origin = Origin::start().await;
+    let page = page_server().await;
+    let page_origin = format!("http://localhost:{}", page.port());
+    let extra = format!(
+        "[bearer]\nmode = \"external\"\n\n[eventsource]\ntcp_listen = \"127.0.0.1:0\"\n\
+         allowed_origins = [{page_origin:?}]\nretry = 500\n\n\
+         [[sse]]\nname = \"ticker\"\nurl = {:?}\napplication_id = {TICKER:?}\n\n",
+        origin.url("/ticker")
+    );
+    let _daemon = rig.daemon("sim", 25, &extra).await;
+    let manager = rig.manager().await;
+    let prop = manager.event_source().await.unwrap();
+    let tcp: std::net::SocketAddr =
+        String::try_from(prop["Tcp"].clone()).unwrap().parse().expect("Tcp is ADDRESS:PORT");
+    assert_ne!(tcp.port(), 0);
+    let subscribers =
+        || async { u32::try_from(&manager.event_source().await.unwrap()["Subscribers"]).unwrap() };
+    manager.set_bearer_state("up").await.unwrap();
+    let mut http = origin.next().await;
+    http.open_stream().await;
+    let sim = rig.simulator().await;
+    let mut reference = 60u16;
+    let mut sms = |events: &[&str]| {
+        let body: String =
+            events.iter().map(|n| format!("id: {n}\nevent: tick\ndata: event {n}\n\n")).collect();
+        reference += 1;
+        push_pdus(Some(TICKER), "text/event-stream", body.as_bytes(), reference)
+    };
+    let id = |n: &str| event_message_id(TICKER, n, "");
+    let ids = |ns: &[&str]| ns.iter().map(|n| id(n)).collect::<Vec<_>>();
+    let last_event_id = || async {
+        let s = manager.streams().await.unwrap();
+        let d: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> =
+            s.iter().map(|(k, v)| (k.as_str(), zbus::zvariant::Value::from(v.clone()))).collect();
+        otapush::ctl::bus::to_json(&zbus::zvariant::Value::from(d))["ticker"]["LastEventId"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+
+    let url = format!("{page_origin}/eventsource.html?port={}&app={TICKER}&types=tick", tcp.port());
+    let profile = rig.dir.path().join("profile");
+    let mut b = blocking(|| Browser::start(&profile));
+    blocking(|| b.open(&url));
+    eventually("the page's EventSource", || async { subscribers().await == 1 }).await;
+    http.event("1", "tick", "event 1").await;
+    blocking(|| b.wait_for(&ids(&["1"])));
+    network_sends(&sim, &sms(&["1", "2"])).await;
+    blocking(|| b.wait_for(&ids(&["1", "2"])));
+
+    // The tab closes; 3 by the stream, 4 (and 3 again) by SMS while no page listens.
+    blocking(|| b.close());
+    eventually("the page's EventSource to close", || async { subscribers().await == 0 }).await;
+    http.event("3", "tick", "event 3").await;
+    eventually("event 3 committed", || async { last_event_id().await == "3" }).await;
+    network_sends(&sim, &sms(&["3", "4"])).await;
+    eventually("event 4 committed", || async { last_event_id().await == "4" }).await;
+
+    // The page again: exactly the missed events, then live ones from both paths.
+    blocking(|| b.open(&url));
+    blocking(|| b.wait_for(&ids(&["3", "4"])));
+    network_sends(&sim, &sms(&["5"])).await;
+    blocking(|| b.wait_for(&ids(&["3", "4", "5"])));
+
+    // A reload: nothing repeated; live events follow, once each. The old document is gone
+    // when its marker is.
+    let eval = |b: &mut Browser, e: &str| {
+        b.call("Runtime.evaluate", json!({"expression": e, "returnByValue": true}), true)["result"]["value"]
+            .clone()
+    };
+    blocking(|| eval(&mut b, "window.beforeReload = true"));
+    blocking(|| b.call("Page.reload", json!({}), true));
+    blocking(|| {
+        let deadline = Instant::now() + GUARD;
+        let reloaded = "window.beforeReload === undefined && document.readyState === 'complete'";
+        while eval(&mut b, reloaded) != json!(true) {
+            assert!(Instant::now() < deadline, "the page was never reloaded");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    blocking(|| b.wait_for(&[]));
+    http.event("5", "tick", "event 5").await;
+    http.event("6", "tick", "event 6").await;
+    blocking(|| b.wait_for(&ids(&["6"])));
+    network_sends(&sim, &sms(&["6", "7"])).await;
+    blocking(|| b.wait_for(&ids(&["6", "7"])));
 }
