@@ -127,6 +127,92 @@ impl App {
     }
 }
 
+/// A browser-style EventSource client (WHATWG HTML §9.2): an HTTP/1.1 GET of
+/// `/v1/events/<application id>` on the daemon's Unix socket, reading `text/event-stream`
+/// (docs/eventsource.md). Its events come out of `events`.
+struct WebPage {
+    events: mpsc::Receiver<crate::sse::Event>,
+}
+
+impl WebPage {
+    async fn open(socket: &std::path::Path, app_id: &str) -> Result<WebPage, String> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let mut io = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| format!("EventSource {}: {e}", socket.display()))?;
+        let req = format!(
+            "GET /v1/events/{app_id} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        io.write_all(req.as_bytes()).await.map_err(|e| format!("EventSource: {e}"))?;
+        let mut r = tokio::io::BufReader::new(io);
+        let (mut status, mut chunked, mut line) = (String::new(), false, String::new());
+        r.read_line(&mut status).await.map_err(|e| format!("EventSource: {e}"))?;
+        if !status.starts_with("HTTP/1.1 200") {
+            return Err(format!("EventSource: {}", status.trim_end()));
+        }
+        loop {
+            line.clear();
+            r.read_line(&mut line).await.map_err(|e| format!("EventSource: {e}"))?;
+            if line.trim_end().is_empty() {
+                break;
+            }
+            chunked |= line.to_ascii_lowercase().starts_with("transfer-encoding: chunked");
+        }
+        let (tx, events) = mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut parser = crate::sse::Parser::new(crate::sse::Limits::WAP_PUSH);
+            while let Ok(Some(data)) = read_body_part(&mut r, chunked).await {
+                let mut out = Vec::new();
+                parser.feed(&data, &mut |o| {
+                    if let crate::sse::Output::Event(e) = o {
+                        out.push(e)
+                    }
+                });
+                for e in out {
+                    if tx.send(e).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(WebPage { events })
+    }
+
+    async fn next(&mut self) -> Result<crate::sse::Event, String> {
+        match tokio::time::timeout(WAIT, self.events.recv()).await {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err("web page: the event stream ended".into()),
+            Err(_) => Err(format!("web page: no event within {WAIT:?}")),
+        }
+    }
+}
+
+/// The next piece of a response body: one chunk (RFC 9112 §7.1) or what a read gave; `None`
+/// at its end.
+async fn read_body_part(
+    r: &mut tokio::io::BufReader<tokio::net::UnixStream>,
+    chunked: bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    if !chunked {
+        let mut b = vec![0; 4096];
+        let n = r.read(&mut b).await?;
+        b.truncate(n);
+        return Ok((n > 0).then_some(b));
+    }
+    let mut line = String::new();
+    r.read_line(&mut line).await?;
+    let size = line.trim_end().split(';').next().unwrap_or("");
+    let size = usize::from_str_radix(size, 16).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    if size == 0 || size > 1 << 20 {
+        return Ok(None);
+    }
+    let mut b = vec![0; size + 2];
+    r.read_exact(&mut b).await?;
+    b.truncate(size);
+    Ok(Some(b))
+}
+
 fn filter<'a>(pairs: &[(&'a str, Value<'a>)]) -> HashMap<&'a str, Value<'a>> {
     pairs.iter().cloned().collect()
 }
@@ -262,9 +348,20 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
     say(&format!("   bus:        {address}"));
     say(&format!("   state dir:  {}", state.display()));
     say(&format!("   daemon log: {}", log.display()));
+    // The local EventSource endpoint on a socket in the state dir (docs/eventsource.md).
+    let socket = state.join("events.sock");
+    let config = state.join("otapushd.toml");
+    let text = if cfg!(feature = "eventsource") {
+        format!("[eventsource]\nsocket = {:?}\n", socket.display().to_string())
+    } else {
+        String::new()
+    };
+    std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
     let child = Command::new(&exe)
         .args(["--device", "sim", "--bus", &address, "--state-dir"])
         .arg(&state)
+        .arg("--config")
+        .arg(&config)
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -279,7 +376,7 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
     say(&format!("   otapushd owns org.otapush.Push1; modem state: {modem} (the real AT engine ran ATE0, +CPIN?, +CMGF=0, +CNMI …)"));
     let sim = SimulatorProxy::new(&conn).await.map_err(|e| e.to_string())?;
 
-    step(2, "Three client applications register, each for what it handles.");
+    step(2, "Three client applications register, each for what it handles; a web page subscribes too.");
     let mms_filter = || {
         filter(&[
             ("ApplicationId", Value::from("x-wap-application:mms.ua")),
@@ -297,6 +394,16 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
         filter(&[("ApplicationId", Value::from("x-oma-application:sse.ticker"))]),
     )
     .await?;
+    let mut page = if cfg!(feature = "eventsource") {
+        let page = WebPage::open(&socket, "x-oma-application:sse.ticker").await?;
+        say(&format!(
+            "   web page   new EventSource(\"/v1/events/x-oma-application:sse.ticker\") on {}",
+            socket.display()
+        ));
+        Some(page)
+    } else {
+        None
+    };
 
     step(3, "An MMS notification arrives as a WAP Push in two concatenated SMS segments.");
     let mms_pdus = pdus(
@@ -332,6 +439,18 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
             String::from_utf8_lossy(&d.body)
         ));
         d.ack();
+    }
+    if let Some(page) = &mut page {
+        for _ in 0..3 {
+            let e = page.next().await?;
+            say(&format!(
+                "   web page   ← EventSource id {}… event {}: {}",
+                &e.id[..12.min(e.id.len())],
+                e.event_type,
+                e.data
+            ));
+        }
+        say("   (the same events as text/event-stream: `id:` is the message id, the same over SMS and HTTP)");
     }
 
     step(6, "The network sends the Service Indication again (same originator, time stamp and payload).");
