@@ -161,3 +161,59 @@ async fn sms_and_stream_events_reach_a_socket_subscriber_once_in_order_and_resum
     sub.expect("8", "eight").await;
     assert!(daemon.log_text().contains("eventsource: listening"), "{}", daemon.log_tail(20));
 }
+
+/// examples/eventsource-curl.sh (`curl -N --unix-socket`) against the daemon: resumes after the
+/// Last-Event-ID it is given, then prints live events as they arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_curl_example_resumes_from_its_last_event_id_and_follows_live_events() {
+    use tokio::io::AsyncBufReadExt;
+    let rig = Rig::new().await;
+    let socket = rig.dir.path().join("events.sock");
+    let extra = format!("[eventsource]\nsocket = {:?}\n", socket.display().to_string());
+    let daemon = rig.daemon("sim", 25, &extra).await;
+    let sim = rig.simulator().await;
+    network_sends(&sim, &sms_events(&[("1", "one"), ("2", "two"), ("3", "three")])).await;
+    let mut sub = Subscriber::connect(&socket, None).await;
+    sub.expect("1", "one").await;
+    sub.expect("2", "two").await;
+    sub.expect("3", "three").await;
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/eventsource-curl.sh");
+    let mut curl = tokio::process::Command::new("sh")
+        .arg(script)
+        .arg(TICKER)
+        .arg(&socket)
+        .arg(event_message_id(TICKER, "1", ""))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(curl.stdout.take().unwrap()).lines();
+    let mut got = Vec::new();
+    let mut read_event = async || {
+        let mut block = Vec::new();
+        loop {
+            let line = tokio::time::timeout(GUARD, lines.next_line())
+                .await
+                .expect("curl printed the event")
+                .unwrap()
+                .expect("curl (scripts/install-deps) exited early");
+            if line.is_empty() && !block.is_empty() {
+                return block.join("\n");
+            }
+            if !line.is_empty() && !line.starts_with(':') && !line.starts_with("retry:") {
+                block.push(line);
+            }
+        }
+    };
+    got.push(read_event().await);
+    got.push(read_event().await);
+    network_sends(&sim, &sms_events(&[("4", "four")])).await;
+    got.push(read_event().await);
+    let want: Vec<String> = [("2", "two"), ("3", "three"), ("4", "four")]
+        .iter()
+        .map(|(n, d)| format!("id: {}\nevent: tick\ndata: {d}", event_message_id(TICKER, n, "")))
+        .collect();
+    assert_eq!(got, want, "{}", daemon.log_tail(20));
+    sub.expect("4", "four").await;
+}
