@@ -228,6 +228,7 @@ async fn otapushctl_status_list_inject_and_monitor() {
         "{human}"
     );
     assert!(human.contains("dead letters: 1\n"), "{human}");
+    assert!(human.contains("\neventsource: off\n"), "{human}");
     assert!(human.contains("TP-UDL exceeds the PDU at offset 2  PDU 00440b"), "{human}");
 
     let mut out = Vec::new();
@@ -238,6 +239,7 @@ async fn otapushctl_status_list_inject_and_monitor() {
     assert_eq!(v["registrations"][0]["Filter"]["Persistent"], true);
     assert_eq!(v["registrations"][0]["Queued"], 0);
     assert_eq!(v["dead_letters"][0]["Pdu"], "00440b");
+    assert_eq!(v["eventsource"], serde_json::json!({}));
 
     let mut out = Vec::new();
     otapush::ctl::bus::list(&bus.address, true, &mut out).await.unwrap();

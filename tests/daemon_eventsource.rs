@@ -127,6 +127,12 @@ async fn sms_and_stream_events_reach_a_socket_subscriber_once_in_order_and_resum
     let status = daemon.ctl(&["status"]);
     let want = format!("eventsource: Socket={}, Subscribers=1\n", socket.display());
     assert!(status.contains(&want), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&daemon.ctl(&["status", "--json"])).unwrap();
+    assert_eq!(
+        json["eventsource"],
+        serde_json::json!({"Socket": socket.display().to_string(), "Subscribers": 1}),
+        "{json}"
+    );
     rig.manager().await.set_bearer_state("up").await.unwrap();
     let mut http = origin.next().await;
     http.open_stream().await;
