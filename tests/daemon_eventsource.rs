@@ -16,7 +16,7 @@ use otapush_test_support::pdu::*;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::pin::Pin;
-use zbus::zvariant::{OwnedValue, Value};
+use zbus::zvariant::OwnedValue;
 
 const TICKER: &str = "x-oma-application:sse.ticker";
 
@@ -98,8 +98,8 @@ fn subscribers(d: &HashMap<String, OwnedValue>) -> Option<u32> {
 
 async fn last_event_id(rig: &Rig) -> String {
     let s = rig.manager().await.streams().await.unwrap();
-    let d: HashMap<&str, Value<'_>> = s.iter().map(|(k, v)| (k.as_str(), Value::from(v.clone()))).collect();
-    otapush::ctl::bus::to_json(&Value::from(d))["ticker"]["LastEventId"].as_str().unwrap_or("").to_string()
+    let ticker = s.get("ticker").and_then(|v| HashMap::<String, OwnedValue>::try_from(v.clone()).ok());
+    ticker.and_then(|d| String::try_from(d.get("LastEventId")?.clone()).ok()).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -340,13 +340,11 @@ async fn chromium_against_the_daemon_gets_sms_and_stream_events_and_resumes_afte
     let id = |n: &str| event_message_id(TICKER, n, "");
     let ids = |ns: &[&str]| ns.iter().map(|n| id(n)).collect::<Vec<_>>();
     let last_event_id = || async {
+        use std::collections::HashMap;
+        use zbus::zvariant::OwnedValue;
         let s = manager.streams().await.unwrap();
-        let d: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> =
-            s.iter().map(|(k, v)| (k.as_str(), zbus::zvariant::Value::from(v.clone()))).collect();
-        otapush::ctl::bus::to_json(&zbus::zvariant::Value::from(d))["ticker"]["LastEventId"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+        let ticker = s.get("ticker").and_then(|v| HashMap::<String, OwnedValue>::try_from(v.clone()).ok());
+        ticker.and_then(|d| String::try_from(d.get("LastEventId")?.clone()).ok()).unwrap_or_default()
     };
 
     let url = format!("{page_origin}/eventsource.html?port={}&app={TICKER}&types=tick", tcp.port());
