@@ -47,7 +47,10 @@ pub fn lifetime(m: &Message) -> Lifetime {
                 (a, b) => a.or(b),
             };
             out.si = sic.si_id.map(|id| SiOrder {
-                key: format!("{}\n{id}", crate::cai::filter::effective_app_id(m).unwrap_or("").to_ascii_lowercase()),
+                key: format!(
+                    "{}\n{id}",
+                    crate::cai::filter::effective_app_id(m).unwrap_or("").to_ascii_lowercase()
+                ),
                 created_ms: sic.created.map(|s| s.saturating_mul(1000)),
                 delete: sic.action == Action::Delete,
             });

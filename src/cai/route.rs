@@ -52,10 +52,7 @@ pub fn route<'a>(
         })
         .collect();
     if targets.is_empty() {
-        targets.push(QueueTarget {
-            registration: UNCLAIMED,
-            expires_ms: bound(unclaimed_ttl_ms),
-        });
+        targets.push(QueueTarget { registration: UNCLAIMED, expires_ms: bound(unclaimed_ttl_ms) });
     }
     Disposition::Queue(targets)
 }

@@ -106,7 +106,8 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], SiError> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or(SiError::Truncated(self.b.len()))?;
+        let end =
+            self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or(SiError::Truncated(self.b.len()))?;
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
@@ -270,7 +271,8 @@ const SI_EXPIRES: u8 = 0x10;
 const SI_ID: u8 = 0x11;
 
 fn indication(attrs: Vec<(u8, Value)>) -> Result<ServiceIndication, SiError> {
-    let mut si = ServiceIndication { si_id: None, created: None, expires: None, action: Action::SignalMedium };
+    let mut si =
+        ServiceIndication { si_id: None, created: None, expires: None, action: Action::SignalMedium };
     let mut href = None;
     for (token, v) in attrs {
         let text = || String::from_utf8_lossy(&v.text).into_owned();
@@ -326,7 +328,13 @@ pub fn opaque_datetime(o: &[u8]) -> Option<u64> {
 /// The textual form `YYYY-MM-DDThh:mm:ssZ` (WAP-167 §5.2.1).
 fn text_datetime(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
     {
         return None;
     }
@@ -396,7 +404,10 @@ mod tests {
         d.extend_from_slice(b"2026-11-21T09:30:00Z\0");
         d.extend_from_slice(&[0x01, 0x01]);
         let si = decode(&d).unwrap();
-        assert_eq!((si.si_id.as_deref(), si.expires, si.action), (Some("ab"), Some(CREATED_2026), Action::SignalMedium));
+        assert_eq!(
+            (si.si_id.as_deref(), si.expires, si.action),
+            (Some("ab"), Some(CREATED_2026), Action::SignalMedium)
+        );
     }
 
     #[test]
