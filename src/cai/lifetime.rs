@@ -1,7 +1,7 @@
 //! The lifetime a push gives itself (pure): WSP `Expires` (WAP-230 §8.4.2.27) and a Service
 //! Indication's `si-expires`, `si-id`, `created` and `action` (WAP-167 §6.2, §6.3). Routing
 //! bounds the queue entry by it; the store applies the SI ordering to queued SIs
-//! (docs/dbus-api.md, "Expiry and Service Indications").
+//! (docs/wap-push.md, "Expiry and Service Indications").
 
 use crate::message::Message;
 use otapush_proto::si::{self, Action};
