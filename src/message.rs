@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// A WSP Push or ConfirmedPush PDU (WDP port 2948/2949, or a WSP PDU on another port).
+    /// A WSP Push or ConfirmedPush PDU (WDP port 2948/2949, or on a port a registration's
+    /// `Port` filter names, docs/wap-push.md).
     WspPush,
     /// A port-addressed datagram that is not WSP.
     Datagram,

@@ -247,6 +247,43 @@ impl Receiver {
     }
 }
 
+/// Classifies the datagrams of `msgs` that arrived on one of `wsp_ports` (the ports
+/// registrations named in a `Port` filter) and parse as a WSP Push or ConfirmedPush: they become
+/// `wsp_push` messages with the same id (docs/wap-push.md, "Other ports"). A datagram that does
+/// not parse stays a datagram. Event streams are not split here: one message.
+pub fn wsp_on_ports<'a>(
+    msgs: &'a [Message],
+    wsp_ports: &std::collections::BTreeSet<u16>,
+) -> std::borrow::Cow<'a, [Message]> {
+    let on_port = |m: &Message| {
+        m.kind == crate::message::Kind::Datagram
+            && m.source == crate::message::Source::Sms
+            && m.port.is_some_and(|p| wsp_ports.contains(&p))
+    };
+    if !msgs.iter().any(on_port) {
+        return std::borrow::Cow::Borrowed(msgs);
+    }
+    let reclassify = |m: &Message| -> Option<Message> {
+        let push = wsp::parse(&m.body).ok()?;
+        let origin = SmsOrigin {
+            originator: m.originator.clone(),
+            sent_time: m.sent_time.clone(),
+            reference: None,
+            port: m.port,
+            received_time: m.received_time.clone(),
+        };
+        let mut w = Message::wsp_push(&origin, &m.body, &push);
+        // The same payload: keep the datagram's id (it derives from its concatenation reference).
+        w.id.clone_from(&m.id);
+        Some(w)
+    };
+    std::borrow::Cow::Owned(
+        msgs.iter()
+            .map(|m| on_port(m).then(|| reclassify(m)).flatten().unwrap_or_else(|| m.clone()))
+            .collect(),
+    )
+}
+
 /// A status report as the JSON object `Deliver` carries as its body.
 pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
     serde_json::json!({
@@ -431,6 +468,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_wsp_push_on_a_registered_port_is_a_wsp_push() {
+        let pdus = encode_push(&PushRequest {
+            app_id: Some("x-wap-application:mms.ua".into()),
+            content_type: "application/vnd.wap.sic".into(),
+            body: b"si".to_vec(),
+            confirmed: true,
+            dst_port: 49999,
+            ..Default::default()
+        })
+        .unwrap();
+        let dg = complete(receiver().process(1, &pdus[0], 0)).messages;
+        assert_eq!(dg[0].kind, Kind::Datagram, "no registration asked for 49999");
+        let ports = [49999].into_iter().collect();
+        let none = std::collections::BTreeSet::new();
+        assert!(matches!(wsp_on_ports(&dg, &none), std::borrow::Cow::Borrowed(_)));
+        let w = wsp_on_ports(&dg, &ports);
+        assert_eq!((w[0].kind, w[0].id.as_str()), (Kind::WspPush, dg[0].id.as_str()));
+        assert_eq!(w[0].application_id.as_deref(), Some("x-wap-application:mms.ua"));
+        assert_eq!((w[0].body.as_slice(), w[0].port), (&b"si"[..], Some(49999)));
+        assert_eq!(w[0].pdu_type.as_deref(), Some("confirmed-push"));
+        let t = DeliverTemplate {
+            smsc: None,
+            originator: Address::from_text("ACME").unwrap(),
+            scts: scts(),
+            pid: 0,
+        };
+        let p = Some(sms::Ports { src: 1, dst: 49999, bits: 16 });
+        let junk = crate::sms::segment_binary(&t, p, &[0x01, 0x06, 0x7f], 1, 8).unwrap();
+        let junk = complete(receiver().process(1, &junk[0], 0)).messages;
+        assert_eq!(wsp_on_ports(&junk, &ports)[0], junk[0], "not WSP: still a datagram");
     }
 
     #[test]

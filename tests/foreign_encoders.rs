@@ -216,12 +216,12 @@ async fn gammu_mmsindicator_two_segments_end_to_end() {
 
 /// gammu's `BOOKMARK` asserts: a browser bookmark (Nokia/Ericsson OTA settings) is one 8-bit
 /// SMS to port 49999 from port 0 (no concatenation element), its data a WSP Push of
-/// `application/x-wap-prov.browser-bookmarks; charset=utf-8`. otapush asserts what its message
-/// model says (only ports 2948/2949 carry WAP Push): a `datagram` with `Port` 49999,
-/// `application/octet-stream`, and gammu's whole WSP PDU as the body, untouched, for an agent
-/// that filters on the port, which `otapushctl decode wsp` reads.
+/// `application/x-wap-prov.browser-bookmarks; charset=utf-8`. otapush asserts what
+/// docs/wap-push.md says of other ports: to an agent whose filter names port 49999 it is a
+/// `wsp_push` with gammu's content type, its parameters and the WSP body; `decode push`, which
+/// knows no registrations, reports a `datagram` of gammu's whole WSP PDU.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gammu_bookmark_on_port_49999_is_a_datagram() {
+async fn gammu_bookmark_on_a_registered_port_49999_is_a_wsp_push() {
     let out = gammu_displaysms(
         "gammu-bookmark.txt",
         &["BOOKMARK", FROM, "tests/fixtures/foreign/bookmark.backup", "1"],
@@ -229,23 +229,24 @@ async fn gammu_bookmark_on_port_49999_is_a_datagram() {
     let parts = gammu_parts(&out);
     assert_eq!(parts.len(), 1);
     assert_eq!(parts[0].udh, [0x06, 0x05, 0x04, 0xC3, 0x4F, 0x00, 0x00], "ports 0 → 49999");
-    let r = receive(&[submit_to_deliver(&parts[0].whole)]).await;
+    let port = [("Port", zbus::zvariant::Value::U16(49999))];
+    let r = receive_with(&[submit_to_deliver(&parts[0].whole)], &port).await;
     check_gammu_parts(&parts, &r.sms, (0, 49999));
-    assert_eq!(r.kind, "datagram");
+    assert_eq!(r.kind, "wsp_push");
     assert_eq!(r.port, Some(49999));
-    assert_eq!(r.content_type, "application/octet-stream");
-    assert_eq!(r.app_id, None);
-    assert_eq!(r.body, parts[0].data);
-    assert!(String::from_utf8_lossy(&r.body).contains("application/x-wap-prov.browser-bookmarks"));
+    assert_eq!(r.content_type, "application/x-wap-prov.browser-bookmarks");
+    assert_eq!(r.app_id.as_deref(), Some("x-wap-application:wml.ua"), "none sent: the WAP default");
+    assert_eq!(r.body, wsp_body(&parts[0].data));
     assert_eq!(r.push["kind"], "datagram");
     assert_eq!(r.push["ports"]["dst"], 49999);
     assert_eq!(r.push["payload_hex"], hex(&parts[0].data));
-    // An agent that takes it can read it with `otapushctl decode wsp`.
-    let wsp = run(Command::new(env!("CARGO_BIN_EXE_otapushctl")).args(["decode", "wsp", &hex(&r.body)]));
+    // `otapushctl decode wsp` reads the datagram the same way.
+    let wsp =
+        run(Command::new(env!("CARGO_BIN_EXE_otapushctl")).args(["decode", "wsp", &hex(&parts[0].data)]));
     let wsp: serde_json::Value = serde_json::from_str(&wsp).unwrap();
     assert_eq!(wsp["content_type"], "application/x-wap-prov.browser-bookmarks");
     assert_eq!(wsp["content_type_params"]["charset"], "utf-8");
-    assert_eq!(wsp["body_hex"], hex(wsp_body(&r.body)));
+    assert_eq!(wsp["body_hex"], hex(&r.body));
 }
 
 // ---------------------------------------------------------------------------------------------

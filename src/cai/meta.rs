@@ -2,6 +2,7 @@
 //! a message has.
 
 use super::filter::effective_app_id;
+use super::lifetime::lifetime;
 use crate::message::Message;
 use std::collections::{BTreeMap, HashMap};
 use zbus::zvariant::Value;
@@ -39,9 +40,16 @@ pub fn meta(m: &Message) -> HashMap<&'static str, Value<'_>> {
     }
     if let Some(p) = &m.pdu_type {
         d.insert("PduType", Value::from(p.as_str()));
+        // WAP-230 §8.2.4.1: over connectionless SMS no confirmation can be sent (docs/wap-push.md).
+        if p == otapush_proto::wsp::PduType::ConfirmedPush.as_str() {
+            d.insert("Confirmed", Value::Bool(true));
+        }
     }
     if let Some(p) = m.port {
         d.insert("Port", Value::U16(p));
+    }
+    if let Some(e) = lifetime(m).expires_ms {
+        d.insert("Expires", Value::from(crate::time::format_unix_ms(e)));
     }
     if let Some(e) = &m.event {
         for (key, v) in [("Stream", &e.stream), ("EventType", &e.event_type), ("EventId", &e.event_id)] {
@@ -75,7 +83,22 @@ mod tests {
         assert_eq!(d["PduType"], Value::from("push"));
         assert_eq!(d["Port"], Value::U16(2948));
         assert!(!d.contains_key("Stream"));
+        assert!(!d.contains_key("Confirmed") && !d.contains_key("Expires"));
         assert_eq!(d.len(), 12);
+    }
+
+    #[test]
+    fn confirmed_push_and_expires() {
+        let mut m = crate::store::test_message("m", b"x");
+        m.pdu_type = Some("confirmed-push".into());
+        m.headers.insert("Expires".into(), "Sun, 06 Nov 1994 08:49:37 GMT".into());
+        let d = meta(&m);
+        assert_eq!(d["Confirmed"], Value::Bool(true));
+        assert_eq!(d["Expires"], Value::from("1994-11-06T08:49:37+00:00"));
+        // An SI's si-expires (1994-01-01) is earlier, so it is the push's expiry.
+        m.content_type = super::super::lifetime::SIC.into();
+        m.body = super::super::lifetime::test_sic("n1", &[0x20, 0x26], &[0x19, 0x94], 0x07);
+        assert_eq!(meta(&m)["Expires"], Value::from("1994-01-01T00:00:00+00:00"));
     }
 
     #[test]

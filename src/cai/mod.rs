@@ -17,6 +17,7 @@ mod deliverer;
 pub mod delivery;
 mod error;
 pub mod filter;
+pub mod lifetime;
 mod manager;
 pub mod meta;
 pub mod registry;

@@ -337,6 +337,13 @@ impl Registry {
         }
     }
 
+    /// The ports registrations named in a `Port` filter, besides WAP Push's own 2948/2949: a
+    /// WSP Push arriving on one is classified `wsp_push` ([`crate::receive::wsp_on_ports`]).
+    pub fn wsp_ports(&self) -> std::collections::BTreeSet<u16> {
+        let push = [crate::wdp::PORT_WAP_PUSH, crate::wdp::PORT_WAP_PUSH_SECURE];
+        self.lock().regs.values().filter_map(|r| r.filter.port).filter(|p| !push.contains(p)).collect()
+    }
+
     /// Routes and commits messages (see [`crate::store::Store::commit_messages`]) and wakes
     /// the delivery tasks they were queued for.
     pub fn commit(

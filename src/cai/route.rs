@@ -4,7 +4,8 @@
 //! the message: connected ones deliver now, persistent ones whose agent is gone queue it. With
 //! no such registration it waits in the unclaimed queue for `[cai] unclaimed_ttl`, for the
 //! first matching registration that appears. An SMS whose originator the application id's
-//! allow list does not name becomes a dead letter.
+//! allow list does not name becomes a dead letter. A push past its own expiry (`Expires`,
+//! `si-expires`: [`super::lifetime`]) is discarded; otherwise its expiry bounds `QueueTtl`.
 
 use super::access::{AccessPolicy, Caller};
 use super::filter::{effective_app_id, Filter};
@@ -37,19 +38,21 @@ pub fn route<'a>(
     if let Err(reason) = policy.check_originator(effective_app_id(m), m) {
         return Disposition::DeadLetter(reason);
     }
+    let own_expiry = super::lifetime::lifetime(m).expires_ms;
+    if let Some(e) = own_expiry.filter(|e| *e <= now_ms) {
+        return Disposition::Discard(format!("expired at {}", crate::time::format_unix_ms(e)));
+    }
+    let bound = |ttl_ms: u64| now_ms.saturating_add(ttl_ms).min(own_expiry.unwrap_or(u64::MAX));
     let mut targets: Vec<QueueTarget> = candidates
         .into_iter()
         .filter(|c| (c.connected || c.filter.is_persistent()) && accepts(c.filter, c.owner, policy, m))
         .map(|c| QueueTarget {
             registration: c.id,
-            expires_ms: now_ms.saturating_add(u64::from(c.filter.queue_ttl()) * 1000),
+            expires_ms: bound(u64::from(c.filter.queue_ttl()) * 1000),
         })
         .collect();
     if targets.is_empty() {
-        targets.push(QueueTarget {
-            registration: UNCLAIMED,
-            expires_ms: now_ms.saturating_add(unclaimed_ttl_ms),
-        });
+        targets.push(QueueTarget { registration: UNCLAIMED, expires_ms: bound(unclaimed_ttl_ms) });
     }
     Disposition::Queue(targets)
 }
@@ -73,7 +76,7 @@ mod tests {
     fn targets(d: Disposition) -> Vec<(i64, u64)> {
         match d {
             Disposition::Queue(t) => t.into_iter().map(|t| (t.registration, t.expires_ms)).collect(),
-            Disposition::DeadLetter(r) => panic!("dead letter: {r}"),
+            other => panic!("not queued: {other:?}"),
         }
     }
 
@@ -124,6 +127,25 @@ mod tests {
         m.originator = "+4900".into();
         match route(&m, cands, &p, 0, 5) {
             Disposition::DeadLetter(r) => assert!(r.contains("+4900"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_push_past_its_expires_is_discarded_and_expires_bounds_queue_ttl() {
+        let p = AccessPolicy::default();
+        let me = Caller { uid: 1000, gids: vec![] };
+        let ten_s = filter(None, false, Some(10));
+        let cands = [Candidate { id: 1, filter: &ten_s, owner: &me, connected: true }];
+        let mut m = crate::store::test_message("m", b"x");
+        // Expires: 784111777 s.
+        m.headers.insert("Expires".into(), "Sun, 06 Nov 1994 08:49:37 GMT".into());
+        let at = 784_111_777_000;
+        assert_eq!(targets(route(&m, cands, &p, at - 20_000, 5)), vec![(1, at - 10_000)], "QueueTtl first");
+        assert_eq!(targets(route(&m, cands, &p, at - 5_000, 5)), vec![(1, at)], "Expires first");
+        assert_eq!(targets(route(&m, [], &p, at - 5_000, 60_000)), vec![(UNCLAIMED, at)], "unclaimed too");
+        match route(&m, cands, &p, at, 5) {
+            Disposition::Discard(r) => assert_eq!(r, "expired at 1994-11-06T08:49:37+00:00"),
             other => panic!("{other:?}"),
         }
     }

@@ -3,6 +3,7 @@
 
 use super::spool::{delete_spooled, trim_dead_letters};
 use super::{to_i64, to_u64, Result, Store, Sync};
+use crate::cai::lifetime::{supersedes, SiOrder};
 use crate::message::{EventInfo, Kind, Message, Source};
 use rusqlite::types::Type;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -32,6 +33,9 @@ pub enum Disposition {
     Queue(Vec<QueueTarget>),
     /// Refuse it and keep it as a dead letter with this reason (e.g. originator not allowed).
     DeadLetter(String),
+    /// Drop it with this reason, logged: the push itself says it is over (expired on arrival).
+    /// Not a dead letter: nothing is wrong with it.
+    Discard(String),
 }
 
 /// What a commit did with one message.
@@ -43,6 +47,8 @@ pub enum Outcome {
     Duplicate,
     /// Refused (its disposition was [`Disposition::DeadLetter`]).
     DeadLettered,
+    /// Dropped: expired on arrival, or an SI older than a queued one of the same `si-id`.
+    Discarded,
 }
 
 /// The head of a queue.
@@ -278,8 +284,18 @@ fn commit_one(
             log::warn!("dead letter: message {} ({summary}): {reason}", msg.id);
             return Ok(Outcome::DeadLettered);
         }
+        Disposition::Discard(reason) => {
+            log::info!("message {} ({}) discarded: {reason}", msg.id, msg.content_type);
+            return Ok(Outcome::Discarded);
+        }
         Disposition::Queue(t) => t,
     };
+    let si = crate::cai::lifetime::lifetime(msg).si;
+    if let Some(si) = &si {
+        if !targets.is_empty() && !supersede_queued_si(tx, msg, si)? {
+            return Ok(Outcome::Discarded);
+        }
+    }
     // A new event moves its stream's Last-Event-ID, queued or not (the daemon's copy follows
     // every `New`).
     if let Some(EventInfo { stream, event_id, .. }) = &msg.event {
@@ -293,13 +309,35 @@ fn commit_one(
         log::warn!("message {}: routed to no queue, dropped", msg.id);
         return Ok(Outcome::New);
     }
-    insert_message(tx, msg, now_ms)?;
+    insert_message(tx, msg, now_ms, si.as_ref())?;
     let mut q =
         tx.prepare_cached("INSERT OR IGNORE INTO queue (reg, msg, expires_ms) VALUES (?1, ?2, ?3)")?;
     for t in targets {
         q.execute(params![t.registration, msg.id, to_i64(t.expires_ms)])?;
     }
     Ok(Outcome::New)
+}
+
+/// WAP-167 §6.2, §6.3 on the queued SIs of `si`'s key: an SI (a delete too) at least as new
+/// as all of them removes them (true: queue the new one); one older than one of them arrived
+/// out of order and is discarded (false), and they stay.
+fn supersede_queued_si(tx: &Transaction<'_>, msg: &Message, si: &SiOrder) -> Result<bool> {
+    let queued: Vec<(String, Option<i64>)> = tx
+        .prepare_cached("SELECT id, si_created_ms FROM message WHERE replace_key = ?1")?
+        .query_map([&si.key], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let older = |c: &Option<i64>| !supersedes(si.created_ms, c.map(to_u64));
+    if queued.iter().any(|(_, c)| older(c)) {
+        log::info!("message {}: SI older than a queued one with its si-id, discarded (WAP-167 §6.2)", msg.id);
+        return Ok(false);
+    }
+    let mut drop_entries = tx.prepare_cached("DELETE FROM queue WHERE msg = ?1")?;
+    for (id, _) in &queued {
+        drop_entries.execute([id])?;
+        let how = if si.delete { "deleted" } else { "replaced" };
+        log::info!("message {id}: queued SI {how} by message {} (WAP-167 §6.2)", msg.id);
+    }
+    Ok(true)
 }
 
 fn map_json(m: &BTreeMap<String, String>) -> Result<Option<String>> {
@@ -311,7 +349,7 @@ fn map_json(m: &BTreeMap<String, String>) -> Result<Option<String>> {
         .map_err(|e| super::StoreError::Corrupt { what: "message map".into(), reason: e.to_string() })
 }
 
-fn insert_message(tx: &Transaction<'_>, m: &Message, now_ms: u64) -> Result<()> {
+fn insert_message(tx: &Transaction<'_>, m: &Message, now_ms: u64, si: Option<&SiOrder>) -> Result<()> {
     let (stream, event_type, event_id) = match &m.event {
         Some(e) => (Some(&e.stream), Some(&e.event_type), Some(&e.event_id)),
         None => (None, None, None),
@@ -319,8 +357,8 @@ fn insert_message(tx: &Transaction<'_>, m: &Message, now_ms: u64) -> Result<()> 
     tx.prepare_cached(
         "INSERT OR IGNORE INTO message (id, received_ms, kind, source, originator, sent_time, received_time, \
          application_id, content_type, content_type_params, headers, transaction_id, pdu_type, port, \
-         stream, event_type, event_id, body) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         stream, event_type, event_id, body, replace_key, si_created_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         m.id,
@@ -341,6 +379,8 @@ fn insert_message(tx: &Transaction<'_>, m: &Message, now_ms: u64) -> Result<()> 
         event_type,
         event_id,
         m.body,
+        si.map(|s| &s.key),
+        si.and_then(|s| s.created_ms).map(to_i64),
     ])?;
     Ok(())
 }
@@ -542,6 +582,54 @@ pub(crate) mod tests {
         // Past m0's expiry the head is m2 even before expire() runs.
         assert_eq!(s.queue_head(3, 600).unwrap().unwrap().message.id, "m2");
         assert_eq!(s.expire(1000).unwrap().len(), 2);
+        assert_eq!(s.totals().unwrap().messages, 0);
+    }
+
+    #[test]
+    fn a_discarded_push_is_seen_but_not_queued() {
+        let (_d, s) = temp_store(Limits::default());
+        let m = msg("x1", b"x");
+        let out = s.commit_messages(&[(&m, Disposition::Discard("expired".into()))], &[], 5).unwrap();
+        assert_eq!(out, vec![("x1".into(), Outcome::Discarded)]);
+        assert_eq!(s.queue_head(UNCLAIMED, 0).unwrap(), None);
+        assert_eq!(s.totals().unwrap().messages, 0);
+        assert!(s.dead_letters().unwrap().is_empty(), "not a dead letter");
+        let again = s.commit_messages(&[(&m, q(1, 99))], &[], 6).unwrap();
+        assert_eq!(again, vec![("x1".into(), Outcome::Duplicate)], "a replay stays dropped");
+    }
+
+    #[test]
+    fn service_indications_replace_by_si_id_and_created() {
+        use crate::cai::lifetime::{test_sic, SIC};
+        let (_d, s) = temp_store(Limits::default());
+        let si = |id: &str, si_id: &str, created: u8, action: u8| {
+            let mut m = msg(id, b"");
+            m.content_type = SIC.into();
+            m.body = test_sic(si_id, &[0x20, 0x26, 0x11, created], &[], action);
+            m
+        };
+        let heads = |reg| {
+            let mut out = Vec::new();
+            while let Some(h) = s.queue_head(reg, 0).unwrap() {
+                out.push(h.message.id.clone());
+                s.remove_queued(h.seq).unwrap();
+            }
+            out
+        };
+        // action="signal-medium" is 0x07, "delete" 0x09; created 2026-11-<day>.
+        let commit = |m: &Message, reg| s.commit_messages(&[(m, q(reg, 9999))], &[], 1).unwrap()[0].1;
+        assert_eq!(commit(&si("a", "n1", 0x10, 0x07), 1), Outcome::New);
+        assert_eq!(commit(&si("other", "n2", 0x10, 0x07), 1), Outcome::New);
+        assert_eq!(commit(&si("b", "n1", 0x12, 0x07), 1), Outcome::New, "newer replaces a");
+        assert_eq!(commit(&si("late", "n1", 0x11, 0x07), 1), Outcome::Discarded, "older than b");
+        assert_eq!(commit(&si("c", "n1", 0x12, 0x07), 1), Outcome::New, "equal created replaces b");
+        assert_eq!(heads(1), ["other", "c"]);
+        // A delete removes the queued one and is itself delivered; another registration's
+        // queue of the same application id counts too.
+        assert_eq!(commit(&si("d", "n3", 0x10, 0x07), 2), Outcome::New);
+        assert_eq!(commit(&si("del-late", "n3", 0x01, 0x09), 1), Outcome::Discarded, "out of order");
+        assert_eq!(commit(&si("del", "n3", 0x11, 0x09), 1), Outcome::New);
+        assert_eq!((heads(2), heads(1)), (vec![], vec!["del".to_string()]));
         assert_eq!(s.totals().unwrap().messages, 0);
     }
 

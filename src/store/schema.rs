@@ -4,7 +4,7 @@ use super::{Result, StoreError};
 use rusqlite::Connection;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this code writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -123,6 +123,14 @@ CREATE TABLE history (
     UNIQUE (app, msg)
 );
 CREATE INDEX history_by_app ON history (app, seq);
+"#;
+
+/// Version 3: a queued Service Indication's replacement key (application id and `si-id`) and
+/// `created`, for the WAP-167 §6.2 ordering (docs/dbus-api.md, "Expiry and Service Indications").
+const V3: &str = r#"
+ALTER TABLE message ADD COLUMN replace_key TEXT;
+ALTER TABLE message ADD COLUMN si_created_ms INTEGER;
+CREATE INDEX message_by_replace_key ON message (replace_key);
 "#;
 
 /// Brings the database to [`VERSION`], one transaction per step.

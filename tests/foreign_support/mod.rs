@@ -207,11 +207,16 @@ fn ctl(args: &[String]) -> Vec<serde_json::Value> {
 /// with `+CMGR`, to an agent registered with an empty filter; the same PDUs go through
 /// `otapushctl decode sms` and `decode push`.
 pub async fn receive(pdus: &[Vec<u8>]) -> Received {
+    receive_with(pdus, &[]).await
+}
+
+/// [`receive`] to an agent registered with `filter`.
+pub async fn receive_with(pdus: &[Vec<u8>], filter: &[(&str, zbus::zvariant::Value<'_>)]) -> Received {
     let rig = Rig::new().await;
     let modem = PtyModem::open();
     let daemon = rig.daemon(&modem.device(), 25, "").await;
     let mut agent = Agent::new(rig.address(), "foreign").await;
-    agent.register(&[]).await;
+    agent.register(filter).await;
     for p in pdus {
         modem.sim.deliver(p);
     }

@@ -2,7 +2,7 @@
 //! reads, no async runtime; the daemon crate (`otapush`) holds the shells around them.
 //!
 //! ```text
-//! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
+//! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) → si (WAP-167) ; sse (WHATWG HTML §9.2)
 //! hex, time: the helpers they share
 //! ```
 #![forbid(unsafe_code)]
@@ -10,6 +10,7 @@
 
 pub mod hex;
 pub mod modem;
+pub mod si;
 pub mod sms;
 pub mod sse;
 pub mod time;

@@ -25,6 +25,12 @@ mod values;
 
 pub use error::WspError;
 
+/// A date header value as this module prints it (an IMF-fixdate, RFC 9110 §5.6.7) back to
+/// seconds since 1970-01-01 UTC (e.g. `Expires`, WAP-230 §8.4.2.27).
+pub fn date_value_secs(s: &str) -> Option<u64> {
+    http_date::parse(s)
+}
+
 use basic::Reader;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
