@@ -17,6 +17,8 @@ pub const DEFAULT_QUEUE_TTL: u32 = 86_400;
 pub const MAX_QUEUE_TTL: u32 = 365 * 86_400;
 /// The longest string accepted in a filter.
 const MAX_STRING: usize = 256;
+/// The most entries of a list key (`EventType`, `Topic`, `Groups`).
+pub const MAX_LIST: usize = 32;
 
 /// Why a filter was refused; the text names the key (`org.otapush.Push1.Error.InvalidFilter`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -51,6 +53,15 @@ pub struct Filter {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_ttl: Option<u32>,
+    /// Event types (`event:` field) accepted; only events match (docs/pubsub.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<Vec<String>>,
+    /// Topics accepted, compared exactly; only messages naming a topic match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Vec<String>>,
+    /// Groups joined: a message addressed to groups reaches only their members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 fn type_of(v: &Value<'_>) -> String {
@@ -64,6 +75,84 @@ fn string_value(key: &'static str, v: &Value<'_>) -> Result<String, FilterError>
         }
         Value::Str(s) => Ok(s.as_str().trim().to_string()),
         other => Err(FilterError::WrongType { key, expected: "s", found: type_of(other) }),
+    }
+}
+
+/// A list key: `as`, 1 to [`MAX_LIST`] non-empty strings (trimmed, duplicates dropped).
+fn list_value(key: &'static str, v: &Value<'_>) -> Result<Vec<String>, FilterError> {
+    let Value::Array(a) = v else {
+        return Err(FilterError::WrongType { key, expected: "as", found: type_of(v) });
+    };
+    if a.element_signature().to_string() != "s" {
+        return Err(FilterError::WrongType { key, expected: "as", found: type_of(v) });
+    }
+    if a.is_empty() || a.len() > MAX_LIST {
+        return Err(FilterError::BadValue { key, reason: format!("needs 1 to {MAX_LIST} entries") });
+    }
+    let mut out: Vec<String> = Vec::with_capacity(a.len());
+    for item in a.iter() {
+        let s = string_value(key, item)?;
+        if s.is_empty() {
+            return Err(FilterError::BadValue { key, reason: "an entry is empty".into() });
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a message is addressed beyond its application id (docs/pubsub.md): the topic it names
+/// and the groups it is for. WAP Push: the headers `X-Otapush-Topic` and `X-Otapush-Group`
+/// (comma-separated); an event: the members `topic` and `group` (a string or an array of
+/// strings) of its data when that is a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Address {
+    pub topic: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// The WSP application header naming a push's topic.
+pub const TOPIC_HEADER: &str = "X-Otapush-Topic";
+/// The WSP application header naming the groups a push is for.
+pub const GROUP_HEADER: &str = "X-Otapush-Group";
+/// Group names taken from one message, at most.
+const MAX_ADDRESSED_GROUPS: usize = MAX_LIST;
+
+impl Address {
+    pub fn of(m: &Message) -> Address {
+        let mut a = Address::default();
+        if m.event.is_some() {
+            if m.body.first() == Some(&b'{') {
+                if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(&m.body)
+                {
+                    a.topic = o.get("topic").and_then(|t| t.as_str()).map(|t| t.trim().to_string());
+                    match o.get("group") {
+                        Some(serde_json::Value::String(g)) => a.add_group(g),
+                        Some(serde_json::Value::Array(gs)) => {
+                            gs.iter().filter_map(|g| g.as_str()).for_each(|g| a.add_group(g))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        } else {
+            let header =
+                |name: &str| m.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+            a.topic = header(TOPIC_HEADER).map(|t| t.trim().to_string());
+            if let Some(gs) = header(GROUP_HEADER) {
+                gs.split(',').for_each(|g| a.add_group(g));
+            }
+        }
+        a.topic = a.topic.filter(|t| !t.is_empty());
+        a
+    }
+
+    fn add_group(&mut self, g: &str) {
+        let g = g.trim();
+        if !g.is_empty() && self.groups.len() < MAX_ADDRESSED_GROUPS && !self.groups.iter().any(|x| x == g) {
+            self.groups.push(g.to_string());
+        }
     }
 }
 
@@ -126,6 +215,9 @@ impl Filter {
                         })
                     }
                 },
+                "EventType" => f.event_type = Some(list_value("EventType", v)?),
+                "Topic" => f.topic = Some(list_value("Topic", v)?),
+                "Groups" => f.groups = Some(list_value("Groups", v)?),
                 other => return Err(FilterError::UnknownKey(other.to_string())),
             }
         }
@@ -160,6 +252,15 @@ impl Filter {
         if let Some(t) = self.queue_ttl {
             d.insert("QueueTtl".into(), OwnedValue::from(t));
         }
+        for (key, list) in [("EventType", &self.event_type), ("Topic", &self.topic), ("Groups", &self.groups)]
+        {
+            if let Some(l) = list {
+                // An `as` of owned strings always converts.
+                if let Ok(v) = Value::from(l.clone()).try_to_owned() {
+                    d.insert(key.into(), v);
+                }
+            }
+        }
         d
     }
 
@@ -177,8 +278,34 @@ impl Filter {
         self.queue_ttl.unwrap_or(DEFAULT_QUEUE_TTL)
     }
 
+    /// The groups joined (`Groups`), or none.
+    pub fn groups(&self) -> &[String] {
+        self.groups.as_deref().unwrap_or(&[])
+    }
+
     /// Whether a message passes every key of the filter.
     pub fn matches(&self, m: &Message) -> bool {
+        self.matches_addressed(m, &Address::of(m))
+    }
+
+    /// [`Filter::matches`] with the message's [`Address`] computed once by the caller. A message
+    /// addressed to groups passes only a filter that joined one of them.
+    pub fn matches_addressed(&self, m: &Message, address: &Address) -> bool {
+        if !address.groups.is_empty() && !self.groups().iter().any(|g| address.groups.contains(g)) {
+            return false;
+        }
+        if let Some(want) = &self.event_type {
+            match &m.event {
+                Some(e) if want.iter().any(|t| *t == e.event_type) => {}
+                _ => return false,
+            }
+        }
+        if let Some(want) = &self.topic {
+            match &address.topic {
+                Some(t) if want.contains(t) => {}
+                _ => return false,
+            }
+        }
         if self.kind.is_some_and(|k| k != m.kind) {
             return false;
         }

@@ -4,10 +4,11 @@
 //! the message: connected ones deliver now, persistent ones whose agent is gone queue it. With
 //! no such registration it waits in the unclaimed queue for `[cai] unclaimed_ttl`, for the
 //! first matching registration that appears. An SMS whose originator the application id's
-//! allow list does not name becomes a dead letter.
+//! allow list does not name becomes a dead letter. A message addressed to groups goes to their
+//! members only, one queue row each, under its one id (docs/pubsub.md).
 
 use super::access::{AccessPolicy, Caller};
-use super::filter::{effective_app_id, Filter};
+use super::filter::{effective_app_id, Address, Filter};
 use crate::message::Message;
 use crate::store::{Disposition, QueueTarget, UNCLAIMED};
 
@@ -37,9 +38,15 @@ pub fn route<'a>(
     if let Err(reason) = policy.check_originator(effective_app_id(m), m) {
         return Disposition::DeadLetter(reason);
     }
+    let address = Address::of(m);
+    let app_id = effective_app_id(m);
     let mut targets: Vec<QueueTarget> = candidates
         .into_iter()
-        .filter(|c| (c.connected || c.filter.is_persistent()) && accepts(c.filter, c.owner, policy, m))
+        .filter(|c| {
+            (c.connected || c.filter.is_persistent())
+                && c.filter.matches_addressed(m, &address)
+                && policy.may_receive(app_id, c.owner)
+        })
         .map(|c| QueueTarget {
             registration: c.id,
             expires_ms: now_ms.saturating_add(u64::from(c.filter.queue_ttl()) * 1000),
