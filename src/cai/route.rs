@@ -109,6 +109,38 @@ mod tests {
     }
 
     #[test]
+    fn a_group_push_goes_to_each_member_once() {
+        let p = AccessPolicy::default();
+        let me = Caller { uid: 1000, gids: vec![] };
+        let groups = |g: &[&str]| Filter {
+            groups: Some(g.iter().map(|s| s.to_string()).collect()),
+            ..filter(None, true, None)
+        };
+        let (g, gh, h) = (groups(&["g"]), groups(&["g", "h"]), groups(&["h"]));
+        let all = Filter::default();
+        let cands = [
+            Candidate { id: 1, filter: &g, owner: &me, connected: true },
+            Candidate { id: 2, filter: &gh, owner: &me, connected: false },
+            Candidate { id: 3, filter: &h, owner: &me, connected: true },
+            Candidate { id: 4, filter: &all, owner: &me, connected: true },
+        ];
+        let mut m = crate::store::test_message("m", b"x");
+        m.headers.insert("X-Otapush-Group".into(), "g,h".into());
+        let ids = |d| targets(d).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        // Addressed to g and h: each member once (2 joined both), the non-member never.
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2, 3]);
+        m.headers.insert("X-Otapush-Group".into(), "g".into());
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2]);
+        // No member: it waits unclaimed, and only a member claims it later.
+        m.headers.insert("X-Otapush-Group".into(), "nobody".into());
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![UNCLAIMED]);
+        assert!(!accepts(&all, &me, &p, &m) && accepts(&groups(&["nobody"]), &me, &p, &m));
+        // Unaddressed: every match, members or not.
+        m.headers.clear();
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
     fn access_rules_restrict_receivers_and_originators() {
         let cfg = Settings {
             rules: vec![Rule {
