@@ -1,13 +1,16 @@
 //! Pub/sub and groups over Push-CAI (docs/pubsub.md) against a real dbus-daemon: `Groups`,
 //! `EventType` and `Topic` filters, `ListRegistrations` membership, and a push through the real
-//! daemon and its simulated network addressed by the `X-Otapush-Topic` header.
+//! daemon and its simulated network addressed by the `X-Otapush-Topic` header; registration
+//! leases (`Expires`, `Refresh`).
 
+use otapush::cai::client::AgentEvent;
 use otapush::ctl::encode::{encode_push, PushRequest};
 use otapush::message::{EventInfo, Message, Source};
 use otapush::store::Outcome;
 use otapush_test_support::bus::Bus;
 use otapush_test_support::cai::*;
 use otapush_test_support::daemon::{network_sends, Rig};
+use otapush_test_support::eventually::{eventually, GUARD};
 use otapush_test_support::pdu::{scts, FROM};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -167,4 +170,82 @@ async fn a_push_with_a_topic_header_reaches_the_topic_subscriber_only() {
     d.ack();
     eur.quiet(Duration::from_millis(300)).await;
     usd.quiet(Duration::from_millis(100)).await;
+}
+
+/// Whether `agent` gets `Release` (deliveries before it are a failure).
+async fn released(agent: &mut Agent) {
+    match tokio::time::timeout(GUARD, agent.events.recv()).await {
+        Ok(Some(AgentEvent::Released)) => {}
+        Ok(Some(AgentEvent::Deliver(d))) => panic!("delivery of {} instead of Release", d.id),
+        Ok(None) => panic!("agent closed"),
+        Err(_) => panic!("no Release within {GUARD:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_registration_not_refreshed_expires_its_queue_goes_unclaimed_and_refresh_keeps_one() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let topic = |t: &str| ("Topic", list(&[t]));
+    // A keeper refreshes its 2 s lease every 500 ms.
+    let keeper = client(&bus).await;
+    let (kept, _kept_agent) = keeper.register(&[("Expires", Value::U32(2)), topic("kept")]).await;
+    // Its witness has the same lease, unrefreshed.
+    let witness = client(&bus).await;
+    let (_, mut witness_agent) = witness.register(&[("Expires", Value::U32(2)), topic("w")]).await;
+    let refresher = {
+        let (manager, kept) = (keeper.manager.clone(), kept.clone());
+        tokio::spawn(async move {
+            loop {
+                assert_eq!(manager.refresh(&kept.as_ref()).await.unwrap(), 2);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    // A tab with a 1 s lease that never refreshes; and a persistent one whose tab vanished,
+    // holding a queued message.
+    let started = tokio::time::Instant::now();
+    let tab = client(&bus).await;
+    let (tab_reg, mut tab_agent) = tab.register(&[("Expires", Value::U32(1)), topic("tab")]).await;
+    let vanished = client(&bus).await;
+    let persistent =
+        [("Expires", Value::U32(1)), ("Persistent", Value::Bool(true)), ("Name", Value::from("v"))];
+    let (gone, _) = vanished.register(&persistent).await;
+    drop(vanished);
+    eventually("the vanished tab's registration to be disconnected", || async {
+        let regs = keeper.manager.list_registrations().await.unwrap();
+        regs.iter().any(|(p, d)| *p == gone && *d["Connected"] == Value::Bool(false))
+    })
+    .await;
+    svc.handle.submit(&[addressed("held", &[])], &[]).await.unwrap();
+
+    // The tab's lease ends: its agent is released, no sooner than its lease.
+    released(&mut tab_agent).await;
+    assert!(started.elapsed() >= Duration::from_secs(1), "released after {:?}", started.elapsed());
+    eventually("the lapsed registrations to end", || async {
+        let regs = keeper.manager.list_registrations().await.unwrap();
+        !regs.iter().any(|(p, _)| *p == tab_reg || *p == gone)
+    })
+    .await;
+    // The queue went unclaimed, as Unregister leaves it: the next matching registration gets it.
+    let late = client(&bus).await;
+    let (_, mut late_agent) = late.register(&[("ApplicationId", Value::from(TICKER))]).await;
+    assert_eq!(late_agent.ack_next().await, "held");
+    // The witness's lease ends; the keeper's, refreshed, does not; once its refreshes stop, it does.
+    released(&mut witness_agent).await;
+    let regs = keeper.manager.list_registrations().await.unwrap();
+    assert!(regs.iter().any(|(p, _)| *p == kept), "the refreshed registration ended");
+    refresher.abort();
+    let _ = refresher.await;
+    let e = keeper.manager.refresh(&gone.as_ref()).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.UnknownRegistration");
+    let (no_lease, _) = late.register_at("/test/other", &[]).await;
+    assert_eq!(late.manager.refresh(&no_lease.as_ref()).await.unwrap(), 0, "no Expires: 0");
+    let e = late.manager.refresh(&kept.as_ref()).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.otapush.Push1.Error.NotOwner");
+    eventually("the keeper's lease to end", || async {
+        keeper.manager.list_registrations().await.unwrap().iter().all(|(p, _)| *p != kept)
+    })
+    .await;
 }

@@ -62,6 +62,9 @@ pub struct Filter {
     /// Groups joined: a message addressed to groups reaches only their members.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// Seconds the registration lives unless `Refresh`ed (docs/pubsub.md, Expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u32>,
 }
 
 fn type_of(v: &Value<'_>) -> String {
@@ -237,6 +240,22 @@ impl Filter {
                         })
                     }
                 },
+                "Expires" => match v {
+                    Value::U32(t) if (1..=MAX_QUEUE_TTL).contains(t) => f.expires = Some(*t),
+                    Value::U32(t) => {
+                        return Err(FilterError::BadValue {
+                            key: "Expires",
+                            reason: format!("{t} is not within 1..={MAX_QUEUE_TTL} seconds"),
+                        })
+                    }
+                    other => {
+                        return Err(FilterError::WrongType {
+                            key: "Expires",
+                            expected: "u",
+                            found: type_of(other),
+                        })
+                    }
+                },
                 "EventType" => f.event_type = Some(list_value("EventType", v)?),
                 "Topic" => f.topic = Some(list_value("Topic", v)?),
                 "Groups" => f.groups = Some(list_value("Groups", v)?),
@@ -274,6 +293,9 @@ impl Filter {
         if let Some(t) = self.queue_ttl {
             d.insert("QueueTtl".into(), OwnedValue::from(t));
         }
+        if let Some(t) = self.expires {
+            d.insert("Expires".into(), OwnedValue::from(t));
+        }
         for (key, list) in [("EventType", &self.event_type), ("Topic", &self.topic), ("Groups", &self.groups)]
         {
             if let Some(l) = list {
@@ -298,6 +320,11 @@ impl Filter {
     /// Seconds a queued message is kept (`QueueTtl`, default 86400).
     pub fn queue_ttl(&self) -> u32 {
         self.queue_ttl.unwrap_or(DEFAULT_QUEUE_TTL)
+    }
+
+    /// How long the registration lives without a `Refresh` (`Expires`), if it expires.
+    pub fn lease(&self) -> Option<std::time::Duration> {
+        self.expires.map(|s| std::time::Duration::from_secs(u64::from(s)))
     }
 
     /// The groups joined (`Groups`), or none.
@@ -535,6 +562,7 @@ mod tests {
             ("EventType", list(&["quote", " trade ", "quote"])),
             ("Topic", list(&["eur"])),
             ("Groups", list(&["g", "h"])),
+            ("Expires", Value::U32(30)),
         ]);
         let f = Filter::from_dict(&d).unwrap();
         assert_eq!(
@@ -546,6 +574,7 @@ mod tests {
         assert_eq!(Filter::from_dict(&f.to_dict()).unwrap(), f);
         assert_eq!(serde_json::from_str::<Filter>(&serde_json::to_string(&f).unwrap()).unwrap(), f);
         assert!(Filter::default().groups().is_empty());
+        assert_eq!((f.lease(), Filter::default().lease()), (Some(std::time::Duration::from_secs(30)), None));
         // A filter stored before these keys existed still loads.
         let old: Filter = serde_json::from_str(r#"{"Name":"n","Persistent":true}"#).unwrap();
         assert!(old.topic.is_none() && old.groups().is_empty());
@@ -562,6 +591,8 @@ mod tests {
         assert!(err("Groups", Value::from(many)).contains("needs 1 to 32"));
         assert!(err("Groups", list(&["g", " "])).contains("an entry is empty"));
         assert!(err("Topic", Value::from(vec!["a".repeat(MAX_STRING + 1)])).contains("longer than"));
+        assert!(err("Expires", Value::U32(0)).contains("\"Expires\": 0 is not within"));
+        assert_eq!(err("Expires", Value::U64(5)), "filter key \"Expires\" must have type u, not t");
     }
 
     #[test]

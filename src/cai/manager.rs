@@ -107,6 +107,19 @@ impl Manager {
         self.registry.unregister(registration.as_str(), &sender, &caller)
     }
 
+    /// Starts a new lease of the registration's `Expires` seconds and gives them (0: it has
+    /// no `Expires`); the same callers as `Unregister` may.
+    #[zbus(out_args("expires"))]
+    async fn refresh(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        registration: OwnedObjectPath,
+    ) -> Result<u32, PushError> {
+        let (sender, caller) = self.caller(conn, &hdr).await?;
+        self.registry.refresh(registration.as_str(), &sender, &caller)
+    }
+
     /// The caller's registrations (every registration for a privileged caller): `Owner`,
     /// `Uid`, `Filter`, `Name`, `Persistent`, `Groups`, `Queued`, `Connected` and `Agent` (the agent's
     /// path, when connected); docs/dbus-api.md, ListRegistrations.
