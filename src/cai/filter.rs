@@ -345,7 +345,7 @@ impl Filter {
         }
         if let Some(want) = &self.event_type {
             match &m.event {
-                Some(e) if want.iter().any(|t| *t == e.event_type) => {}
+                Some(e) if want.iter().any(|t| t == event_type_name(&e.event_type)) => {}
                 _ => return false,
             }
         }
@@ -375,6 +375,16 @@ impl Filter {
             return false;
         }
         true
+    }
+}
+
+/// An event's type as EventSource dispatches it: `message` when it has no `event:` field (HTML
+/// §9.2.6).
+pub fn event_type_name(t: &str) -> &str {
+    if t.is_empty() {
+        "message"
+    } else {
+        t
     }
 }
 
@@ -643,6 +653,7 @@ mod tests {
         // EventType: events of those types only; a push is no event.
         let types = f(&[("EventType", list(&["quote", "news"]))]);
         assert!(types.matches(&quote) && !types.matches(&trade) && !types.matches(&plain));
+        assert!(f(&[("EventType", list(&["message"]))]).matches(&event("", "x")), "no event: field");
         // Topic: messages naming one of them only.
         let eur = f(&[("Topic", list(&["eur"]))]);
         assert!(eur.matches(&quote) && !eur.matches(&trade) && !eur.matches(&plain));
