@@ -371,7 +371,8 @@ fn world_accessible(dir: &Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-const EVERYONE_OK: &[&str] = &["register", "unregister", "refresh", "list", "introspect", "ping", "get", "getall"];
+const EVERYONE_OK: &[&str] =
+    &["register", "unregister", "refresh", "list", "introspect", "ping", "get", "getall"];
 const EVERYONE_DENIED: &[&str] = &["inject", "bearer", "set", "bogus"];
 
 #[test]
