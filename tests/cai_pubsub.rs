@@ -249,3 +249,28 @@ async fn a_registration_not_refreshed_expires_its_queue_goes_unclaimed_and_refre
     })
     .await;
 }
+
+#[tokio::test]
+async fn group_membership_of_a_persistent_registration_survives_a_restart() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let a = client(&bus).await;
+    let f = [("Persistent", Value::Bool(true)), ("Name", Value::from("p")), ("Groups", list(&["g"]))];
+    let (reg, _agent) = a.register(&f).await;
+    svc.handle.shutdown().await;
+    drop(a);
+
+    // From the SQLite store: the registration, its groups, and group pushes queued for it only.
+    let svc = start_service(&bus, &config(dir.path())).await;
+    let b = client(&bus).await;
+    let (_, mut outsider) = b.register(&[]).await;
+    svc.handle.submit(&[addressed("to-g", &[("X-Otapush-Group", "g")])], &[]).await.unwrap();
+    let regs: HashMap<_, _> = b.manager.list_registrations().await.unwrap().into_iter().collect();
+    assert_eq!(&*regs[&reg]["Groups"], &list(&["g"]));
+    assert_eq!(&*regs[&reg]["Queued"], &Value::U32(1));
+    outsider.assert_quiet(Duration::from_millis(200)).await;
+    let (again, mut agent) = b.register_at("/test/again", &f).await;
+    assert_eq!(again, reg, "taken over");
+    assert_eq!(agent.ack_next().await, "to-g");
+}
