@@ -117,7 +117,7 @@ async fn introspection_xml_matches_the_service_and_the_agents() {
         "org.otapush.Push1.Manager",
     );
     assert_eq!(running, manager_file);
-    assert_eq!(running.len(), 13, "7 methods, 1 signal, 5 properties");
+    assert_eq!(running.len(), 14, "8 methods, 1 signal, 5 properties");
 
     let agent_file = interface(&repo_file("dbus/org.otapush.Push1.Agent.xml"), "org.otapush.Push1.Agent");
     // The library's agent.

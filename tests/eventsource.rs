@@ -456,3 +456,49 @@ async fn a_request_head_that_never_ends_is_cut_off() {
     let text = String::from_utf8_lossy(&buf);
     assert!(text.is_empty() || text.starts_with("HTTP/1.1 431"), "{text}");
 }
+
+#[tokio::test]
+async fn query_filters_select_by_event_type_topic_and_group_in_backlog_and_live() {
+    let mut rig = Rig::start(limits()).await;
+    let mut ev = |event_type: &str, data: &str| {
+        let mut m = rig.event(TICKER, Source::Sse, data);
+        m.event.as_mut().unwrap().event_type = event_type.into();
+        m
+    };
+    let backlog = [
+        ev("quote", r#"{"topic":"eur","p":1}"#),
+        ev("quote", r#"{"topic":"usd"}"#),
+        ev("trade", r#"{"topic":"eur"}"#),
+        ev("quote", r#"{"topic":"eur","group":"g"}"#),
+        ev("quote", "not json: no topic"),
+    ];
+    let live = [
+        ev("trade", r#"{"topic":"usd"}"#),
+        ev("quote", r#"{"topic":"eur","group":["h","g"]}"#),
+        ev("quote", r#"{"topic":"eur"}"#),
+    ];
+    rig.deliver(&backlog);
+    let quotes = format!("{}?event=quote&topic=eur", path(TICKER));
+    let mut quotes = Sse::new(over_unix(&rig, get(&quotes, &[])).await);
+    let member = format!("{}/ticker?group=g&topic=eur%2Cchf", path(TICKER));
+    let mut member = Sse::new(over_tcp(&rig, get(&member, &[("origin", ORIGIN)])).await);
+    assert_eq!((quotes.head.status.as_u16(), member.head.status.as_u16()), (200, 200));
+    rig.deliver(&live);
+    // The group event reaches only the member; nobody gets what its lists leave out.
+    for (s, want) in [
+        (&mut quotes, vec![&backlog[0], &live[2]]),
+        (&mut member, vec![&backlog[0], &backlog[2], &backlog[3], &live[1], &live[2]]),
+    ] {
+        for m in want {
+            let e = s.next_event().await;
+            assert_eq!((e.id.as_str(), e.data.as_bytes()), (m.id.as_str(), m.body.as_slice()));
+        }
+    }
+    // A resumed subscription keeps its selection; a bad list is refused.
+    let resumed = format!("{}?event=quote&topic=eur&lastEventId={}", path(TICKER), backlog[0].id);
+    let mut resumed = Sse::new(over_unix(&rig, get(&resumed, &[])).await);
+    assert_eq!(resumed.next_event().await.id, live[2].id);
+    let names = (0..33).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let r = over_unix(&rig, get(&format!("{}?topic={names}", path(TICKER)), &[])).await;
+    assert_eq!(r.status(), 400);
+}

@@ -43,6 +43,7 @@ mod party {
     impl FakeManager {
         fn register(&self) {}
         fn unregister(&self) {}
+        fn refresh(&self) {}
         fn list_registrations(&self) {}
         fn inject_pdu(&self) {}
         fn set_bearer_state(&self) {}
@@ -122,6 +123,7 @@ mod party {
                 let (path, iface, member) = match case {
                     "register" => c(PATH, MANAGER, "Register"),
                     "unregister" => c(PATH, MANAGER, "Unregister"),
+                    "refresh" => c(PATH, MANAGER, "Refresh"),
                     "list" => c(PATH, MANAGER, "ListRegistrations"),
                     "inject" => c(PATH, MANAGER, "InjectPdu"),
                     "bearer" => c(PATH, MANAGER, "SetBearerState"),
@@ -369,7 +371,8 @@ fn world_accessible(dir: &Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-const EVERYONE_OK: &[&str] = &["register", "unregister", "list", "introspect", "ping", "get", "getall"];
+const EVERYONE_OK: &[&str] =
+    &["register", "unregister", "refresh", "list", "introspect", "ping", "get", "getall"];
 const EVERYONE_DENIED: &[&str] = &["inject", "bearer", "set", "bogus"];
 
 #[test]

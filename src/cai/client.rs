@@ -20,6 +20,7 @@ pub trait Manager {
         agent: &ObjectPath<'_>,
     ) -> zbus::Result<OwnedObjectPath>;
     fn unregister(&self, registration: &ObjectPath<'_>) -> zbus::Result<()>;
+    fn refresh(&self, registration: &ObjectPath<'_>) -> zbus::Result<u32>;
     #[allow(clippy::type_complexity)]
     fn list_registrations(&self) -> zbus::Result<Vec<(OwnedObjectPath, HashMap<String, OwnedValue>)>>;
     fn inject_pdu(&self, pdu: &[u8]) -> zbus::Result<()>;

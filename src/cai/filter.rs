@@ -17,6 +17,8 @@ pub const DEFAULT_QUEUE_TTL: u32 = 86_400;
 pub const MAX_QUEUE_TTL: u32 = 365 * 86_400;
 /// The longest string accepted in a filter.
 const MAX_STRING: usize = 256;
+/// The most entries of a list key (`EventType`, `Topic`, `Groups`).
+pub const MAX_LIST: usize = 32;
 
 /// Why a filter was refused; the text names the key (`org.otapush.Push1.Error.InvalidFilter`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -51,6 +53,18 @@ pub struct Filter {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_ttl: Option<u32>,
+    /// Event types (`event:` field) accepted; only events match (docs/pubsub.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<Vec<String>>,
+    /// Topics accepted, compared exactly; only messages naming a topic match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Vec<String>>,
+    /// Groups joined: a message addressed to groups reaches only their members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Seconds the registration lives unless `Refresh`ed (docs/pubsub.md, Expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u32>,
 }
 
 fn type_of(v: &Value<'_>) -> String {
@@ -64,6 +78,106 @@ fn string_value(key: &'static str, v: &Value<'_>) -> Result<String, FilterError>
         }
         Value::Str(s) => Ok(s.as_str().trim().to_string()),
         other => Err(FilterError::WrongType { key, expected: "s", found: type_of(other) }),
+    }
+}
+
+/// A list key: `as`, 1 to [`MAX_LIST`] non-empty strings (trimmed, duplicates dropped).
+fn list_value(key: &'static str, v: &Value<'_>) -> Result<Vec<String>, FilterError> {
+    let Value::Array(a) = v else {
+        return Err(FilterError::WrongType { key, expected: "as", found: type_of(v) });
+    };
+    if a.element_signature().to_string() != "s" {
+        return Err(FilterError::WrongType { key, expected: "as", found: type_of(v) });
+    }
+    if a.is_empty() || a.len() > MAX_LIST {
+        return Err(FilterError::BadValue { key, reason: format!("needs 1 to {MAX_LIST} entries") });
+    }
+    let mut out: Vec<String> = Vec::with_capacity(a.len());
+    for item in a.iter() {
+        let s = string_value(key, item)?;
+        if s.is_empty() {
+            return Err(FilterError::BadValue { key, reason: "an entry is empty".into() });
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a message is addressed beyond its application id (docs/pubsub.md): the topic it names
+/// and the groups it is for. A WAP Push names them in the application headers
+/// `X-Otapush-Topic` and `X-Otapush-Group` (comma-separated); an event in the members `topic`
+/// (a string) and `group` (a string or an array of strings) of its `data` when that is a JSON
+/// object (other data names neither). The header wins for the topic; groups are the union.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Address {
+    pub topic: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// The WSP application header naming a push's topic.
+pub const TOPIC_HEADER: &str = "X-Otapush-Topic";
+/// The WSP application header naming the groups a push is for.
+pub const GROUP_HEADER: &str = "X-Otapush-Group";
+/// Group names taken from one message, at most.
+const MAX_ADDRESSED_GROUPS: usize = MAX_LIST;
+
+impl Address {
+    pub fn of(m: &Message) -> Address {
+        let mut a = Address::default();
+        let header =
+            |name: &str| m.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        a.set_topic(header(TOPIC_HEADER).map(String::as_str));
+        if let Some(gs) = header(GROUP_HEADER) {
+            gs.split(',').for_each(|g| a.add_group(g));
+        }
+        if m.event.is_some() {
+            a.add_event_data(&m.body);
+        }
+        a
+    }
+
+    /// The address an event's `data` names (JSON members `topic`, `group`).
+    pub fn of_event_data(data: &[u8]) -> Address {
+        let mut a = Address::default();
+        a.add_event_data(data);
+        a
+    }
+
+    fn add_event_data(&mut self, data: &[u8]) {
+        // Only an object can name them; skip the parse for anything else.
+        if data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return;
+        }
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(data) else {
+            return;
+        };
+        if self.topic.is_none() {
+            self.set_topic(o.get("topic").and_then(|t| t.as_str()));
+        }
+        match o.get("group") {
+            Some(serde_json::Value::String(g)) => self.add_group(g),
+            Some(serde_json::Value::Array(gs)) => {
+                gs.iter().filter_map(|g| g.as_str()).for_each(|g| self.add_group(g))
+            }
+            _ => {}
+        }
+    }
+
+    fn set_topic(&mut self, t: Option<&str>) {
+        self.topic = t.map(str::trim).filter(|t| !t.is_empty() && t.len() <= MAX_STRING).map(str::to_string);
+    }
+
+    fn add_group(&mut self, g: &str) {
+        let g = g.trim();
+        if !g.is_empty()
+            && g.len() <= MAX_STRING
+            && self.groups.len() < MAX_ADDRESSED_GROUPS
+            && !self.groups.iter().any(|x| x == g)
+        {
+            self.groups.push(g.to_string());
+        }
     }
 }
 
@@ -126,6 +240,25 @@ impl Filter {
                         })
                     }
                 },
+                "Expires" => match v {
+                    Value::U32(t) if (1..=MAX_QUEUE_TTL).contains(t) => f.expires = Some(*t),
+                    Value::U32(t) => {
+                        return Err(FilterError::BadValue {
+                            key: "Expires",
+                            reason: format!("{t} is not within 1..={MAX_QUEUE_TTL} seconds"),
+                        })
+                    }
+                    other => {
+                        return Err(FilterError::WrongType {
+                            key: "Expires",
+                            expected: "u",
+                            found: type_of(other),
+                        })
+                    }
+                },
+                "EventType" => f.event_type = Some(list_value("EventType", v)?),
+                "Topic" => f.topic = Some(list_value("Topic", v)?),
+                "Groups" => f.groups = Some(list_value("Groups", v)?),
                 other => return Err(FilterError::UnknownKey(other.to_string())),
             }
         }
@@ -160,6 +293,18 @@ impl Filter {
         if let Some(t) = self.queue_ttl {
             d.insert("QueueTtl".into(), OwnedValue::from(t));
         }
+        if let Some(t) = self.expires {
+            d.insert("Expires".into(), OwnedValue::from(t));
+        }
+        for (key, list) in [("EventType", &self.event_type), ("Topic", &self.topic), ("Groups", &self.groups)]
+        {
+            if let Some(l) = list {
+                // An `as` of owned strings always converts.
+                if let Ok(v) = Value::from(l.clone()).try_to_owned() {
+                    d.insert(key.into(), v);
+                }
+            }
+        }
         d
     }
 
@@ -177,8 +322,39 @@ impl Filter {
         self.queue_ttl.unwrap_or(DEFAULT_QUEUE_TTL)
     }
 
+    /// How long the registration lives without a `Refresh` (`Expires`), if it expires.
+    pub fn lease(&self) -> Option<std::time::Duration> {
+        self.expires.map(|s| std::time::Duration::from_secs(u64::from(s)))
+    }
+
+    /// The groups joined (`Groups`), or none.
+    pub fn groups(&self) -> &[String] {
+        self.groups.as_deref().unwrap_or(&[])
+    }
+
     /// Whether a message passes every key of the filter.
     pub fn matches(&self, m: &Message) -> bool {
+        self.matches_addressed(m, &Address::of(m))
+    }
+
+    /// [`Filter::matches`] with the message's [`Address`] computed once by the caller. A message
+    /// addressed to groups passes only a filter that joined one of them.
+    pub fn matches_addressed(&self, m: &Message, address: &Address) -> bool {
+        if !address.groups.is_empty() && !self.groups().iter().any(|g| address.groups.contains(g)) {
+            return false;
+        }
+        if let Some(want) = &self.event_type {
+            match &m.event {
+                Some(e) if want.iter().any(|t| t == event_type_name(&e.event_type)) => {}
+                _ => return false,
+            }
+        }
+        if let Some(want) = &self.topic {
+            match &address.topic {
+                Some(t) if want.contains(t) => {}
+                _ => return false,
+            }
+        }
         if self.kind.is_some_and(|k| k != m.kind) {
             return false;
         }
@@ -199,6 +375,16 @@ impl Filter {
             return false;
         }
         true
+    }
+}
+
+/// An event's type as EventSource dispatches it: `message` when it has no `event:` field (HTML
+/// §9.2.6).
+pub fn event_type_name(t: &str) -> &str {
+    if t.is_empty() {
+        "message"
+    } else {
+        t
     }
 }
 
@@ -363,6 +549,133 @@ mod tests {
         assert!(!f(&[("Port", Value::U16(2948))]).matches(&text));
         assert!(f(&[("Kind", Value::from("text"))]).matches(&text));
         assert!(!f(&[("Kind", Value::from("text")), ("Port", Value::U16(2948))]).matches(&text));
+    }
+
+    fn event(event_type: &str, data: &str) -> Message {
+        let mut m = push(Some("x-oma-application:sse.ticker"), "text/event-stream", None);
+        m.event = Some(crate::message::EventInfo {
+            stream: "t".into(),
+            event_type: event_type.into(),
+            event_id: "1".into(),
+        });
+        m.body = data.as_bytes().to_vec();
+        m
+    }
+
+    fn list(items: &[&str]) -> Value<'static> {
+        Value::from(items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn list_keys_parse_and_list_back() {
+        let d = dict(&[
+            ("EventType", list(&["quote", " trade ", "quote"])),
+            ("Topic", list(&["eur"])),
+            ("Groups", list(&["g", "h"])),
+            ("Expires", Value::U32(30)),
+        ]);
+        let f = Filter::from_dict(&d).unwrap();
+        assert_eq!(
+            f.event_type,
+            Some(vec!["quote".to_string(), "trade".to_string()]),
+            "trimmed, deduplicated"
+        );
+        assert_eq!(f.groups(), ["g", "h"]);
+        assert_eq!(Filter::from_dict(&f.to_dict()).unwrap(), f);
+        assert_eq!(serde_json::from_str::<Filter>(&serde_json::to_string(&f).unwrap()).unwrap(), f);
+        assert!(Filter::default().groups().is_empty());
+        assert_eq!((f.lease(), Filter::default().lease()), (Some(std::time::Duration::from_secs(30)), None));
+        // A filter stored before these keys existed still loads.
+        let old: Filter = serde_json::from_str(r#"{"Name":"n","Persistent":true}"#).unwrap();
+        assert!(old.topic.is_none() && old.groups().is_empty());
+    }
+
+    #[test]
+    fn list_keys_refuse_bad_values() {
+        let err =
+            |k: &'static str, v: Value<'static>| Filter::from_dict(&dict(&[(k, v)])).unwrap_err().to_string();
+        assert_eq!(err("Groups", Value::from("g")), "filter key \"Groups\" must have type as, not s");
+        assert_eq!(err("Topic", Value::from(vec![1u32])), "filter key \"Topic\" must have type as, not au");
+        assert!(err("EventType", list(&[])).contains("needs 1 to 32 entries"));
+        let many: Vec<String> = (0..=MAX_LIST).map(|i| i.to_string()).collect();
+        assert!(err("Groups", Value::from(many)).contains("needs 1 to 32"));
+        assert!(err("Groups", list(&["g", " "])).contains("an entry is empty"));
+        assert!(err("Topic", Value::from(vec!["a".repeat(MAX_STRING + 1)])).contains("longer than"));
+        assert!(err("Expires", Value::U32(0)).contains("\"Expires\": 0 is not within"));
+        assert_eq!(err("Expires", Value::U64(5)), "filter key \"Expires\" must have type u, not t");
+    }
+
+    #[test]
+    fn the_address_of_a_push_and_of_an_event() {
+        let mut p = push(None, "text/plain", Some(2948));
+        assert_eq!(Address::of(&p), Address::default());
+        p.headers.insert("x-otapush-topic".into(), " eur ".into());
+        p.headers.insert("X-Otapush-Group".into(), "g, h,,g".into());
+        assert_eq!(
+            Address::of(&p),
+            Address { topic: Some("eur".into()), groups: vec!["g".into(), "h".into()] }
+        );
+        // A push body that looks like JSON names nothing: only events carry JSON data.
+        let mut q = push(None, "application/json", Some(2948));
+        q.body = br#"{"topic":"eur","group":"g"}"#.to_vec();
+        assert_eq!(Address::of(&q), Address::default());
+        // An event: `topic` and `group` members of JSON object data.
+        let e = event("quote", r#" {"topic":"eur","group":["g","h",7],"price":1}"#);
+        assert_eq!(
+            Address::of(&e),
+            Address { topic: Some("eur".into()), groups: vec!["g".into(), "h".into()] }
+        );
+        assert_eq!(Address::of(&event("quote", r#"{"group":"g"}"#)).groups, ["g"]);
+        for data in ["eur", "", "[\"eur\"]", r#"{"topic":7}"#, r#"{"topic":"eur""#, r#"{"topic":""}"#] {
+            assert_eq!(Address::of(&event("quote", data)).topic, None, "{data}");
+        }
+        // An event carried by a push: the push's header wins for the topic, groups add up.
+        let mut e = event("quote", r#"{"topic":"usd","group":"h"}"#);
+        e.headers.insert(TOPIC_HEADER.into(), "eur".into());
+        e.headers.insert(GROUP_HEADER.into(), "g".into());
+        assert_eq!(
+            Address::of(&e),
+            Address { topic: Some("eur".into()), groups: vec!["g".into(), "h".into()] }
+        );
+        // Bounded: at most MAX_LIST groups, none longer than MAX_STRING.
+        let mut p = push(None, "text/plain", None);
+        let many: Vec<String> = (0..100).map(|i| format!("g{i}")).collect();
+        p.headers.insert(GROUP_HEADER.into(), format!("{},{}", "x".repeat(MAX_STRING + 1), many.join(",")));
+        assert_eq!(Address::of(&p).groups, many[..MAX_LIST]);
+    }
+
+    #[test]
+    fn pubsub_matching_rules() {
+        let f = |entries: &[(&str, Value<'static>)]| Filter::from_dict(&dict(entries)).unwrap();
+        let quote = event("quote", r#"{"topic":"eur"}"#);
+        let trade = event("trade", "plain text");
+        let plain = push(None, "text/plain", Some(2948));
+        // EventType: events of those types only; a push is no event.
+        let types = f(&[("EventType", list(&["quote", "news"]))]);
+        assert!(types.matches(&quote) && !types.matches(&trade) && !types.matches(&plain));
+        assert!(f(&[("EventType", list(&["message"]))]).matches(&event("", "x")), "no event: field");
+        // Topic: messages naming one of them only.
+        let eur = f(&[("Topic", list(&["eur"]))]);
+        assert!(eur.matches(&quote) && !eur.matches(&trade) && !eur.matches(&plain));
+        let mut usd = plain.clone();
+        usd.headers.insert(TOPIC_HEADER.into(), "usd".into());
+        assert!(!eur.matches(&usd) && f(&[("Topic", list(&["usd", "eur"]))]).matches(&usd));
+        assert!(!f(&[("Topic", list(&["EUR"]))]).matches(&quote), "topics compare exactly");
+        // Groups: a message addressed to groups reaches their members only; joining a group
+        // does not narrow what else the registration receives.
+        let mut to_g = plain.clone();
+        to_g.headers.insert(GROUP_HEADER.into(), "g".into());
+        let (member, other, none) =
+            (f(&[("Groups", list(&["h", "g"]))]), f(&[("Groups", list(&["h"]))]), Filter::default());
+        assert!(member.matches(&to_g) && !other.matches(&to_g) && !none.matches(&to_g));
+        assert!(member.matches(&plain) && other.matches(&plain) && none.matches(&plain));
+        // Keys combine: a member whose other keys do not match does not get it.
+        let member_text = f(&[("Groups", list(&["g"])), ("Kind", Value::from("text"))]);
+        assert!(!member_text.matches(&to_g));
+        let group_event = event("quote", r#"{"topic":"eur","group":"g"}"#);
+        assert!(f(&[("Groups", list(&["g"])), ("EventType", list(&["quote"])), ("Topic", list(&["eur"]))])
+            .matches(&group_event));
+        assert!(!types.matches(&group_event), "not a member");
     }
 
     #[test]

@@ -107,8 +107,21 @@ impl Manager {
         self.registry.unregister(registration.as_str(), &sender, &caller)
     }
 
+    /// Starts a new lease of the registration's `Expires` seconds and gives them (0: it has
+    /// no `Expires`); the same callers as `Unregister` may.
+    #[zbus(out_args("expires"))]
+    async fn refresh(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        registration: OwnedObjectPath,
+    ) -> Result<u32, PushError> {
+        let (sender, caller) = self.caller(conn, &hdr).await?;
+        self.registry.refresh(registration.as_str(), &sender, &caller)
+    }
+
     /// The caller's registrations (every registration for a privileged caller): `Owner`,
-    /// `Uid`, `Filter`, `Name`, `Persistent`, `Queued`, `Connected` and `Agent` (the agent's
+    /// `Uid`, `Filter`, `Name`, `Persistent`, `Groups`, `Queued`, `Connected` and `Agent` (the agent's
     /// path, when connected); docs/dbus-api.md, ListRegistrations.
     #[zbus(out_args("registrations"))]
     async fn list_registrations(
@@ -128,6 +141,9 @@ impl Manager {
             d.insert("Filter".to_string(), OwnedValue::from(r.filter.to_dict()));
             d.insert("Name".to_string(), ov(r.filter.name()));
             d.insert("Persistent".to_string(), OwnedValue::from(r.filter.is_persistent()));
+            if let Ok(groups) = Value::from(r.filter.groups().to_vec()).try_to_owned() {
+                d.insert("Groups".to_string(), groups);
+            }
             d.insert("Queued".to_string(), OwnedValue::from(u32::try_from(r.queued).unwrap_or(u32::MAX)));
             d.insert("Connected".to_string(), OwnedValue::from(r.agent.is_some()));
             if let Some(a) = &r.agent {

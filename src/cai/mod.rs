@@ -17,6 +17,7 @@ mod deliverer;
 pub mod delivery;
 mod error;
 pub mod filter;
+mod lease;
 pub mod lifetime;
 mod manager;
 pub mod meta;

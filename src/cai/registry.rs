@@ -12,7 +12,7 @@ use crate::store::{Disposition, Outcome, Store, StoreError};
 use crate::time::now_ms;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use zbus::names::OwnedUniqueName;
@@ -110,6 +110,12 @@ struct Registration {
     caller: Caller,
     filter: Filter,
     owner: Option<Owner>,
+    /// With `Expires`: when it ends unless refreshed (monotonic; restarts begin a new lease).
+    lease_until: Option<Instant>,
+}
+
+fn lease_from(filter: &Filter, now: Instant) -> Option<Instant> {
+    filter.lease().map(|l| now + l)
 }
 
 #[derive(Default)]
@@ -138,6 +144,27 @@ fn registration_id(path: &str) -> Option<i64> {
     path.strip_prefix(REGISTRATION_PATH_PREFIX)?.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
+/// The registration at `path` if `sender` (its owning connection; for a disconnected
+/// persistent registration, the same uid or root) may change it.
+fn owned_by<'s>(
+    state: &'s mut State,
+    path: &str,
+    sender: &str,
+    caller: &Caller,
+) -> Result<(i64, &'s mut Registration), PushError> {
+    let unknown = || PushError::UnknownRegistration(format!("no registration {path}"));
+    let id = registration_id(path).ok_or_else(unknown)?;
+    let reg = state.regs.get_mut(&id).ok_or_else(unknown)?;
+    let allowed = match &reg.owner {
+        Some(o) => o.agent.bus_name.as_str() == sender,
+        None => caller.uid == reg.caller.uid || caller.uid == 0,
+    };
+    if !allowed {
+        return Err(PushError::NotOwner(format!("registration {path} belongs to another client")));
+    }
+    Ok((id, reg))
+}
+
 pub struct Registry {
     pub store: Store,
     pub settings: Settings,
@@ -145,6 +172,8 @@ pub struct Registry {
     state: Mutex<State>,
     /// Wakes the expiry task: a commit may have brought an earlier deadline.
     pub expiry_wake: Notify,
+    /// Wakes the lease task: a registration with `Expires` was added.
+    pub lease_wake: Notify,
     /// Deliveries in progress; memory goes back once they drained (`memory::Quiet`).
     pub quiet: Arc<crate::memory::Quiet>,
 }
@@ -182,7 +211,8 @@ impl Registry {
             match serde_json::from_str::<Filter>(&r.filter) {
                 Ok(filter) => {
                     *mine += 1;
-                    state.regs.insert(r.id, Registration { caller, filter, owner: None });
+                    let lease_until = lease_from(&filter, Instant::now());
+                    state.regs.insert(r.id, Registration { caller, filter, owner: None, lease_until });
                 }
                 Err(e) => {
                     log::error!("registration {}: unreadable filter ({e}); ended", r.id);
@@ -196,6 +226,7 @@ impl Registry {
             policy,
             state: Mutex::new(state),
             expiry_wake: Notify::new(),
+            lease_wake: Notify::new(),
             quiet: Arc::default(),
         })
     }
@@ -282,31 +313,64 @@ impl Registry {
             agent.path,
             json
         );
-        state.regs.insert(id, Registration { caller, filter, owner: Some(Owner { agent, wake, task }) });
+        let lease_until = lease_from(&filter, Instant::now());
+        let owner = Some(Owner { agent, wake, task });
+        state.regs.insert(id, Registration { caller, filter, owner, lease_until });
+        if lease_until.is_some() {
+            self.lease_wake.notify_one();
+        }
         Ok((id, previous))
     }
 
     /// Ends a registration at the request of `sender` (its owning connection; for a
     /// disconnected persistent registration, its uid or root). Its queue goes unclaimed.
     pub fn unregister(&self, path: &str, sender: &str, caller: &Caller) -> Result<(), PushError> {
-        let id = registration_id(path)
-            .ok_or_else(|| PushError::UnknownRegistration(format!("no registration {path}")))?;
         let mut state = self.lock();
-        let reg = state
-            .regs
-            .get(&id)
-            .ok_or_else(|| PushError::UnknownRegistration(format!("no registration {path}")))?;
-        let allowed = match &reg.owner {
-            Some(o) => o.agent.bus_name.as_str() == sender,
-            None => caller.uid == reg.caller.uid || caller.uid == 0,
-        };
-        if !allowed {
-            return Err(PushError::NotOwner(format!("registration {path} belongs to another client")));
-        }
+        let id = owned_by(&mut state, path, sender, caller)?.0;
         let moved = self.store.end_registration(id, self.settings.unclaimed_ttl_ms)?;
         state.regs.remove(&id);
         log::info!("registration {id} unregistered; {moved} queued messages unclaimed");
         Ok(())
+    }
+
+    /// Starts a new lease of `Expires` seconds for a registration (same rights as
+    /// [`Registry::unregister`]); gives those seconds, 0 for a registration without `Expires`.
+    pub fn refresh(&self, path: &str, sender: &str, caller: &Caller) -> Result<u32, PushError> {
+        let mut state = self.lock();
+        let (id, reg) = owned_by(&mut state, path, sender, caller)?;
+        reg.lease_until = lease_from(&reg.filter, Instant::now());
+        log::debug!("registration {id} refreshed");
+        Ok(reg.filter.expires.unwrap_or(0))
+    }
+
+    /// The earliest lease end, if any registration has `Expires`.
+    pub fn next_lease_end(&self) -> Option<Instant> {
+        self.lock().regs.values().filter_map(|r| r.lease_until).min()
+    }
+
+    /// Ends the registrations whose lease ended by `now`, as `Unregister` does (their queues go
+    /// unclaimed). Gives their connected agents, to be sent `Release`.
+    pub fn end_lapsed(&self, now: Instant) -> Vec<AgentRef> {
+        let mut state = self.lock();
+        let lapsed: Vec<i64> = state
+            .regs
+            .iter()
+            .filter(|(_, r)| r.lease_until.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut agents = Vec::new();
+        for id in lapsed {
+            match self.store.end_registration(id, self.settings.unclaimed_ttl_ms) {
+                Ok(moved) => {
+                    log::info!("registration {id} expired unrefreshed; {moved} queued messages unclaimed")
+                }
+                Err(e) => log::error!("registration {id} expired unrefreshed; store: {e}"),
+            }
+            if let Some(o) = state.regs.remove(&id).and_then(|r| r.owner) {
+                agents.push(o.agent.clone());
+            }
+        }
+        agents
     }
 
     /// A bus name left: its registrations end (persistent ones stay, disconnected).

@@ -4,11 +4,13 @@
 //! the message: connected ones deliver now, persistent ones whose agent is gone queue it. With
 //! no such registration it waits in the unclaimed queue for `[cai] unclaimed_ttl`, for the
 //! first matching registration that appears. An SMS whose originator the application id's
-//! allow list does not name becomes a dead letter. A push past its own expiry (`Expires`,
-//! `si-expires`: [`super::lifetime`]) is discarded; otherwise its expiry bounds `QueueTtl`.
+//! allow list does not name becomes a dead letter. A message addressed to groups goes to their
+//! members only, one queue row each, under its one id (docs/pubsub.md). A push past its own
+//! expiry (`Expires`, `si-expires`: [`super::lifetime`]) is discarded; otherwise its expiry
+//! bounds `QueueTtl`.
 
 use super::access::{AccessPolicy, Caller};
-use super::filter::{effective_app_id, Filter};
+use super::filter::{effective_app_id, Address, Filter};
 use crate::message::Message;
 use crate::store::{Disposition, QueueTarget, UNCLAIMED};
 
@@ -43,9 +45,15 @@ pub fn route<'a>(
         return Disposition::Discard(format!("expired at {}", crate::time::format_unix_ms(e)));
     }
     let bound = |ttl_ms: u64| now_ms.saturating_add(ttl_ms).min(own_expiry.unwrap_or(u64::MAX));
+    let address = Address::of(m);
+    let app_id = effective_app_id(m);
     let mut targets: Vec<QueueTarget> = candidates
         .into_iter()
-        .filter(|c| (c.connected || c.filter.is_persistent()) && accepts(c.filter, c.owner, policy, m))
+        .filter(|c| {
+            (c.connected || c.filter.is_persistent())
+                && c.filter.matches_addressed(m, &address)
+                && policy.may_receive(app_id, c.owner)
+        })
         .map(|c| QueueTarget {
             registration: c.id,
             expires_ms: bound(u64::from(c.filter.queue_ttl()) * 1000),
@@ -102,6 +110,38 @@ mod tests {
             vec![(1, 11_000), (2, 1000 + 86_400_000), (3, 1000 + 86_400_000)]
         );
         assert_eq!(targets(route(&m, cands[3..].iter().copied(), &p, 1000, 5)), vec![(UNCLAIMED, 1005)]);
+    }
+
+    #[test]
+    fn a_group_push_goes_to_each_member_once() {
+        let p = AccessPolicy::default();
+        let me = Caller { uid: 1000, gids: vec![] };
+        let groups = |g: &[&str]| Filter {
+            groups: Some(g.iter().map(|s| s.to_string()).collect()),
+            ..filter(None, true, None)
+        };
+        let (g, gh, h) = (groups(&["g"]), groups(&["g", "h"]), groups(&["h"]));
+        let all = Filter::default();
+        let cands = [
+            Candidate { id: 1, filter: &g, owner: &me, connected: true },
+            Candidate { id: 2, filter: &gh, owner: &me, connected: false },
+            Candidate { id: 3, filter: &h, owner: &me, connected: true },
+            Candidate { id: 4, filter: &all, owner: &me, connected: true },
+        ];
+        let mut m = crate::store::test_message("m", b"x");
+        m.headers.insert("X-Otapush-Group".into(), "g,h".into());
+        let ids = |d| targets(d).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        // Addressed to g and h: each member once (2 joined both), the non-member never.
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2, 3]);
+        m.headers.insert("X-Otapush-Group".into(), "g".into());
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2]);
+        // No member: it waits unclaimed, and only a member claims it later.
+        m.headers.insert("X-Otapush-Group".into(), "nobody".into());
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![UNCLAIMED]);
+        assert!(!accepts(&all, &me, &p, &m) && accepts(&groups(&["nobody"]), &me, &p, &m));
+        // Unaddressed: every match, members or not.
+        m.headers.clear();
+        assert_eq!(ids(route(&m, cands, &p, 0, 5)), vec![1, 2, 3, 4]);
     }
 
     #[test]

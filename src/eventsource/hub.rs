@@ -5,6 +5,7 @@
 //! No race between backlog and live events: a subscriber registers first, then reads the
 //! history, and skips live events whose `seq` the backlog already covered.
 
+use super::select::Selection;
 use crate::message::Message;
 use crate::store::{HistoryEvent, Store};
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ pub struct HubStats {
 struct Sub {
     id: u64,
     stream: Option<String>,
+    select: Selection,
     uid: Option<u32>,
     tx: mpsc::Sender<Arc<HistoryEvent>>,
     kill: Arc<Notify>,
@@ -117,12 +119,14 @@ impl Hub {
         lock(&self.inner).stats
     }
 
-    /// Registers a subscriber for `app_id` (and `stream`, if given); `dropped` is notified if
-    /// the hub drops it as slow. Read the backlog after this, not before.
+    /// Registers a subscriber for `app_id` (and `stream`, if given) to the events `select`
+    /// selects; `dropped` is notified if the hub drops it as slow. Read the backlog after
+    /// this, not before.
     pub fn subscribe(
         &self,
         app_id: &str,
         stream: Option<&str>,
+        select: Selection,
         uid: Option<u32>,
         dropped: Arc<Notify>,
     ) -> Result<Subscription, Full> {
@@ -142,7 +146,7 @@ impl Hub {
         inner.next_id += 1;
         let id = inner.next_id;
         inner.stats.subscribers += 1;
-        let sub = Sub { id, stream: stream.map(str::to_string), uid, tx, kill: dropped.clone() };
+        let sub = Sub { id, stream: stream.map(str::to_string), select, uid, tx, kill: dropped.clone() };
         inner.apps.entry(app.clone()).or_default().push(sub);
         Ok(Subscription { events, hub: self.inner.clone(), app, id })
     }
@@ -168,7 +172,7 @@ impl Hub {
             let mut gone = Vec::new();
             let mut sent = 0;
             for s in inner.apps.get(&app).into_iter().flatten() {
-                if s.stream.as_deref().is_some_and(|st| st != ev.stream) {
+                if s.stream.as_deref().is_some_and(|st| st != ev.stream) || !s.select.matches(&ev) {
                     continue;
                 }
                 match s.tx.try_send(ev.clone()) {

@@ -4,6 +4,7 @@
 //! - [`request`]: the pure core: request head + peer → decision (route, Last-Event-ID, access,
 //!   CORS).
 //! - [`frame`]: the pure frames (`retry:` once, events, heartbeat comments).
+//! - [`select`]: a subscriber's pub/sub selection (`?event=&topic=&group=`).
 //! - [`hub`]: the in-memory, bounded fan-out per application id, fed after each commit.
 //! - [`token`]: the per-application tokens that `IssueEventSourceToken` hands out.
 //! - `server` (feature `eventsource`): the hyper shell over the listeners.
@@ -11,6 +12,7 @@
 pub mod frame;
 pub mod hub;
 pub mod request;
+pub mod select;
 #[cfg(feature = "eventsource")]
 pub mod server;
 pub mod token;

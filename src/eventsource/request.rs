@@ -1,12 +1,13 @@
 //! The endpoint's pure core: a request head and its peer → what to answer (docs/eventsource.md).
 //!
 //! Routes: `GET /v1/events/<application id>[/<stream>]` (segments percent-encoded, RFC 3986
-//! §2.1), query `lastEventId`, `token`. Last-Event-ID: the header (sent by EventSource on
+//! §2.1), query `lastEventId`, `token`, and the selection `event`, `topic`, `group`. Last-Event-ID: the header (sent by EventSource on
 //! reconnect, HTML §9.2.3) wins over the query (set by a page resuming after a reload).
 //! Access: a Unix socket peer by its uid and groups against the `[access]` rules, like
 //! `Register`; a TCP peer by a token for that application id, or by an allowed `Origin` for an
 //! application id no rule restricts. CORS (Fetch standard, CORS protocol) for TCP only.
 
+use super::select::Selection;
 use super::token::Tokens;
 use super::PATH_PREFIX;
 use crate::cai::access::{AccessPolicy, Caller};
@@ -47,6 +48,8 @@ pub struct Subscribe {
     pub app_id: String,
     pub stream: Option<String>,
     pub last_event_id: Option<String>,
+    /// Which events it gets (docs/pubsub.md).
+    pub select: Selection,
     /// The Unix peer's uid (counted against the per-uid cap).
     pub uid: Option<u32>,
     /// `Access-Control-Allow-Origin`, when the request is cross-origin and allowed.
@@ -129,6 +132,7 @@ pub fn decide(head: &RequestHead<'_>, peer: &Peer, rules: &Rules<'_>) -> Decisio
         app_id: target.app_id,
         stream: target.stream,
         last_event_id,
+        select: target.select,
         uid,
         cors_origin,
     })
@@ -169,6 +173,7 @@ struct Target {
     stream: Option<String>,
     last_event_id: Option<String>,
     token: Option<String>,
+    select: Selection,
 }
 
 fn parse_target(target: &str) -> Result<Target, (u16, String)> {
@@ -188,6 +193,11 @@ fn parse_target(target: &str) -> Result<Target, (u16, String)> {
         match k {
             "lastEventId" => t.last_event_id = Some(decode(v, true)?),
             "token" => t.token = Some(decode(v, true)?),
+            "event" => {
+                Selection::add(&mut t.select.event_types, k, &decode(v, true)?).map_err(|e| (400, e))?
+            }
+            "topic" => Selection::add(&mut t.select.topics, k, &decode(v, true)?).map_err(|e| (400, e))?,
+            "group" => Selection::add(&mut t.select.groups, k, &decode(v, true)?).map_err(|e| (400, e))?,
             _ => {}
         }
     }
@@ -275,6 +285,7 @@ mod tests {
                 app_id: OPEN.into(),
                 stream: Some("news".into()),
                 last_event_id: Some("ab+c d".into()),
+                select: Selection::default(),
                 uid: Some(1000),
                 cors_origin: None,
             }
@@ -286,6 +297,10 @@ mod tests {
             panic!()
         };
         assert_eq!(s.last_event_id, None);
+        let h = head("GET", "/v1/events/a?event=quote,trade&topic=eur%2Cusd&group=g&event=halt");
+        let Decision::Subscribe(s) = run(&h, &unix(1), &t) else { panic!() };
+        assert_eq!(s.select.event_types, ["quote", "trade", "halt"], "repeated parameters add up");
+        assert_eq!((s.select.topics, s.select.groups), (vec!["eur".into(), "usd".into()], vec!["g".into()]));
         for (target, code) in [
             ("/v1/events/", 404),
             ("/v1/events/a/b/c", 404),
@@ -295,6 +310,7 @@ mod tests {
             ("/v1/events/a%0a", 400),
             ("/v1/events/%ff", 400),
             ("/v1/events/a?token=%", 400),
+            ("/v1/events/a?group=%zz", 400),
         ] {
             assert_eq!(status(&run(&head("GET", target), &unix(1), &t)), code, "{target}");
         }

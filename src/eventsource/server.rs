@@ -235,7 +235,7 @@ fn respond<B>(ctx: &Ctx, peer: &Peer, dropped: &Arc<Notify>, req: &Request<B>) -
 }
 
 fn subscribe(ctx: &Ctx, s: Subscribe, dropped: Arc<Notify>) -> Response<EsBody> {
-    let sub = match ctx.hub.subscribe(&s.app_id, s.stream.as_deref(), s.uid, dropped) {
+    let sub = match ctx.hub.subscribe(&s.app_id, s.stream.as_deref(), s.select.clone(), s.uid, dropped) {
         Ok(sub) => sub,
         Err(e) => {
             log::warn!("eventsource: subscription to {} refused: {e}", s.app_id);
@@ -267,6 +267,7 @@ fn subscribe(ctx: &Ctx, s: Subscribe, dropped: Arc<Notify>) -> Response<EsBody> 
         store: ctx.hub.store().clone(),
         app_id: s.app_id.clone(),
         stream: s.stream.clone(),
+        select: s.select,
         sub,
         last_seq: 0,
         heartbeat,
@@ -317,14 +318,26 @@ pub struct EventStream {
     store: crate::store::Store,
     app_id: String,
     stream: Option<String>,
+    /// Backlog events it does not select are skipped (the hub skips live ones).
+    select: crate::eventsource::select::Selection,
     sub: Subscription,
     last_seq: i64,
     heartbeat: tokio::time::Interval,
 }
 
 impl EventStream {
-    /// The next backlog event, reading the next page when needed.
+    /// The next backlog event it selects, reading the next page when needed.
     fn next_backlog(&mut self) -> Option<crate::store::HistoryEvent> {
+        loop {
+            let ev = self.next_backlog_any()?;
+            if self.select.matches(&ev) {
+                return Some(ev);
+            }
+            self.last_seq = ev.seq;
+        }
+    }
+
+    fn next_backlog_any(&mut self) -> Option<crate::store::HistoryEvent> {
         if self.backlog.is_empty() && self.more_backlog {
             match self.store.history_page(&self.app_id, self.stream.as_deref(), self.last_seq, BACKLOG_PAGE) {
                 Ok(page) => {
