@@ -8,7 +8,7 @@ use otapush::cai::client::{serve_agent, AgentEvent, ManagerProxy};
 use otapush::cai::{start, CaiHandle, ServiceHooks, Settings};
 use otapush::store::Store;
 use otapush_test_support::bus::Bus;
-use otapush_test_support::cai::{client, config, text, Client};
+use otapush_test_support::cai::{client, config, error_name, text, Client};
 use otapush_test_support::eventually::{eventually, GUARD};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,15 @@ fn activated_agent_role() {
         ]
         .into_iter()
         .collect();
-        manager.register(filter, &"/test/activated".try_into().unwrap()).await.unwrap();
+        let registered = manager.register(filter, &"/test/activated".try_into().unwrap()).await;
+        if std::env::var_os("OTAPUSH_ACTIVATED_ONCE").is_some() {
+            match registered {
+                Ok(_) => append(&log, "registered"),
+                Err(e) => append(&log, &format!("error {}", error_name(&e))),
+            }
+            return;
+        }
+        registered.unwrap();
         if key == "Activate" {
             conn.request_name(value.as_str()).await.unwrap();
         }
@@ -368,4 +376,41 @@ async fn a_push_for_an_absent_agent_starts_its_systemd_unit() {
         let _ = child.wait();
     }
     drop(systemd_conn);
+}
+
+#[tokio::test]
+async fn only_privileged_callers_or_the_daemons_uid_may_name_a_unit() {
+    const NOBODY: u32 = 65534;
+    assert_eq!(
+        otapush_test_support::roles::my_uid(),
+        0,
+        "this test runs a client as another uid: needs root"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bus = bus_with_services(dir.path(), &[]);
+    let _svc = start_service(&bus, &dir.path().join("store"), 30_000, 600_000).await;
+    // The uid nobody registers once with each key, as a client process of its own.
+    // A child process the test's runtime awaits (the service runs on the same thread).
+    let register_as_nobody = |key: &'static str, value: &'static str| {
+        let log = dir.path().join(format!("{key}.log"));
+        std::fs::write(&log, "").unwrap();
+        std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+        let argv = agent_command(key, value, &log);
+        let mut cmd = tokio::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env("OTAPUSH_ACTIVATED_ONCE", "1")
+            .env("DBUS_STARTER_ADDRESS", &bus.address)
+            .stdout(std::process::Stdio::null())
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .kill_on_drop(true);
+        async move {
+            let status = tokio::time::timeout(GUARD, cmd.status()).await.expect("the client to exit");
+            assert!(status.unwrap().success());
+            log_lines(&log)
+        }
+    };
+    assert_eq!(register_as_nobody("Unit", UNIT).await, ["error org.otapush.Push1.Error.AccessDenied"]);
+    assert_eq!(register_as_nobody("Activate", SERVICE).await, ["registered"]);
 }

@@ -203,7 +203,7 @@ impl Registry {
                     // Messages left queued by the previous run wait for the agent too.
                     if let Some(a) = activation.as_mut().filter(|_| store.queued_count(r.id).unwrap_or(0) > 0)
                     {
-                        a.want(0);
+                        a.want(now_ms());
                     }
                     state.regs.insert(r.id, Registration { caller, filter, owner: None, activation });
                 }
