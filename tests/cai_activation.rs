@@ -260,7 +260,7 @@ async fn a_service_that_fails_to_start_is_retried_rate_limited_and_its_messages_
 
     svc.handle.submit(&[text("f1", "1")], &[]).await.unwrap();
     eventually("the failed start to be counted", || async {
-        registration(&observer).await.is_some_and(|r| num(&r, "ActivationErrors") == 1)
+        registration(&observer).await.is_some_and(|r| num(&r, "ActivationErrors") >= 1)
     })
     .await;
     let r = registration(&observer).await.unwrap();
