@@ -510,6 +510,7 @@ impl Config {
                 deliver_timeout: duration(self.cai.deliver_timeout),
                 max_per_uid: self.cai.max_registrations_per_uid,
                 max_persistent_per_uid: self.cai.max_persistent_per_uid,
+                ..registry::Settings::default()
             },
             access: access::Settings {
                 privileged_users: self.cai.privileged_users.clone(),

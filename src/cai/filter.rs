@@ -1,6 +1,7 @@
 //! Registration filters (docs/dbus-api.md, Register): parsed from the `a{sv}` of `Register`,
 //! matched against messages, stored as JSON, listed back as `a{sv}`.
 
+use super::activation::{check_service_name, check_unit_name, Target};
 use crate::message::{Kind, Message};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -31,6 +32,10 @@ pub enum FilterError {
     BadValue { key: &'static str, reason: String },
     #[error("filter key \"Name\" is required with Persistent")]
     NameRequired,
+    #[error("filter key {0:?} needs Persistent")]
+    PersistentRequired(&'static str),
+    #[error("filter keys \"Activate\" and \"Unit\" exclude each other")]
+    ActivateAndUnit,
 }
 
 /// A registration's filter: every key given must match; an empty filter matches everything.
@@ -65,6 +70,12 @@ pub struct Filter {
     /// Seconds the registration lives unless `Refresh`ed (docs/pubsub.md, Expiry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<u32>,
+    /// A well-known D-Bus name to start while the agent is away (docs/activation.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activate: Option<String>,
+    /// A systemd unit to start while the agent is away (docs/activation.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 fn type_of(v: &Value<'_>) -> String {
@@ -259,11 +270,30 @@ impl Filter {
                 "EventType" => f.event_type = Some(list_value("EventType", v)?),
                 "Topic" => f.topic = Some(list_value("Topic", v)?),
                 "Groups" => f.groups = Some(list_value("Groups", v)?),
+                "Activate" => {
+                    let s = string_value("Activate", v)?;
+                    check_service_name(&s)
+                        .map_err(|reason| FilterError::BadValue { key: "Activate", reason })?;
+                    f.activate = Some(s);
+                }
+                "Unit" => {
+                    let s = string_value("Unit", v)?;
+                    check_unit_name(&s).map_err(|reason| FilterError::BadValue { key: "Unit", reason })?;
+                    f.unit = Some(s);
+                }
                 other => return Err(FilterError::UnknownKey(other.to_string())),
             }
         }
         if f.is_persistent() && f.name().is_empty() {
             return Err(FilterError::NameRequired);
+        }
+        if f.activate.is_some() && f.unit.is_some() {
+            return Err(FilterError::ActivateAndUnit);
+        }
+        for (key, given) in [("Activate", f.activate.is_some()), ("Unit", f.unit.is_some())] {
+            if given && !f.is_persistent() {
+                return Err(FilterError::PersistentRequired(key));
+            }
         }
         Ok(f)
     }
@@ -305,7 +335,22 @@ impl Filter {
                 }
             }
         }
+        if let Some(a) = &self.activate {
+            d.insert("Activate".into(), s(a));
+        }
+        if let Some(u) = &self.unit {
+            d.insert("Unit".into(), s(u));
+        }
         d
+    }
+
+    /// What to start while the agent is away (`Activate` or `Unit`), if anything.
+    pub fn activation_target(&self) -> Option<Target> {
+        match (&self.activate, &self.unit) {
+            (Some(name), _) => Some(Target::Service(name.clone())),
+            (None, Some(unit)) => Some(Target::Unit(unit.clone())),
+            (None, None) => None,
+        }
     }
 
     pub fn is_persistent(&self) -> bool {
@@ -520,6 +565,35 @@ mod tests {
         let long = "a".repeat(MAX_STRING + 1);
         let e = Filter::from_dict(&dict(&[("Name", Value::from(long))])).unwrap_err();
         assert!(e.to_string().contains("Name"), "{e}");
+    }
+
+    #[test]
+    fn activation_keys_need_persistent_and_exclude_each_other() {
+        let p = || [("Persistent", Value::Bool(true)), ("Name", Value::from("a"))];
+        let with = |extra: &[(&str, Value<'static>)]| {
+            let mut e = p().to_vec();
+            e.extend_from_slice(extra);
+            Filter::from_dict(&dict(&e))
+        };
+        let f = with(&[("Activate", Value::from("org.example.Agent"))]).unwrap();
+        assert_eq!(f.activation_target(), Some(Target::Service("org.example.Agent".into())));
+        assert_eq!(Filter::from_dict(&f.to_dict()).unwrap(), f);
+        let f = with(&[("Unit", Value::from("agent.service"))]).unwrap();
+        assert_eq!(f.activation_target(), Some(Target::Unit("agent.service".into())));
+        assert_eq!(serde_json::from_str::<Filter>(&serde_json::to_string(&f).unwrap()).unwrap(), f);
+        assert_eq!(
+            Filter::from_dict(&dict(&[("Activate", Value::from("org.example.Agent"))])),
+            Err(FilterError::PersistentRequired("Activate"))
+        );
+        assert_eq!(
+            with(&[("Activate", Value::from("org.example.A")), ("Unit", Value::from("a.service"))]),
+            Err(FilterError::ActivateAndUnit)
+        );
+        let e = with(&[("Activate", Value::from(":1.5"))]).unwrap_err();
+        assert!(e.to_string().contains("Activate"), "{e}");
+        let e = with(&[("Unit", Value::from("agent"))]).unwrap_err();
+        assert!(e.to_string().contains("Unit"), "{e}");
+        assert_eq!(Filter::default().activation_target(), None);
     }
 
     #[test]

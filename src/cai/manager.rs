@@ -1,6 +1,7 @@
 //! The `org.otapush.Push1.Manager` interface on `/org/otapush/Push1` (docs/dbus-api.md).
 
 use super::access::{caller_credentials, Caller};
+use super::activation;
 use super::error::PushError;
 use super::filter::{Filter, WILDCARD_APP_ID};
 use super::registry::{registration_path, AgentRef, Registry};
@@ -83,6 +84,19 @@ impl Manager {
                 )));
             }
         }
+        if let Some(unit) = &filter.unit {
+            if !activation::may_name_unit(&self.registry.policy, &caller, activation::daemon_uid()) {
+                log::warn!(
+                    "Register with Unit {unit} refused to {sender} (uid {}): not privileged",
+                    caller.uid
+                );
+                return Err(PushError::AccessDenied(format!(
+                    "uid {} may not name a systemd unit (root, [cai] privileged_users / privileged_groups, \
+                     or the daemon's own uid)",
+                    caller.uid
+                )));
+            }
+        }
         let agent = AgentRef { bus_name: sender.clone(), path: agent };
         let (id, previous) = self.registry.register(conn, agent, filter, caller)?;
         if let Some(previous) = previous {
@@ -121,8 +135,9 @@ impl Manager {
     }
 
     /// The caller's registrations (every registration for a privileged caller): `Owner`,
-    /// `Uid`, `Filter`, `Name`, `Persistent`, `Groups`, `Queued`, `Connected` and `Agent` (the agent's
-    /// path, when connected); docs/dbus-api.md, ListRegistrations.
+    /// `Uid`, `Filter`, `Name`, `Persistent`, `Groups`, `Queued`, `Connected`, `Agent` (the
+    /// agent's path, when connected) and the `Activate`/`Unit` keys and activation counters;
+    /// docs/dbus-api.md, ListRegistrations.
     #[zbus(out_args("registrations"))]
     async fn list_registrations(
         &self,
@@ -148,6 +163,19 @@ impl Manager {
             d.insert("Connected".to_string(), OwnedValue::from(r.agent.is_some()));
             if let Some(a) = &r.agent {
                 d.insert("Agent".to_string(), OwnedValue::from(a.path.clone().into_inner()));
+            }
+            if let Some(a) = &r.activation {
+                let (key, name) = match &a.target {
+                    activation::Target::Service(n) => ("Activate", n),
+                    activation::Target::Unit(n) => ("Unit", n),
+                };
+                d.insert(key.to_string(), ov(name.as_str()));
+                d.insert("ActivationState".to_string(), ov(a.state.as_str()));
+                d.insert("ActivationAttempts".to_string(), OwnedValue::from(a.attempts));
+                d.insert("ActivationErrors".to_string(), OwnedValue::from(a.errors));
+                if let activation::State::Failed(why) = &a.state {
+                    d.insert("ActivationError".to_string(), ov(why.as_str()));
+                }
             }
             out.push((registration_path(r.id), d));
         }

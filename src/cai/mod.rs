@@ -12,6 +12,7 @@
 //! redeliveries, restarts and both paths, and the store's dedup window works on them.
 
 pub mod access;
+pub mod activation;
 pub mod client;
 mod deliverer;
 pub mod delivery;

@@ -3,6 +3,7 @@
 //! routes them here, under the same lock, so routing and registration changes never race.
 
 use super::access::{AccessPolicy, Caller};
+use super::activation::{Activation, StartError, Target};
 use super::deliverer;
 use super::error::PushError;
 use super::filter::Filter;
@@ -36,6 +37,10 @@ pub struct Settings {
     /// Per unprivileged uid: registrations in all, and persistent ones (at most `max_per_uid`).
     pub max_per_uid: usize,
     pub max_persistent_per_uid: usize,
+    /// Activation's rate window after a start (ms), doubling up to the max while the agent
+    /// does not register (docs/activation.md).
+    pub activation_window_ms: u64,
+    pub activation_window_max_ms: u64,
 }
 
 impl Default for Settings {
@@ -46,6 +51,8 @@ impl Default for Settings {
             deliver_timeout: Duration::from_secs(25),
             max_per_uid: 64,
             max_persistent_per_uid: 16,
+            activation_window_ms: 30_000,
+            activation_window_max_ms: 600_000,
         }
     }
 }
@@ -112,6 +119,8 @@ struct Registration {
     owner: Option<Owner>,
     /// With `Expires`: when it ends unless refreshed (monotonic; restarts begin a new lease).
     lease_until: Option<Instant>,
+    /// With `Activate` or `Unit`.
+    activation: Option<Activation>,
 }
 
 fn lease_from(filter: &Filter, now: Instant) -> Option<Instant> {
@@ -132,6 +141,12 @@ pub struct RegistrationInfo {
     pub filter: Filter,
     pub agent: Option<AgentRef>,
     pub queued: u64,
+    pub activation: Option<Activation>,
+}
+
+fn new_activation(s: &Settings, filter: &Filter) -> Option<Activation> {
+    let window = crate::backoff::Backoff::new(s.activation_window_ms, s.activation_window_max_ms);
+    filter.activation_target().map(|t| Activation::new(t, window))
 }
 
 pub fn registration_path(id: i64) -> OwnedObjectPath {
@@ -176,6 +191,8 @@ pub struct Registry {
     pub lease_wake: Notify,
     /// Deliveries in progress; memory goes back once they drained (`memory::Quiet`).
     pub quiet: Arc<crate::memory::Quiet>,
+    /// Wakes the activation task: a start is due, or a rate window changed.
+    pub activation_wake: Notify,
 }
 
 impl Registry {
@@ -212,7 +229,13 @@ impl Registry {
                 Ok(filter) => {
                     *mine += 1;
                     let lease_until = lease_from(&filter, Instant::now());
-                    state.regs.insert(r.id, Registration { caller, filter, owner: None, lease_until });
+                    let mut activation = new_activation(&settings, &filter);
+                    // Messages left queued by the previous run wait for the agent too.
+                    if let Some(a) = activation.as_mut().filter(|_| store.queued_count(r.id).unwrap_or(0) > 0)
+                    {
+                        a.want(now_ms());
+                    }
+                    state.regs.insert(r.id, Registration { caller, filter, owner: None, lease_until, activation });
                 }
                 Err(e) => {
                     log::error!("registration {}: unreadable filter ({e}); ended", r.id);
@@ -228,6 +251,7 @@ impl Registry {
             expiry_wake: Notify::new(),
             lease_wake: Notify::new(),
             quiet: Arc::default(),
+            activation_wake: Notify::new(),
         })
     }
 
@@ -279,10 +303,16 @@ impl Registry {
                 return Err(PushError::LimitExceeded(why));
             }
         }
+        let mut activation = new_activation(&self.settings, &filter);
         let (id, previous) = match existing {
             Some(id) => {
                 self.store.update_registration(id, &caller.gids, &json)?;
                 let reg = state.regs.remove(&id);
+                if let (Some(new), Some(old)) =
+                    (activation.as_mut(), reg.as_ref().and_then(|r| r.activation.as_ref()))
+                {
+                    new.carry(old);
+                }
                 (id, reg.and_then(|r| r.owner).map(|o| o.agent.clone()))
             }
             None => {
@@ -314,8 +344,11 @@ impl Registry {
             json
         );
         let lease_until = lease_from(&filter, Instant::now());
+        if let Some(a) = activation.as_mut() {
+            a.registered();
+        }
         let owner = Some(Owner { agent, wake, task });
-        state.regs.insert(id, Registration { caller, filter, owner, lease_until });
+        state.regs.insert(id, Registration { caller, filter, owner, lease_until, activation });
         if lease_until.is_some() {
             self.lease_wake.notify_one();
         }
@@ -416,7 +449,7 @@ impl Registry {
         consumed_spool_ids: &[i64],
     ) -> Result<Vec<(String, Outcome)>, StoreError> {
         let now = now_ms();
-        let state = self.lock();
+        let mut state = self.lock();
         let candidates = || {
             state.regs.iter().map(|(id, r)| Candidate {
                 id: *id,
@@ -430,17 +463,24 @@ impl Registry {
             .map(|m| (m, route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms)))
             .collect();
         let out = self.store.commit_messages(&batch, consumed_spool_ids, now)?;
+        let mut activate = false;
         for ((_, disposition), (_, outcome)) in batch.iter().zip(&out) {
             if let (Outcome::New, Disposition::Queue(targets)) = (outcome, disposition) {
                 for t in targets {
-                    if let Some(o) = state.regs.get(&t.registration).and_then(|r| r.owner.as_ref()) {
-                        o.wake.notify_one();
+                    let Some(r) = state.regs.get_mut(&t.registration) else { continue };
+                    match (&r.owner, &mut r.activation) {
+                        (Some(o), _) => o.wake.notify_one(),
+                        (None, Some(a)) => activate |= a.want(now) || a.next_due_ms().is_some(),
+                        (None, None) => {}
                     }
                 }
             }
         }
         drop(state);
         self.expiry_wake.notify_one();
+        if activate {
+            self.activation_wake.notify_one();
+        }
         Ok(out)
     }
 
@@ -457,9 +497,39 @@ impl Registry {
                 filter: r.filter.clone(),
                 agent: r.owner.as_ref().map(|o| o.agent.clone()),
                 queued: self.store.queued_count(*id)?,
+                activation: r.activation.clone(),
             });
         }
         Ok(out)
+    }
+
+    /// The starts to make now (each counted as an attempt) and when the next one is due: for
+    /// registrations whose agent is away and whose queue still holds messages.
+    pub fn due_activations(&self, now: u64) -> (Vec<(i64, Target)>, Option<u64>) {
+        let mut state = self.lock();
+        let (mut starts, mut next) = (Vec::new(), None::<u64>);
+        for (id, r) in state.regs.iter_mut() {
+            let Some(a) = r.activation.as_mut().filter(|_| r.owner.is_none()) else { continue };
+            if a.next_due_ms().is_some_and(|t| t <= now) && self.store.queued_count(*id).unwrap_or(1) == 0 {
+                a.satisfied();
+            }
+            a.due(now);
+            if a.take_call() {
+                starts.push((*id, a.target.clone()));
+            }
+            if let Some(t) = a.next_due_ms() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        (starts, next)
+    }
+
+    /// A start call of registration `id` returned.
+    pub fn activation_finished(&self, id: i64, result: &Result<(), StartError>) {
+        if let Some(a) = self.lock().regs.get_mut(&id).and_then(|r| r.activation.as_mut()) {
+            a.finished(result);
+        }
+        self.activation_wake.notify_one();
     }
 
     /// Shutdown: stops every delivery task; registrations that are not persistent end (their

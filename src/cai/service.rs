@@ -183,6 +183,7 @@ pub async fn start(
     handle.tasks.push(tokio::spawn(watch_departures(registry.clone(), departures)));
     handle.tasks.push(tokio::spawn(expire_queues(registry.clone())));
     handle.tasks.push(tokio::spawn(super::lease::run(registry.clone(), conn.clone())));
+    handle.tasks.push(tokio::spawn(super::activation::run(registry.clone(), conn.clone())));
     handle.tasks.push(tokio::spawn(emit_property_changes(conn.clone(), props)));
     // Start-up's pages and a burst's heap go back once deliveries are quiet.
     let quiet_store = registry.store.clone();

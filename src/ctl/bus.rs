@@ -116,9 +116,18 @@ fn write_registration(out: &mut impl Write, r: &Json) -> std::io::Result<()> {
     let persistent = if s("Persistent") == json!(true) { " persistent" } else { "" };
     let conn =
         if s("Connected") == json!(true) { format!("connected {}", text("Owner")) } else { "away".into() };
+    // docs/activation.md, ListRegistrations.
+    let activation = match s("ActivationState") {
+        Json::String(state) => format!(
+            "  activation: {state} ({} starts, {} failed)",
+            text("ActivationAttempts"),
+            text("ActivationErrors")
+        ),
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "  {}  uid {}  {name}{persistent}  {conn}  queued {}  filter: {filter}",
+        "  {}  uid {}  {name}{persistent}  {conn}  queued {}  filter: {filter}{activation}",
         text("Path"),
         text("Uid"),
         text("Queued")
