@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
+//! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! hex, time: the helpers they share
 //! ```
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@
 
 pub mod hex;
 pub mod modem;
+pub mod push_encode;
 pub mod sms;
 pub mod sse;
 pub mod time;
