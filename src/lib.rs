@@ -11,7 +11,7 @@
 //! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub mod backoff;
+pub use otapush_proto::backoff;
 pub mod bearer;
 pub mod cai;
 pub mod config;

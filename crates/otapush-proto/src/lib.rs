@@ -4,11 +4,16 @@
 //! ```text
 //! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
-//! hex, time: the helpers they share
+//! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
+//! hex, time, backoff: the helpers they share
 //! ```
+//!
+//! The crate logs through the `log` facade (no I/O by itself: the daemon installs the logger),
+//! as quinn-proto logs through `tracing`.
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
 
+pub mod backoff;
 pub mod hex;
 pub mod modem;
 pub mod push_encode;
