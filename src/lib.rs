@@ -28,5 +28,5 @@ pub use otapush_proto::sms;
 pub mod sse;
 pub mod store;
 pub mod time;
-pub mod wdp;
+pub use otapush_proto::wdp;
 pub use otapush_proto::wsp;

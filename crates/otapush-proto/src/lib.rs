@@ -2,7 +2,7 @@
 //! reads, no async runtime; the daemon crate (`otapush`) holds the shells around them.
 //!
 //! ```text
-//! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
+//! sms (TS 23.040 / TS 23.038) → wdp (WAP-259) → wsp (WAP-230) ; sse (WHATWG HTML §9.2)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
 //! hex, time, backoff: the helpers they share
@@ -20,6 +20,7 @@ pub mod push_encode;
 pub mod sms;
 pub mod sse;
 pub mod time;
+pub mod wdp;
 pub mod wsp;
 
 /// Internals the fuzz harness (`fuzz/`) drives directly, with feature `fuzzing`. Not an API:
