@@ -22,6 +22,4 @@ pub mod encode {
     }
 }
 pub mod json;
-pub mod mms_bridge;
 pub mod private_bus;
-pub mod sim;
