@@ -11,7 +11,7 @@
 //! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub mod backoff;
+pub use otapush_proto::backoff;
 pub mod bearer;
 pub mod cai;
 pub mod config;
@@ -28,5 +28,5 @@ pub use otapush_proto::sms;
 pub mod sse;
 pub mod store;
 pub mod time;
-pub mod wdp;
+pub use otapush_proto::wdp;
 pub use otapush_proto::wsp;

@@ -5,10 +5,7 @@
 
 #[cfg(feature = "sse-http")]
 pub mod client;
-pub mod error;
-pub use otapush_proto::sse::{encode, parser};
-pub mod policy;
-pub mod status;
+pub use otapush_proto::sse::{encode, error, parser, policy, status};
 
 #[cfg(feature = "sse-http")]
 pub use client::{spawn_stream, spawn_stream_with, StreamHandle, StreamOptions};

@@ -2,18 +2,27 @@
 //! reads, no async runtime; the daemon crate (`otapush`) holds the shells around them.
 //!
 //! ```text
-//! sms (TS 23.040 / TS 23.038) → wsp (WAP-230) → si (WAP-167) ; sse (WHATWG HTML §9.2)
-//! hex, time: the helpers they share
+//! sms (TS 23.040 / TS 23.038) → wdp (WAP-259) → wsp (WAP-230) → si (WAP-167)
+//! sse (WHATWG HTML §9.2): the event-stream parser, policy and status
+//! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
+//! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
+//! hex, time, backoff: the helpers they share
 //! ```
+//!
+//! The crate logs through the `log` facade (no I/O by itself: the daemon installs the logger),
+//! as quinn-proto logs through `tracing`.
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
 
+pub mod backoff;
 pub mod hex;
 pub mod modem;
+pub mod push_encode;
 pub mod si;
 pub mod sms;
 pub mod sse;
 pub mod time;
+pub mod wdp;
 pub mod wsp;
 
 /// Internals the fuzz harness (`fuzz/`) drives directly, with feature `fuzzing`. Not an API:

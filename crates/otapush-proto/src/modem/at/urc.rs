@@ -20,6 +20,7 @@ pub enum PduUrcKind {
 }
 
 impl PduUrcKind {
+    /// The kind for a URC prefix (`+CMT:`, `+CDS:`, `+CBM:`).
     pub fn from_prefix(p: &str) -> Option<PduUrcKind> {
         match p {
             "+CMT:" => Some(PduUrcKind::Deliver),
@@ -47,9 +48,19 @@ pub enum Urc {
     /// `+CDSI: <mem>,<index>`: a status report was stored.
     StatusReportStored(Location),
     /// `+CMT`/`+CDS`/`+CBM` with the PDU.
-    Pdu { kind: PduUrcKind, pdu: RawPdu },
+    Pdu {
+        /// Which URC.
+        kind: PduUrcKind,
+        /// The PDU line that followed it.
+        pdu: RawPdu,
+    },
     /// `+CIEV: <ind>,<value>`.
-    Indicator { ind: u32, value: i32 },
+    Indicator {
+        /// The indicator's position in `+CIND=?` (TS 27.007 §8.9).
+        ind: u32,
+        /// Its new value.
+        value: i32,
+    },
     /// An error result with no command in flight (e.g. `+CMS ERROR: 322`, storage full).
     Error(FinalResult),
     /// Anything else (`RDY`, `^BOOT:…`, `+CPIN: READY`, `+QIND: SMS DONE`, …).

@@ -3,8 +3,8 @@
 //! script file): `deliver HEX`, `report HEX` (status report), `reset`, `fill`, `unlock`,
 //! `sleep MS`, `quit`.
 
-use crate::modem::sim::pty::Pty;
-use crate::modem::sim::{SimHandle, SimOptions};
+use otapush::modem::sim::pty::Pty;
+use otapush::modem::sim::{SimHandle, SimOptions};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -28,7 +28,7 @@ pub fn parse_command(line: &str) -> Result<Option<SimCommand>, String> {
         return Ok(None);
     }
     let (word, arg) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let hex = |a: &str| crate::hex::decode(a).map_err(|e| format!("{word}: {e}"));
+    let hex = |a: &str| otapush::hex::decode(a).map_err(|e| format!("{word}: {e}"));
     Ok(Some(match word {
         "deliver" => SimCommand::Deliver(hex(arg)?),
         "report" => SimCommand::Report(hex(arg)?),

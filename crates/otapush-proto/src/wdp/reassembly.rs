@@ -117,6 +117,7 @@ impl Partial {
 }
 
 impl Reassembler {
+    /// An empty reassembler within `limits`.
     pub fn new(limits: Limits) -> Self {
         Reassembler {
             limits: Limits { max_partials: limits.max_partials.max(1), ..limits },
@@ -127,6 +128,7 @@ impl Reassembler {
         }
     }
 
+    /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -384,11 +386,11 @@ fn validate(seg: &Segment<'_>) -> Result<(), ReassemblyError> {
 mod hex_bytes {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::hex::encode_lower(b))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
         crate::hex::decode(&s).map_err(D::Error::custom)
     }

@@ -34,10 +34,12 @@ impl Default for LineFramer {
 }
 
 impl LineFramer {
+    /// A framer that drops lines longer than `max_line` octets.
     pub fn new(max_line: usize) -> Self {
         LineFramer { buf: Vec::new(), max_line, discarding: false, stats: FramerStats::default() }
     }
 
+    /// What was dropped so far.
     pub fn stats(&self) -> &FramerStats {
         &self.stats
     }

@@ -36,6 +36,7 @@ impl RawPdu {
         &self.bytes
     }
 
+    /// [`bytes`](Self::bytes), owned.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }

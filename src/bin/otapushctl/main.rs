@@ -1,6 +1,9 @@
 //! `otapushctl`: decode and encode PDUs, watch and drive a running `otapushd`, run the
 //! simulated modem on a pty, and play the demo.
 
+mod mms_bridge;
+mod sim;
+
 use clap::{Args, Parser, Subcommand};
 use otapush::ctl::{self, json};
 use std::cell::Cell;
@@ -374,18 +377,18 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let opts = otapush::modem::sim::SimOptions::default();
-            report(runtime().block_on(ctl::sim::run_pty(opts, s.script)).map_err(|e| e.to_string()))
+            report(runtime().block_on(sim::run_pty(opts, s.script)).map_err(|e| e.to_string()))
         }
         Command::Demo(d) => report(runtime().block_on(ctl::demo::run(d.bus, d.daemon))),
         Command::MmsBridge(a) => {
-            let opts = ctl::mms_bridge::Options {
+            let opts = mms_bridge::Options {
                 bus: a.bus.or_else(|| std::env::var("OTAPUSH_BUS").ok()).unwrap_or_else(|| "system".into()),
                 mmsd_bus: a.mmsd_bus,
                 name: a.name,
                 timeout: std::time::Duration::from_secs(a.timeout.max(1)),
                 queue_ttl: a.queue_ttl,
             };
-            report(runtime().block_on(ctl::mms_bridge::run(opts)))
+            report(runtime().block_on(mms_bridge::run(opts)))
         }
     }
 }

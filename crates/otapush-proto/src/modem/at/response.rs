@@ -17,8 +17,11 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("cannot parse {what} at offset {offset} of {line:?}")]
 pub struct AtParseError {
+    /// What was being parsed.
     pub what: &'static str,
+    /// The line.
     pub line: String,
+    /// The octet offset in `line` where it went wrong.
     pub offset: usize,
 }
 
@@ -103,6 +106,8 @@ pub struct PduHeader {
     pub inline_pdu: Option<String>,
 }
 
+/// The header line of a PDU-mode `+CMGR`/`+CMGL`/`+CMT`/`+CDS` (TS 27.005 §3.4.1, §4.1),
+/// after `prefix`.
 pub fn parse_pdu_header(line: &str, prefix: &str) -> Result<PduHeader, AtParseError> {
     let rest = line.strip_prefix(prefix).ok_or_else(|| err("PDU header prefix", line, 0))?;
     let mut fields: Vec<String> = split_fields(rest).into_iter().map(str::to_string).collect();
@@ -241,11 +246,14 @@ pub fn parse_cpms_test(line: &str) -> Vec<Vec<String>> {
 pub struct StorageUsage {
     /// The storage name (`+CPMS?`), or empty for the unnamed `+CPMS=` reply.
     pub mem: String,
+    /// Messages stored.
     pub used: u32,
+    /// Messages it can hold.
     pub total: u32,
 }
 
 impl StorageUsage {
+    /// No free slot.
     pub fn is_full(&self) -> bool {
         self.total > 0 && self.used >= self.total
     }

@@ -26,16 +26,22 @@ pub type CommandId = u64;
 /// One information-response line, with the PDU that followed it in PDU mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseLine {
+    /// The line as received.
     pub text: String,
+    /// The PDU on the next line, for a command with `pdu_follows`.
     pub pdu: Option<RawPdu>,
 }
 
 /// A finished command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// What [`AtEngine::submit`] returned for it.
     pub id: CommandId,
+    /// The command line as sent.
     pub command: String,
+    /// Its information-response lines (those with an expected prefix).
     pub lines: Vec<ResponseLine>,
+    /// The final result code (V.250 §5.7.1).
     pub result: FinalResult,
     /// The modem echoed the command line back (V.250 §6.2.4 `E1`).
     pub echoed: bool,
@@ -51,7 +57,9 @@ impl Response {
 /// What the engine reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A command finished (or timed out).
     Response(Response),
+    /// An unsolicited result code (TS 27.005 §3.4.1, TS 27.007 §8.10).
     Urc(Urc),
 }
 
@@ -94,6 +102,8 @@ impl Default for AtEngine {
 }
 
 impl AtEngine {
+    /// An engine that drops lines longer than `max_line` and, after a command's last expected
+    /// line, waits `grace` for a final result that never comes.
     pub fn new(max_line: usize, grace: Duration) -> Self {
         AtEngine {
             framer: LineFramer::new(max_line),
@@ -127,6 +137,7 @@ impl AtEngine {
         self.transmit.pop_front()
     }
 
+    /// The next finished command or URC, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

@@ -1,26 +1,39 @@
-//! `otapushctl encode push`: the SMS PDUs that carry a WAP Push, for tests and for developers
-//! feeding a modem or the simulator.
+//! The SMS-DELIVER PDUs (3GPP TS 23.040 §9.2.2.1) that carry a WSP Push (WAP-230 §8.2.4.1) to
+//! port 2948 (WAP-259 §6.3.1), as `otapushctl encode push` prints them: for tests and for
+//! developers feeding a modem or the simulator. The caller passes the clock's time.
 
 use crate::sms::{self, Address, DeliverTemplate, Timestamp};
 use crate::wsp::{self, encode::PushSpec, PduType};
 
+/// The WAP Push port (WAP-259 §6.3.1, `wdp::PORT_WAP_PUSH` in the daemon crate).
+const PORT_WAP_PUSH: u16 = 2948;
+
 /// What to encode.
 #[derive(Debug, Clone)]
 pub struct PushRequest {
+    /// X-Wap-Application-Id: a URN, or an OMNA code (see [`app_id_urn`]).
     pub app_id: Option<String>,
+    /// The content type, parameters included (`application/x; a=b`).
     pub content_type: String,
+    /// Further headers, `(name, value)`.
     pub headers: Vec<(String, String)>,
+    /// The push body.
     pub body: Vec<u8>,
     /// The originator: `+4912345` (international), digits (national), or a name (alphanumeric).
     pub from: String,
+    /// The WSP transaction id.
     pub tid: u8,
+    /// ConfirmedPush instead of Push.
     pub confirmed: bool,
+    /// The concatenation reference (TS 23.040 §9.2.3.24.1).
     pub reference: u16,
+    /// 8 or 16: the concatenation information element's reference width.
     pub ref_bits: u8,
-    /// Service-centre time stamp; `None` = now, in UTC.
+    /// Service-centre time stamp; `None` = the `now` passed to [`encode_push`].
     pub scts: Option<Timestamp>,
     /// 2948 unless told otherwise.
     pub dst_port: u16,
+    /// The originator port.
     pub src_port: u16,
 }
 
@@ -37,7 +50,7 @@ impl Default for PushRequest {
             reference: 1,
             ref_bits: 8,
             scts: None,
-            dst_port: crate::wdp::PORT_WAP_PUSH,
+            dst_port: PORT_WAP_PUSH,
             src_port: 9200,
         }
     }
@@ -63,14 +76,16 @@ pub fn app_id_urn(arg: &str) -> String {
         None => arg.parse::<u32>().ok(),
     };
     match code {
-        Some(c) => crate::cai::filter::app_id_urn(c),
+        Some(c) => match wsp::tables::app_id_name(u64::from(c)) {
+            Some(urn) => urn.to_string(),
+            None => format!("x-wap-application:{c}"),
+        },
         None => arg.to_string(),
     }
 }
 
-/// The current time as a service-centre time stamp in UTC.
-pub fn now_timestamp() -> Timestamp {
-    let secs = (crate::time::now_ms() / 1000) as i64;
+/// Seconds since the Unix epoch as a service-centre time stamp in UTC.
+pub fn timestamp_from_unix(secs: i64) -> Timestamp {
     let (y, mo, d) = crate::time::civil_from_days(secs.div_euclid(86400));
     let rem = secs.rem_euclid(86400) as u32;
     Timestamp {
@@ -85,17 +100,10 @@ pub fn now_timestamp() -> Timestamp {
     }
 }
 
-/// Builds the WSP push and splits it into SMS-DELIVER PDUs (SMSC prefix `00` included).
-pub fn encode_push(req: &PushRequest) -> Result<Vec<Vec<u8>>, String> {
-    let mut parts = req.content_type.split(';');
-    let content_type = parts.next().unwrap_or("").trim().to_string();
-    let content_type_params = parts
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.trim().to_string(), v.trim().trim_matches('"').to_string()),
-            None => (p.trim().to_string(), String::new()),
-        })
-        .collect();
+/// Builds the WSP push and splits it into SMS-DELIVER PDUs (SMSC prefix `00` included); `now`
+/// is the time stamp when the request has none.
+pub fn encode_push(req: &PushRequest, now: Timestamp) -> Result<Vec<Vec<u8>>, String> {
+    let (content_type, content_type_params) = wsp::encode::split_content_type(&req.content_type);
     let spec = PushSpec {
         tid: req.tid,
         pdu_type: if req.confirmed { PduType::ConfirmedPush } else { PduType::Push },
@@ -109,10 +117,43 @@ pub fn encode_push(req: &PushRequest) -> Result<Vec<Vec<u8>>, String> {
     let template = DeliverTemplate {
         smsc: None,
         originator: parse_address(&req.from)?,
-        scts: req.scts.unwrap_or_else(now_timestamp),
+        scts: req.scts.unwrap_or(now),
         pid: 0,
     };
     let ports = sms::Ports { src: req.src_port, dst: req.dst_port, bits: 16 };
     sms::segment_binary(&template, Some(ports), &wsp_pdu, req.reference, req.ref_bits)
         .map_err(|e| format!("SMS: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_seconds_become_a_utc_time_stamp() {
+        let t = timestamp_from_unix(1_764_322_215); // 2025-11-28T09:30:15Z
+        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2025, 11, 28, 9, 30, 15));
+        assert_eq!(t.tz_quarters, 0);
+    }
+
+    #[test]
+    fn now_is_used_only_without_a_time_stamp() {
+        let now = timestamp_from_unix(1_764_322_215);
+        let fixed = timestamp_from_unix(1_000_000_000); // TP-SCTS has two-digit years
+        let scts = |req: &PushRequest| {
+            let pdu = &encode_push(req, now).unwrap()[0];
+            let sms::Tpdu::Deliver(d) = sms::decode(pdu, true).unwrap().tpdu else { panic!("not a DELIVER") };
+            d.scts
+        };
+        assert_eq!(scts(&PushRequest::default()), now);
+        assert_eq!(scts(&PushRequest { scts: Some(fixed), ..Default::default() }), fixed);
+    }
+
+    #[test]
+    fn omna_codes_become_urns() {
+        assert_eq!(app_id_urn("4"), "x-wap-application:mms.ua");
+        assert_eq!(app_id_urn("0x8002"), "x-wap-docomo:imode.mail.ua");
+        assert_eq!(app_id_urn("11"), "x-wap-application:11");
+        assert_eq!(app_id_urn("x-foo:bar"), "x-foo:bar");
+    }
 }

@@ -6,10 +6,10 @@
 //! mmsd-tng only keeps a Push (0x06); `Deliver` gives the body after the headers, so the PDU is
 //! rebuilt from the meta keys: TID, PDU type 0x06, content type and X-Wap-Application-Id.
 
-use crate::cai::client::{serve_agent, AgentEvent, Delivery, ManagerProxy, Reply};
-use crate::wsp::encode::{encode, EncodeError, PushSpec};
-use crate::wsp::PduType;
 use futures_lite::StreamExt;
+use otapush::cai::client::{serve_agent, AgentEvent, Delivery, ManagerProxy, Reply};
+use otapush::wsp::encode::{encode, EncodeError, PushSpec};
+use otapush::wsp::PduType;
 use std::collections::HashMap;
 use std::time::Duration;
 use zbus::zvariant::{ObjectPath, OwnedValue, Value};
@@ -120,7 +120,7 @@ async fn forward(mmsd: &mut Option<zbus::Connection>, o: &Options, d: &Delivery)
     };
     let attempt = async {
         if mmsd.is_none() {
-            *mmsd = Some(crate::cai::bus_builder(&o.mmsd_bus)?.build().await?);
+            *mmsd = Some(otapush::cai::bus_builder(&o.mmsd_bus)?.build().await?);
         }
         let conn = mmsd.as_ref().ok_or_else(|| zbus::Error::Failure("no connection".into()))?;
         MmsdModemManagerProxy::builder(conn)
@@ -149,11 +149,11 @@ type OwnerChanges = zbus::fdo::NameOwnerChangedStream;
 
 /// The unique name owning `org.otapush.Push1` now, or after the next change that gives it one.
 async fn daemon_owner(dbus: &zbus::fdo::DBusProxy<'_>, changes: &mut OwnerChanges) -> Result<String, String> {
-    let name = zbus::names::BusName::try_from(crate::cai::BUS_NAME).map_err(|e| e.to_string())?;
+    let name = zbus::names::BusName::try_from(otapush::cai::BUS_NAME).map_err(|e| e.to_string())?;
     if let Ok(owner) = dbus.get_name_owner(name).await {
         return Ok(owner.to_string());
     }
-    log::info!("waiting for otapushd ({}) on the bus", crate::cai::BUS_NAME);
+    log::info!("waiting for otapushd ({}) on the bus", otapush::cai::BUS_NAME);
     while let Some(sig) = changes.next().await {
         if let Some(owner) = sig.args().ok().and_then(|a| a.new_owner().as_ref().map(|n| n.to_string())) {
             return Ok(owner);
@@ -178,7 +178,7 @@ async fn owner_gone(changes: &mut OwnerChanges, owner: &str, limit: Duration) {
 /// Runs the bridge until the bus connection to otapushd closes or another bridge takes the
 /// registration over.
 pub async fn run(o: Options) -> Result<(), String> {
-    let conn = crate::cai::bus_builder(&o.bus)
+    let conn = otapush::cai::bus_builder(&o.bus)
         .map_err(|e| e.to_string())?
         .build()
         .await
@@ -192,7 +192,7 @@ pub async fn run(o: Options) -> Result<(), String> {
     let agent = ObjectPath::try_from(AGENT_PATH).map_err(|e| e.to_string())?;
     let dbus = zbus::fdo::DBusProxy::new(&conn).await.map_err(|e| e.to_string())?;
     let mut changes = dbus
-        .receive_name_owner_changed_with_args(&[(0, crate::cai::BUS_NAME)])
+        .receive_name_owner_changed_with_args(&[(0, otapush::cai::BUS_NAME)])
         .await
         .map_err(|e| e.to_string())?;
     let mut mmsd = None;
@@ -287,7 +287,7 @@ mod tests {
         // TID, Push, HeadersLen 3, application/vnd.wap.mms-message (0x3E), X-Wap-Application-Id 4.
         assert_eq!(pdu[..6], [0x5A, 0x06, 0x03, 0xBE, 0xAF, 0x84]);
         assert_eq!(&pdu[6..], &body);
-        let parsed = crate::wsp::parse(&pdu).unwrap();
+        let parsed = otapush::wsp::parse(&pdu).unwrap();
         assert_eq!(parsed.body, &body);
     }
 
@@ -303,7 +303,7 @@ mod tests {
         let params: HashMap<String, String> = [("charset".to_string(), "utf-8".to_string())].into();
         m.insert("ContentTypeParams".into(), Value::from(params).try_to_owned().unwrap());
         let pdu = wsp_pdu(&m, b"x").unwrap();
-        let parsed = crate::wsp::parse(&pdu).unwrap();
+        let parsed = otapush::wsp::parse(&pdu).unwrap();
         assert_eq!(parsed.content_type, CONTENT_TYPE);
         assert_eq!(parsed.content_type_params.len(), 1);
     }

@@ -22,7 +22,9 @@ pub const PORT_WAP_PUSH_SECURE: u16 = 2949;
 /// Application port addressing (IEI 0x04 for 8-bit, 0x05 for 16-bit ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ports {
+    /// The originator port.
     pub src: u16,
+    /// The destination port (2948: WAP Push, WAP-259 §6.3.1).
     pub dst: u16,
     /// 8 or 16: which information element carried them. 8-bit and 16-bit ports with the
     /// same numbers are different ports.
@@ -36,15 +38,20 @@ pub struct Ports {
 pub struct Segment<'a> {
     /// The originating address as decoded (TP-OA).
     pub originator: &'a str,
+    /// TS 23.040 §9.2.3.24.1 concatenated short message reference number.
     pub reference: u16,
     /// 8 (IEI 0x00) or 16 (IEI 0x08); 0 for a message without concatenation IE (then
     /// `total` and `seq` must be 1).
     pub ref_bits: u8,
+    /// Segments of the message.
     pub total: u8,
     /// 1-based sequence number.
     pub seq: u8,
+    /// Application ports (TS 23.040 §9.2.3.24.3/4), if the segment had them.
     pub ports: Option<Ports>,
+    /// The segment's payload (the user data after the UDH).
     pub data: &'a [u8],
+    /// The caller's name for the segment.
     pub tag: u64,
 }
 
@@ -60,12 +67,17 @@ impl<'a> Segment<'a> {
 pub struct Datagram {
     /// The originator as the first segment gave it (surrounding white space removed).
     pub originator: String,
+    /// The concatenation reference.
     pub reference: u16,
+    /// 8, 16, or 0 (not concatenated).
     pub ref_bits: u8,
+    /// The ports of its segments.
     pub ports: Option<Ports>,
+    /// The payloads, in sequence order.
     pub data: Vec<u8>,
     /// When the first segment arrived (ms since the epoch, as passed to `push`).
     pub first_ms: u64,
+    /// Segments it had.
     pub segments: u8,
     /// The tags of the segments, in sequence order.
     pub tags: Vec<u64>,
@@ -102,6 +114,7 @@ pub enum EvictReason {
 }
 
 impl EvictReason {
+    /// A short name: `expired`, `max_partials`, `max_bytes`.
     pub fn as_str(self) -> &'static str {
         match self {
             EvictReason::Expired => "expired",
@@ -114,14 +127,21 @@ impl EvictReason {
 /// A partial message that was dropped, for the caller to log or dead-letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evicted {
+    /// The originator.
     pub originator: String,
+    /// The concatenation reference.
     pub reference: u16,
+    /// 8, 16, or 0.
     pub ref_bits: u8,
+    /// The ports of its segments.
     pub ports: Option<Ports>,
     /// Segments it had, of `total`.
     pub have: u8,
+    /// Segments of the message.
     pub total: u8,
+    /// When the first segment arrived (ms since the epoch).
     pub first_ms: u64,
+    /// Why it was dropped.
     pub reason: EvictReason,
     /// The tags of the segments it held, in sequence order.
     pub tags: Vec<u64>,
@@ -144,18 +164,37 @@ pub enum Pushed {
     /// It completed a message (or was one by itself).
     Complete(Datagram),
     /// It was stored; `have` of `total` segments are held now.
-    Pending { have: u8, total: u8 },
+    Pending {
+        /// Segments held.
+        have: u8,
+        /// Segments of the message.
+        total: u8,
+    },
     /// The same segment with the same data is already held; nothing changed.
-    Duplicate { have: u8, total: u8 },
+    Duplicate {
+        /// Segments held.
+        have: u8,
+        /// Segments of the message.
+        total: u8,
+    },
     /// It contradicts its siblings and was dropped.
-    Conflict { kind: ConflictKind, have: u8, total: u8 },
+    Conflict {
+        /// How.
+        kind: ConflictKind,
+        /// Segments held.
+        have: u8,
+        /// Segments of the message.
+        total: u8,
+    },
 }
 
 /// The result of [`Reassembler::push`]: what became of the segment, and which partial
 /// messages were dropped meanwhile (expired, or evicted to make room).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// What became of the segment.
     pub pushed: Pushed,
+    /// Partial messages dropped meanwhile.
     pub evicted: Vec<Evicted>,
 }
 
@@ -163,13 +202,28 @@ pub struct Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum ReassemblyError {
     #[error("concatenation IE with 0 segments")]
+    /// TS 23.040 §9.2.3.24.1: a message of 0 segments.
     ZeroTotal,
     #[error("sequence number {seq} outside 1..={total}")]
-    BadSequence { seq: u8, total: u8 },
+    /// A sequence number of 0 or past the total.
+    BadSequence {
+        /// The sequence number.
+        seq: u8,
+        /// Segments of the message.
+        total: u8,
+    },
     #[error("reference width {0} (must be 8 or 16, or 0 for a single message)")]
+    /// A reference width other than 0, 8 or 16.
     BadRefBits(u8),
     #[error("8-bit reference {0} exceeds 255")]
+    /// An 8-bit reference above 255.
     ReferenceTooWide(u16),
     #[error("segment of {len} octets exceeds the reassembly byte limit {max}")]
-    TooLarge { len: usize, max: usize },
+    /// More payload than the whole reassembly may hold.
+    TooLarge {
+        /// The segment's payload octets.
+        len: usize,
+        /// [`Limits::max_bytes`].
+        max: usize,
+    },
 }

@@ -6,7 +6,9 @@ use std::fmt;
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinalResult {
+    /// `OK` (V.250 §5.7.1).
     Ok,
+    /// `ERROR` (V.250 §5.7.1).
     Error,
     /// `+CME ERROR: <n>` (TS 27.007 §9.2); a verbose text that is not a number is kept as `None`.
     CmeError(Option<u32>),

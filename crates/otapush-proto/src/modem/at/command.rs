@@ -21,6 +21,7 @@ pub struct Command {
     pub expect: Vec<&'static str>,
     /// In PDU mode a PDU line follows each line with an expected prefix (`+CMGR`, `+CMGL`).
     pub pdu_follows: bool,
+    /// How long the engine waits for the final result.
     pub timeout: Duration,
 }
 
@@ -47,6 +48,7 @@ impl Command {
         self
     }
 
+    /// The same command with another timeout.
     pub fn with_timeout(mut self, t: Duration) -> Command {
         self.timeout = t;
         self

@@ -9,10 +9,12 @@ use super::{Event, SseError, StopReason};
 pub struct StreamEvent {
     /// The `[[sse]] name`.
     pub stream: String,
+    /// The event.
     pub event: Event,
     /// When the stream task read it (Unix ms) and its number among the task's events: together
     /// they name an event without an id of its own, however long it waits for the daemon.
     pub received_ms: u64,
+    /// The event's number among the task's events.
     pub seq: u64,
 }
 
@@ -22,15 +24,20 @@ pub enum StreamState {
     /// The bearer is down: no connection, events come by SMS.
     #[default]
     Idle,
+    /// Connecting (a request in flight).
     Connecting,
+    /// Connected: reading events.
     Connected,
     /// Waiting to reconnect until `until_ms` (Unix ms); `attempt` consecutive failures so far.
     BackingOff {
+        /// When the wait ends.
         until_ms: u64,
+        /// Consecutive failures.
         attempt: u32,
     },
     /// Stopped until the config is reloaded (or for good, after 204).
     Stopped {
+        /// Why.
         reason: StopReason,
     },
 }
@@ -51,6 +58,7 @@ impl StreamState {
 /// The status of one stream, published on a watch channel.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamStatus {
+    /// Where the stream is.
     pub state: StreamState,
     /// Events received.
     pub events: u64,
@@ -60,6 +68,7 @@ pub struct StreamStatus {
     pub connects: u64,
     /// Failed attempts and streams that ended by an error or the idle timeout.
     pub errors: u64,
+    /// The last failure.
     pub last_error: Option<SseError>,
     /// The reconnection time the server set with `retry:`, to persist.
     pub retry_ms: Option<u64>,

@@ -53,6 +53,7 @@ pub enum Response {
     Stream,
     /// 301, 302, 303, 307, 308: follow `Location` (the shell counts and limits).
     Redirect,
+    /// Anything else: why, and how the policy takes it.
     Failure(Failure),
 }
 
@@ -81,16 +82,20 @@ pub enum End {
 /// What the shell does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Connect now.
     Connect,
     /// Sleep `delay_ms`, then call [`Policy::timer`]. `attempt` counts consecutive failures.
     Wait {
+        /// How long.
         delay_ms: u64,
+        /// Consecutive failures.
         attempt: u32,
     },
     /// The bearer is down: hold no connection, wait for [`Policy::bearer`].
     Idle,
     /// Done until the config is reloaded.
     Stop {
+        /// Why.
         reason: StopReason,
     },
 }
@@ -140,6 +145,7 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A policy for a stream with `on_server_error` and `tuning`; `seed` seeds the jitter.
     pub fn new(on_server_error: OnServerError, tuning: Tuning, seed: u64) -> Policy {
         Policy {
             tuning,
@@ -181,6 +187,7 @@ impl Policy {
         self.reconnection_ms = Some(ms);
     }
 
+    /// The reconnection time the server set with `retry:` (HTML §9.2.6), if any.
     pub fn reconnection_ms(&self) -> Option<u64> {
         self.reconnection_ms
     }

@@ -13,13 +13,16 @@ pub const PENDING_READS_CAP: usize = 256;
 /// What [`PendingReads::push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pushed {
+    /// Queued.
     Added,
+    /// Already queued; nothing changed.
     Duplicate,
     /// The set was full: every entry was dropped (here, oldest first); list the storages
     /// instead.
     Overflow(Vec<Location>),
 }
 
+/// Stored-message notifications still to read, deduplicated, oldest first (see the module doc).
 #[derive(Debug)]
 pub struct PendingReads {
     set: HashSet<Location>,
@@ -34,14 +37,17 @@ impl Default for PendingReads {
 }
 
 impl PendingReads {
+    /// At most `cap` held.
     pub fn new(cap: usize) -> PendingReads {
         PendingReads { set: HashSet::new(), order: VecDeque::new(), cap }
     }
 
+    /// Entries held.
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
+    /// Nothing held.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -51,6 +57,7 @@ impl PendingReads {
         self.order.iter().filter(|l| l.mem == mem).count()
     }
 
+    /// Whether `loc` is queued.
     pub fn contains(&self, loc: &Location) -> bool {
         self.set.contains(loc)
     }
@@ -77,10 +84,12 @@ impl PendingReads {
         }
     }
 
+    /// The oldest entry.
     pub fn front(&self) -> Option<&Location> {
         self.order.front()
     }
 
+    /// Takes the oldest entry.
     pub fn pop_front(&mut self) -> Option<Location> {
         let loc = self.order.pop_front()?;
         self.set.remove(&loc);
@@ -99,6 +108,7 @@ impl PendingReads {
         gone
     }
 
+    /// Drops every entry.
     pub fn clear(&mut self) {
         self.set.clear();
         self.order.clear();
@@ -131,14 +141,17 @@ impl Default for ListingOrder {
 }
 
 impl ListingOrder {
+    /// At most `cap` held.
     pub fn new(cap: usize) -> ListingOrder {
         ListingOrder { set: HashSet::new(), order: VecDeque::new(), cap }
     }
 
+    /// Entries held.
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
+    /// Nothing held.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -162,6 +175,7 @@ impl ListingOrder {
         gone.into_iter().map(|l| l.index).collect()
     }
 
+    /// Drops every entry.
     pub fn clear(&mut self) {
         self.set.clear();
         self.order.clear();

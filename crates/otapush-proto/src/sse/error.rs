@@ -17,31 +17,69 @@ pub enum SseError {
     /// A 200 whose MIME essence is not `text/event-stream`; the header as sent, or `(none)`.
     #[error("wrong content type {0:?}")]
     ContentType(String),
+    /// The configured URL cannot be requested.
     #[error("url {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     #[error("request for {uri}: {reason}")]
-    Request { uri: String, reason: String },
+    /// The request could not be built.
+    Request {
+        /// The URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
     #[error("no response from {uri} within {} s", .wait.as_secs_f64())]
-    NoResponse { uri: String, wait: Duration },
+    /// No response headers in time.
+    NoResponse {
+        /// The URI.
+        uri: String,
+        /// How long the client waited.
+        wait: Duration,
+    },
     /// Connect, TLS or HTTP errors, with their sources.
     #[error("{uri}: {reason}")]
-    Network { uri: String, reason: String },
+    Network {
+        /// The URI.
+        uri: String,
+        /// The error and its sources.
+        reason: String,
+    },
     #[error("more than {0} redirects")]
+    /// More redirects than allowed.
     TooManyRedirects(u32),
     #[error("HTTP {status}: redirect without a valid Location")]
-    BadRedirect { status: u16 },
+    /// A redirect without a usable `Location`.
+    BadRedirect {
+        /// Its status.
+        status: u16,
+    },
     #[error("reading the stream: {0}")]
+    /// The body broke mid-stream.
     Body(String),
     /// No byte, not even a comment, for the idle timeout.
     #[error("idle for {} s", .0.as_secs_f64())]
     Idle(Duration),
     #[error("the event receiver is gone")]
+    /// The daemon stopped taking events.
     ReceiverGone,
     #[error("ca_file {}: {reason}", .path.display())]
-    CaFile { path: PathBuf, reason: String },
+    /// The configured CA file could not be read.
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     #[error("TLS setup: {0}")]
+    /// The TLS configuration could not be built.
     Tls(String),
     #[error("loading certificates: {0}")]
+    /// The system's CA certificates could not be loaded.
     Certificates(String),
 }
 
@@ -49,6 +87,7 @@ pub enum SseError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StopReason {
     #[error("HTTP 204 No Content: the server asked to stop")]
+    /// 204 No Content.
     NoContent,
     /// A 4xx, another unexpected status or a wrong content type.
     #[error("{0} (stopped until the config is reloaded)")]
@@ -60,5 +99,6 @@ pub enum StopReason {
     #[error("{0}")]
     Setup(SseError),
     #[error("built without the sse-http feature: events arrive by SMS only")]
+    /// The daemon was built without `sse-http`.
     NoHttp,
 }
