@@ -338,13 +338,15 @@ impl Registry {
     }
 
     /// Routes and commits messages (see [`crate::store::Store::commit_messages`]) and wakes
-    /// the delivery tasks they were queued for.
-    pub fn commit(
+    /// the delivery tasks they were queued for. The commit is queued while the routing state
+    /// is locked, so it lands before any registration change made after it.
+    pub async fn commit(
         &self,
         msgs: &[Message],
         consumed_spool_ids: &[i64],
     ) -> Result<Vec<(String, Outcome)>, StoreError> {
         let now = now_ms();
+        let slot = self.store.write_slot().await;
         let state = self.lock();
         let candidates = || {
             state.regs.iter().map(|(id, r)| Candidate {
@@ -354,12 +356,16 @@ impl Registry {
                 connected: r.owner.is_some(),
             })
         };
-        let batch: Vec<(&Message, Disposition)> = msgs
+        let batch: Vec<(Message, Disposition)> = msgs
             .iter()
-            .map(|m| (m, route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms)))
+            .map(|m| (m.clone(), route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms)))
             .collect();
-        let out = self.store.commit_messages(&batch, consumed_spool_ids, now)?;
-        for ((_, disposition), (_, outcome)) in batch.iter().zip(&out) {
+        let targets: Vec<Disposition> = batch.iter().map(|(_, d)| d.clone()).collect();
+        let pending = self.store.commit_messages_async(slot, batch, consumed_spool_ids.to_vec(), now);
+        drop(state);
+        let out = pending.wait().await?;
+        let state = self.lock();
+        for (disposition, (_, outcome)) in targets.iter().zip(&out) {
             if let (Outcome::New, Disposition::Queue(targets)) = (outcome, disposition) {
                 for t in targets {
                     if let Some(o) = state.regs.get(&t.registration).and_then(|r| r.owner.as_ref()) {

@@ -275,7 +275,7 @@ impl CaiHandle {
         msgs: &[Message],
         consumed_spool_ids: &[i64],
     ) -> Result<Vec<(String, Outcome)>, Error> {
-        let out = self.registry.commit(msgs, consumed_spool_ids)?;
+        let out = self.registry.commit(msgs, consumed_spool_ids).await?;
         let emitter = SignalEmitter::new(&self.conn, OBJECT_PATH)?;
         for (m, (_, outcome)) in msgs.iter().zip(&out) {
             if *outcome == Outcome::New {
