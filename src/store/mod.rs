@@ -47,7 +47,6 @@ use thiserror::Error;
 /// The database file inside `[store] dir`.
 pub const DB_FILE: &str = "otapush.sqlite3";
 
-
 /// Why a store operation failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -207,8 +206,7 @@ impl Store {
         }
         let db = Arc::new(Db { conn: Mutex::new(conn), marker: Some(marker) });
         let wal = integrity::companions(path)[1].clone();
-        let writer = writer::Writer::spawn(db.clone(), wal)
-            .map_err(StoreError::Writer)?;
+        let writer = writer::Writer::spawn(db.clone(), wal).map_err(StoreError::Writer)?;
         Ok(Store {
             conn: db,
             writer: Arc::new(writer),

@@ -115,7 +115,10 @@ impl Store {
     }
 }
 
-pub(super) fn insert_pdus<P: AsRef<[u8]>>(tx: &rusqlite::Transaction<'_>, pdus: &[(P, u64)]) -> Result<Vec<i64>> {
+pub(super) fn insert_pdus<P: AsRef<[u8]>>(
+    tx: &rusqlite::Transaction<'_>,
+    pdus: &[(P, u64)],
+) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(pdus.len());
     let mut ins = tx.prepare_cached("INSERT INTO spool (pdu, received_ms) VALUES (?1, ?2)")?;
     for (pdu, ms) in pdus {

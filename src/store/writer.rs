@@ -38,9 +38,15 @@ trait Task: Send {
 }
 
 enum Job {
-    Write { sync: Sync, task: Box<dyn Task> },
+    Write {
+        sync: Sync,
+        task: Box<dyn Task>,
+    },
     /// A synchronous caller writes on its own thread: `go` hands it the turn, `done` ends it.
-    Turn { go: Sender<()>, done: Receiver<()> },
+    Turn {
+        go: Sender<()>,
+        done: Receiver<()>,
+    },
 }
 
 /// A slot in the writer's queue (see [`QUEUE_SLOTS`]).
@@ -98,8 +104,10 @@ impl Writer {
         let (jobs, rx) = mpsc::channel();
         let shared = Arc::new(Shared { stall: Mutex::new(None), commits: AtomicU64::new(0) });
         let s = shared.clone();
-        let thread =
-            std::thread::Builder::new().name("store-writer".into()).stack_size(STACK).spawn(move || run(&db, &wal, &rx, &s))?;
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .stack_size(STACK)
+            .spawn(move || run(&db, &wal, &rx, &s))?;
         Ok(Writer {
             jobs: Some(jobs),
             slots: Arc::new(Semaphore::new(QUEUE_SLOTS)),
@@ -174,7 +182,9 @@ where
         let out = tx.execute_batch("SAVEPOINT job").map_err(StoreError::from).and_then(|()| f(tx));
         match out {
             Ok(v) => match tx.execute_batch("RELEASE job") {
-                Ok(()) => (Box::new(move |e| drop(reply.send(e.map_or(Ok(v), |e| Err(copy(e).into()))))), None),
+                Ok(()) => {
+                    (Box::new(move |e| drop(reply.send(e.map_or(Ok(v), |e| Err(copy(e).into()))))), None)
+                }
                 Err(e) => {
                     let abort = copy(&e);
                     (Box::new(move |_| drop(reply.send(Err(e.into())))), Some(abort))
@@ -381,7 +391,9 @@ mod tests {
         });
         stall.reached().await;
         let mut bad = Box::pin(s.write_async(super::Sync::Normal, |tx| {
-            tx.execute_batch("INSERT INTO spool (pdu, received_ms) VALUES (x'02', 2); INSERT INTO nowhere VALUES (1)")?;
+            tx.execute_batch(
+                "INSERT INTO spool (pdu, received_ms) VALUES (x'02', 2); INSERT INTO nowhere VALUES (1)",
+            )?;
             Ok(())
         }));
         let mut good = Box::pin(s.spool_pdus_async(vec![(vec![3], 3)]));
