@@ -280,7 +280,15 @@ impl Store {
     /// caller's thread in the writer's turn (after the writes queued before it).
     fn write<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         // None only when the writer thread is gone: then nobody else writes either.
-        let _turn = self.writer.turn();
+        let turn = self.writer.turn();
+        let out = self.write_here(sync, f);
+        if let Some(done) = turn {
+            let _ = done.send(out.is_ok());
+        }
+        out
+    }
+
+    fn write_here<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let level = match sync {
             Sync::Durable => "FULL",

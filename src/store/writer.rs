@@ -42,10 +42,11 @@ enum Job {
         sync: Sync,
         task: Box<dyn Task>,
     },
-    /// A synchronous caller writes on its own thread: `go` hands it the turn, `done` ends it.
+    /// A synchronous caller writes on its own thread: `go` hands it the turn, `done` ends it
+    /// (true when it committed).
     Turn {
         go: Sender<()>,
-        done: Receiver<()>,
+        done: Receiver<bool>,
     },
 }
 
@@ -137,7 +138,7 @@ impl Writer {
     }
 
     /// Waits for this caller's turn; writing is allowed until the returned guard drops.
-    pub(super) fn turn(&self) -> Option<Sender<()>> {
+    pub(super) fn turn(&self) -> Option<Sender<bool>> {
         let (go, go_rx) = mpsc::channel();
         let (done, done_rx) = mpsc::channel();
         self.jobs.as_ref()?.send(Job::Turn { go, done: done_rx }).ok()?;
@@ -229,12 +230,11 @@ fn run(db: &Db, wal: &std::path::Path, rx: &Receiver<Job>, shared: &Shared) {
                 Err(_) => return,
             },
         };
+        let committed;
         match job {
             Job::Turn { go, done } => {
-                if go.send(()).is_ok() {
-                    // Ends when the caller's guard drops (even by a panic).
-                    let _ = done.recv();
-                }
+                // Ends when the caller reports, or drops its end (even by a panic).
+                committed = go.send(()).is_ok() && done.recv().unwrap_or(false);
             }
             Job::Write { sync, task } => {
                 let mut group = vec![(sync, task)];
@@ -249,10 +249,17 @@ fn run(db: &Db, wal: &std::path::Path, rx: &Receiver<Job>, shared: &Shared) {
                     }
                 }
                 let mut conn = lock(&db.conn);
-                commit_group(&mut conn, group, shared);
+                committed = commit_group(&mut conn, group, shared);
                 shared.commits.fetch_add(1, Ordering::Relaxed);
                 drop(conn);
             }
+        }
+        // Only after a commit that worked, as SQLite's auto-checkpoint did: on a full disk a
+        // checkpoint would let a few commits through whose acknowledgements then fail (and
+        // their messages come again).
+        if !committed {
+            dirty = false;
+            continue;
         }
         dirty = true;
         if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_LIMIT) {
@@ -262,7 +269,7 @@ fn run(db: &Db, wal: &std::path::Path, rx: &Receiver<Job>, shared: &Shared) {
 }
 
 /// One transaction for the group, as durable as its most durable job.
-fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared: &Shared) {
+fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared: &Shared) -> bool {
     let durable = group.iter().any(|(s, _)| *s == Sync::Durable);
     let level = if durable { "FULL" } else { "NORMAL" };
     let tx = match conn
@@ -274,7 +281,7 @@ fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared
             for (_, task) in group {
                 task.fail(&e);
             }
-            return;
+            return false;
         }
     };
     let mut replies = Vec::with_capacity(group.len());
@@ -308,11 +315,17 @@ fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared
     for reply in replies {
         reply(err.as_ref());
     }
+    err.is_none()
 }
 
 fn checkpoint(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        log::warn!("store: WAL checkpoint: {e}");
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        Ok(()) => {}
+        // A full disk is reported by the commits that fail (src/store/health.rs).
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => {
+            log::debug!("store: WAL checkpoint: {e}")
+        }
+        Err(e) => log::warn!("store: WAL checkpoint: {e}"),
     }
 }
 
