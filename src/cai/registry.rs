@@ -347,22 +347,26 @@ impl Registry {
     ) -> Result<Vec<(String, Outcome)>, StoreError> {
         let now = now_ms();
         let slot = self.store.write_slot().await;
-        let state = self.lock();
-        let candidates = || {
-            state.regs.iter().map(|(id, r)| Candidate {
-                id: *id,
-                filter: &r.filter,
-                owner: &r.caller,
-                connected: r.owner.is_some(),
-            })
+        let (targets, pending) = {
+            let state = self.lock();
+            let candidates = || {
+                state.regs.iter().map(|(id, r)| Candidate {
+                    id: *id,
+                    filter: &r.filter,
+                    owner: &r.caller,
+                    connected: r.owner.is_some(),
+                })
+            };
+            let batch: Vec<(Message, Disposition)> = msgs
+                .iter()
+                .map(|m| {
+                    (m.clone(), route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms))
+                })
+                .collect();
+            let targets: Vec<Disposition> = batch.iter().map(|(_, d)| d.clone()).collect();
+            let pending = self.store.commit_messages_async(slot, batch, consumed_spool_ids.to_vec(), now);
+            (targets, pending)
         };
-        let batch: Vec<(Message, Disposition)> = msgs
-            .iter()
-            .map(|m| (m.clone(), route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms)))
-            .collect();
-        let targets: Vec<Disposition> = batch.iter().map(|(_, d)| d.clone()).collect();
-        let pending = self.store.commit_messages_async(slot, batch, consumed_spool_ids.to_vec(), now);
-        drop(state);
         let out = pending.wait().await?;
         let state = self.lock();
         for (disposition, (_, outcome)) in targets.iter().zip(&out) {

@@ -288,7 +288,11 @@ impl Store {
         out
     }
 
-    fn write_here<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write_here<T>(
+        &self,
+        sync: Sync,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.lock();
         let level = match sync {
             Sync::Durable => "FULL",
