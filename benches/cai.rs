@@ -12,7 +12,9 @@
 //! Environment: `OTAPUSHD` (the daemon binary; default target/release/otapushd, else the bench
 //! build's own), `BENCH_PUSHES` (pushes per throughput run, default 2000), `IDLE_SECS` (length
 //! of the quiet period for wake-ups, default 60), `RUST_LOG` for the daemon (default `info`,
-//! as shipped; its log goes to a file).
+//! as shipped; its log goes to a file), `FSYNC_DELAY_US`: when set, the daemon runs under
+//! benches/fsync_delay.c (built here with gcc, `LD_PRELOAD`), which sleeps that long in every
+//! fsync and fdatasync (3000 for a slow flash disk).
 //! Must run as root or as a user the daemon treats as privileged (InjectPdu is privileged).
 
 use otapush::cai::client::{serve_agent, AgentEvent, ManagerProxy};
@@ -32,6 +34,26 @@ const WINDOW: usize = 64;
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Builds benches/fsync_delay.c into target/fsync-delay/ (see the module docs).
+fn fsync_shim() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("fsync-delay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lib = dir.join("libfsync_delay.so");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fsync_delay.c");
+    let ok = Command::new("gcc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .expect("gcc (scripts/install-deps installs build-essential)");
+    assert!(ok.success(), "gcc failed on {}", src.display());
+    lib
 }
 
 fn daemon_binary() -> PathBuf {
@@ -203,8 +225,9 @@ impl Run {
         let mut l = self.latencies.clone();
         l.sort();
         println!(
-            "cai: {name:<34} {:>8.0} pushes/s  ({} pushes, {} deliveries in {:.3} s; latency p50 {:.2} ms p99 {:.2} ms)",
+            "cai: {name:<34} {:>8.0} pushes/s {:>8.0} deliveries/s ({} pushes, {} deliveries in {:.3} s; latency p50 {:.2} ms p99 {:.2} ms)",
             self.pushes as f64 / self.secs,
+            self.deliveries as f64 / self.secs,
             self.pushes,
             self.deliveries,
             self.secs,
@@ -390,7 +413,13 @@ fn main() {
         .or_else(|_| tempfile::tempdir())
         .unwrap();
     let log = state.path().join("otapushd.log");
-    let child = Command::new(&bin)
+    let mut cmd = Command::new(&bin);
+    if let Ok(us) = std::env::var("FSYNC_DELAY_US") {
+        let shim = fsync_shim();
+        println!("cai: every fsync/fdatasync of the daemon sleeps {us} µs first ({})", shim.display());
+        cmd.env("LD_PRELOAD", shim).env("FSYNC_DELAY_US", us);
+    }
+    let child = cmd
         .args(["--device", "sim", "--bus", bus.address(), "--state-dir"])
         .arg(state.path().join("state"))
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))

@@ -393,3 +393,40 @@ async fn a_huge_agent_error_is_logged_clipped_on_every_retry() {
         assert!(l.contains("EEEE… (1048576 bytes)"), "{}", &l[..l.len().min(400)]);
     }
 }
+
+/// Issue 13 item 5: commits run on the store's writer thread. While one is stalled inside its
+/// transaction (as in a slow fsync), the runtime goes on answering D-Bus calls.
+#[tokio::test]
+async fn the_bus_is_answered_while_a_commit_is_stalled_in_the_writer() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let store = otapush::store::Store::open(&cfg.store.dir, cfg.store_limits()).unwrap();
+    let (inject, _) = tokio::sync::mpsc::channel(1);
+    let (bearer, _) = tokio::sync::mpsc::channel(1);
+    let hooks = otapush::cai::ServiceHooks { inject, bearer };
+    let handle = otapush::cai::start(&bus.address, store.clone(), cfg.cai_settings(), hooks).await.unwrap();
+    let c = client(&bus).await;
+
+    let mut stall = store.stall_next_commit();
+    let msgs = [text("s1", "during a stall")];
+    let submit = handle.submit(&msgs, &[]);
+    tokio::pin!(submit);
+    tokio::select! {
+        _ = &mut submit => panic!("committed through the stall"),
+        () = stall.reached() => {}
+    }
+    let get = c.conn.call_method(
+        Some(otapush::cai::BUS_NAME),
+        otapush::cai::OBJECT_PATH,
+        Some("org.freedesktop.DBus.Properties"),
+        "Get",
+        &("org.otapush.Push1.Manager", "ModemState"),
+    );
+    let reply = tokio::time::timeout(GUARD, get).await.expect("no answer while the writer stalls").unwrap();
+    let state: OwnedValue = reply.body().deserialize().unwrap();
+    assert_eq!(String::try_from(state).unwrap(), "unknown");
+    stall.release();
+    let out = tokio::time::timeout(GUARD, submit).await.unwrap().unwrap();
+    assert_eq!(out, vec![("s1".to_string(), Outcome::New)]);
+}

@@ -53,7 +53,7 @@ pub(super) async fn run(
         match verdict(tokio::time::timeout(timeout, call).await, timeout) {
             Verdict::Ack => {
                 log::debug!("registration {id}: message {} delivered", m.id);
-                if let Err(e) = registry.store.remove_queued(head.seq) {
+                if let Err(e) = registry.store.remove_queued_async(head.seq).await {
                     // Still at the head: it comes again (same id), after a pause, not in a loop.
                     let d = backoff.next_delay();
                     log::error!(
@@ -67,7 +67,7 @@ pub(super) async fn run(
             }
             Verdict::Rejected(why) => {
                 log::info!("registration {id}: agent rejected message {} ({why}); not sent again", m.id);
-                if let Err(e) = registry.store.remove_queued(head.seq) {
+                if let Err(e) = registry.store.remove_queued_async(head.seq).await {
                     let d = backoff.next_delay();
                     log::error!("registration {id}: store: {e}; retrying in {d:?}");
                     tokio::time::sleep(d).await;

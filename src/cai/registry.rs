@@ -442,29 +442,39 @@ impl Registry {
     }
 
     /// Routes and commits messages (see [`crate::store::Store::commit_messages`]) and wakes
-    /// the delivery tasks they were queued for.
-    pub fn commit(
+    /// the delivery tasks they were queued for. The commit is queued while the routing state
+    /// is locked, so it lands before any registration change made after it.
+    pub async fn commit(
         &self,
         msgs: &[Message],
         consumed_spool_ids: &[i64],
     ) -> Result<Vec<(String, Outcome)>, StoreError> {
         let now = now_ms();
-        let mut state = self.lock();
-        let candidates = || {
-            state.regs.iter().map(|(id, r)| Candidate {
-                id: *id,
-                filter: &r.filter,
-                owner: &r.caller,
-                connected: r.owner.is_some(),
-            })
+        let slot = self.store.write_slot().await;
+        let (targets, pending) = {
+            let state = self.lock();
+            let candidates = || {
+                state.regs.iter().map(|(id, r)| Candidate {
+                    id: *id,
+                    filter: &r.filter,
+                    owner: &r.caller,
+                    connected: r.owner.is_some(),
+                })
+            };
+            let batch: Vec<(Message, Disposition)> = msgs
+                .iter()
+                .map(|m| {
+                    (m.clone(), route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms))
+                })
+                .collect();
+            let targets: Vec<Disposition> = batch.iter().map(|(_, d)| d.clone()).collect();
+            let pending = self.store.commit_messages_async(slot, batch, consumed_spool_ids.to_vec(), now);
+            (targets, pending)
         };
-        let batch: Vec<(&Message, Disposition)> = msgs
-            .iter()
-            .map(|m| (m, route(m, candidates(), &self.policy, now, self.settings.unclaimed_ttl_ms)))
-            .collect();
-        let out = self.store.commit_messages(&batch, consumed_spool_ids, now)?;
+        let out = pending.wait().await?;
+        let mut state = self.lock();
         let mut activate = false;
-        for ((_, disposition), (_, outcome)) in batch.iter().zip(&out) {
+        for (disposition, (_, outcome)) in targets.iter().zip(&out) {
             if let (Outcome::New, Disposition::Queue(targets)) = (outcome, disposition) {
                 for t in targets {
                     let Some(r) = state.regs.get_mut(&t.registration) else { continue };

@@ -282,7 +282,7 @@ impl CaiHandle {
     ) -> Result<Vec<(String, Outcome)>, Error> {
         // Classified by the registrations of now, right before routing (docs/wap-push.md).
         let msgs = &*crate::receive::wsp_on_ports(msgs, &self.registry.wsp_ports());
-        let out = self.registry.commit(msgs, consumed_spool_ids)?;
+        let out = self.registry.commit(msgs, consumed_spool_ids).await?;
         let emitter = SignalEmitter::new(&self.conn, OBJECT_PATH)?;
         for (m, (_, outcome)) in msgs.iter().zip(&out) {
             if *outcome == Outcome::New {

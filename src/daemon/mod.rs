@@ -301,8 +301,8 @@ impl Shell {
         let store_err = |e| DurableError::Store(Arc::new(e));
         match action {
             Action::Spool(rows) => {
-                let rows: Vec<(&[u8], u64)> = rows.iter().map(|(p, t)| (p.as_slice(), *t)).collect();
-                return Some(Event::Spooled(self.store.spool_pdus(&rows).map_err(store_err)));
+                // On the writer thread: the runtime serves D-Bus while the fsync runs.
+                return Some(Event::Spooled(self.store.spool_pdus_async(rows).await.map_err(store_err)));
             }
             Action::Commit { messages, consumed, room_for } => {
                 return Some(Event::Committed(self.commit(&messages, &consumed, room_for).await));

@@ -1,10 +1,12 @@
 //! Durable state in SQLite (WAL): spooled PDUs, dead letters, routed messages and their
 //! per-registration queues, persistent registrations, the dedup history and event-stream state.
 //!
-//! All calls are synchronous and short (one small transaction each, a fraction of a
-//! millisecond). The daemon makes them directly on its current-thread runtime, with no
-//! `spawn_blocking` hop. The exception is the `fsync` of a durable commit (milliseconds on
-//! flash), which blocks the runtime while it runs: spool PDUs in batches when several wait.
+//! Reads are synchronous and short (a fraction of a millisecond) under the connection's mutex.
+//! Every commit goes through one writer thread (src/store/writer.rs): the hot paths (spool,
+//! message commits, removal of delivered rows) queue their writes and `.await` the answer, so
+//! a commit's `fsync` (milliseconds on flash) and the WAL checkpoints never block the runtime,
+//! and writes queued during a commit share the next one (group commit). The synchronous write
+//! methods take their turn in the same queue, blocking their caller briefly.
 //!
 //! Durability: only the PDU spool (and registrations) commit with `synchronous=FULL`: the
 //! modem deletes a PDU once [`Store::spool_pdu`] returns, so that is the one promise that needs
@@ -16,18 +18,21 @@
 
 mod health;
 mod history;
+mod hot;
 mod integrity;
 mod queue;
 mod registration;
 mod schema;
 mod spool;
 mod stream;
+mod writer;
 
 pub use health::{Health, StoreState};
 pub use history::{HistoryEvent, Resume};
 pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
 pub use registration::StoredRegistration;
 pub use spool::{DeadLetter, SpooledPdu};
+pub use writer::{CommitStall, Pending, WriteSlot};
 
 /// A fully populated sample message, for tests across the crate.
 #[cfg(test)]
@@ -42,9 +47,6 @@ use thiserror::Error;
 /// The database file inside `[store] dir`.
 pub const DB_FILE: &str = "otapush.sqlite3";
 
-/// WAL pages written between automatic checkpoints (the WAL file stays about this size).
-const WAL_CHECKPOINT_PAGES: i64 = 256;
-
 /// Why a store operation failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -54,6 +56,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("store schema version {found} is newer than this otapush understands ({supported})")]
     TooNew { found: i64, supported: i64 },
+    #[error("cannot start the store writer thread: {0}")]
+    Writer(std::io::Error),
     #[error("stored row {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("cannot move the damaged database {path} aside: {source}")]
@@ -114,6 +118,7 @@ pub struct Totals {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Db>,
+    writer: Arc<writer::Writer>,
     limits: Arc<Limits>,
     /// Notified when queue entries leave (delivered, rejected, expired): stream events waiting
     /// for room try again (see [`Store::room_for_stream_event`]).
@@ -194,16 +199,20 @@ impl Store {
         if path.exists() {
             Self::check(path)?;
         }
-        let conn = Connection::open(path)?;
-        let mut store = Self::from_connection(conn, limits)?;
+        let conn = Self::prepare(Connection::open(path)?)?;
         let marker = integrity::in_use_marker(path);
         if let Err(e) = std::fs::write(&marker, std::process::id().to_string()) {
             log::warn!("store: cannot write {}: {e}", marker.display());
         }
-        if let Some(db) = Arc::get_mut(&mut store.conn) {
-            db.marker = Some(marker);
-        }
-        Ok(store)
+        let db = Arc::new(Db { conn: Mutex::new(conn), marker: Some(marker) });
+        let wal = integrity::companions(path)[1].clone();
+        let writer = writer::Writer::spawn(db.clone(), wal).map_err(StoreError::Writer)?;
+        Ok(Store {
+            conn: db,
+            writer: Arc::new(writer),
+            limits: Arc::new(limits),
+            room: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// `PRAGMA quick_check` on a read-only connection: closing it neither checkpoints nor
@@ -228,7 +237,7 @@ impl Store {
         }
     }
 
-    fn from_connection(mut conn: Connection, limits: Limits) -> Result<Store, Opened> {
+    fn prepare(mut conn: Connection) -> Result<Connection, Opened> {
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL: readers never block the writer, one fsync per durable commit.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -238,17 +247,13 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Truncate the WAL file back to 1 MiB after checkpoints (flash wear, disk use).
         conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
-        // Checkpoint every 256 pages (1 MiB) rather than SQLite's 1000 (4 MiB): the WAL only
-        // shrinks through a checkpoint, so on a partition with less free space than the WAL
-        // would grow to, the disk filled up and stayed full (daemon_faults `disk_full`).
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        // No checkpoint inside a commit: the writer thread checkpoints when idle, or once the
+        // WAL passes 1 MiB (the WAL only shrinks through a checkpoint: on a partition with less
+        // free space than it would grow to, the disk filled up and stayed full).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(24);
         schema::migrate(&mut conn)?;
-        Ok(Store {
-            conn: Arc::new(Db { conn: Mutex::new(conn), marker: None }),
-            limits: Arc::new(limits),
-            room: Arc::new(tokio::sync::Notify::new()),
-        })
+        Ok(conn)
     }
 
     /// The limits this store enforces.
@@ -271,8 +276,23 @@ impl Store {
         self.conn.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` in one immediate transaction committed with the given durability.
+    /// Runs `f` in one immediate transaction committed with the given durability, on the
+    /// caller's thread in the writer's turn (after the writes queued before it).
     fn write<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        // None only when the writer thread is gone: then nobody else writes either.
+        let turn = self.writer.turn();
+        let out = self.write_here(sync, f);
+        if let Some(done) = turn {
+            let _ = done.send(out.is_ok());
+        }
+        out
+    }
+
+    fn write_here<T>(
+        &self,
+        sync: Sync,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.lock();
         let level = match sync {
             Sync::Durable => "FULL",
@@ -283,6 +303,35 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// A slot in the writer's bounded queue, for [`Store::commit_messages_async`].
+    pub async fn write_slot(&self) -> WriteSlot {
+        self.writer.slot().await
+    }
+
+    /// Queues `f` for the writer thread's next (group) transaction and awaits its commit.
+    async fn write_async<T: Send + 'static>(
+        &self,
+        sync: Sync,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let slot = self.writer.slot().await;
+        self.writer.queue(slot, sync, f).wait().await
+    }
+
+    /// Test hook: the writer's next group commit stalls inside its transaction (holding the
+    /// connection, as a slow `fsync` would) until the returned guard is released or dropped.
+    #[doc(hidden)]
+    pub fn stall_next_commit(&self) -> CommitStall {
+        self.writer.stall_next_commit()
+    }
+
+    /// Test hook: transactions the writer thread has committed (or tried to), group commits
+    /// counting once.
+    #[doc(hidden)]
+    pub fn group_commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Store-wide counters.
@@ -370,7 +419,7 @@ pub(crate) mod tests {
             largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
         }
         // 256 pages of 4 KiB plus a 24-octet header each, and the 32-octet file header.
-        let bound = WAL_CHECKPOINT_PAGES as u64 * (4096 + 24) + 32 + 2 * (4096 + 24);
+        let bound = writer::WAL_LIMIT + 32 + 3 * (4096 + 24);
         assert!(largest > 0 && largest <= bound, "the WAL grew to {largest} octets (bound {bound})");
     }
 

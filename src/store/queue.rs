@@ -79,19 +79,7 @@ impl Store {
         now_ms: u64,
     ) -> Result<Vec<(String, Outcome)>> {
         let limits = self.limits.clone();
-        self.write(Sync::Normal, |tx| {
-            tx.prepare_cached("DELETE FROM seen WHERE seen_ms < ?1")?
-                .execute([to_i64(now_ms.saturating_sub(limits.dedup_window_ms))])?;
-            let mut out = Vec::with_capacity(batch.len());
-            for (msg, disposition) in batch {
-                out.push((msg.id.clone(), commit_one(tx, msg, disposition, now_ms, limits.history_window)?));
-            }
-            delete_spooled(tx, consumed_spool_ids)?;
-            trim_seen(tx, limits.max_seen_ids)?;
-            trim_dead_letters(tx, limits.max_dead_letters)?;
-            enforce_caps(tx, limits.max_queued_messages, limits.max_queued_bytes)?;
-            Ok(out)
-        })
+        self.write(Sync::Normal, |tx| commit_batch(tx, &limits, batch, consumed_spool_ids, now_ms))
     }
 
     /// The oldest unexpired entry of a registration's queue, with its message.
@@ -114,9 +102,7 @@ impl Store {
 
     /// Removes one queue entry (delivered, or rejected by its agent). False if it was gone.
     pub fn remove_queued(&self, seq: i64) -> Result<bool> {
-        let removed = self.write(Sync::Normal, |tx| {
-            Ok(tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?.execute([seq])? > 0)
-        })?;
+        let removed = self.write(Sync::Normal, |tx| delete_queued(tx, seq))?;
         if removed {
             self.room.notify_one();
         }
@@ -241,6 +227,32 @@ impl Store {
 
 /// Moves a registration's queue to the unclaimed queue (kept `unclaimed_ttl_ms` from each
 /// message's arrival), so a later matching registration gets it. Gives how many moved.
+pub(super) fn delete_queued(tx: &Transaction<'_>, seq: i64) -> Result<bool> {
+    Ok(tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?.execute([seq])? > 0)
+}
+
+/// The transaction of [`Store::commit_messages`] (also queued to the writer thread).
+pub(super) fn commit_batch<M: std::borrow::Borrow<Message>>(
+    tx: &Transaction<'_>,
+    limits: &super::Limits,
+    batch: &[(M, Disposition)],
+    consumed_spool_ids: &[i64],
+    now_ms: u64,
+) -> Result<Vec<(String, Outcome)>> {
+    tx.prepare_cached("DELETE FROM seen WHERE seen_ms < ?1")?
+        .execute([to_i64(now_ms.saturating_sub(limits.dedup_window_ms))])?;
+    let mut out = Vec::with_capacity(batch.len());
+    for (msg, disposition) in batch {
+        let msg = msg.borrow();
+        out.push((msg.id.clone(), commit_one(tx, msg, disposition, now_ms, limits.history_window)?));
+    }
+    delete_spooled(tx, consumed_spool_ids)?;
+    trim_seen(tx, limits.max_seen_ids)?;
+    trim_dead_letters(tx, limits.max_dead_letters)?;
+    enforce_caps(tx, limits.max_queued_messages, limits.max_queued_bytes)?;
+    Ok(out)
+}
+
 pub(super) fn release_queue(tx: &Transaction<'_>, registration: i64, unclaimed_ttl_ms: u64) -> Result<u64> {
     let moved = tx
         .prepare_cached(

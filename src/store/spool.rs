@@ -39,15 +39,7 @@ impl Store {
 
     /// Stores several PDUs in one durable transaction (one `fsync` for the batch).
     pub fn spool_pdus(&self, pdus: &[(&[u8], u64)]) -> Result<Vec<i64>> {
-        self.write(Sync::Durable, |tx| {
-            let mut ids = Vec::with_capacity(pdus.len());
-            let mut ins = tx.prepare_cached("INSERT INTO spool (pdu, received_ms) VALUES (?1, ?2)")?;
-            for (pdu, ms) in pdus {
-                ins.execute(params![pdu, to_i64(*ms)])?;
-                ids.push(tx.last_insert_rowid());
-            }
-            Ok(ids)
-        })
+        self.write(Sync::Durable, |tx| insert_pdus(tx, pdus))
     }
 
     /// Every spooled PDU in arrival order, to rebuild reassembly state at start.
@@ -121,6 +113,19 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+pub(super) fn insert_pdus<P: AsRef<[u8]>>(
+    tx: &rusqlite::Transaction<'_>,
+    pdus: &[(P, u64)],
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(pdus.len());
+    let mut ins = tx.prepare_cached("INSERT INTO spool (pdu, received_ms) VALUES (?1, ?2)")?;
+    for (pdu, ms) in pdus {
+        ins.execute(params![pdu.as_ref(), to_i64(*ms)])?;
+        ids.push(tx.last_insert_rowid());
+    }
+    Ok(ids)
 }
 
 pub(super) fn delete_spooled(tx: &rusqlite::Transaction<'_>, spool_ids: &[i64]) -> Result<()> {

@@ -1,0 +1,38 @@
+//! The hot-path writes, queued to the writer thread (src/store/writer.rs) and awaited: the
+//! runtime goes on serving while they commit, and those queued together share one commit.
+
+use super::queue::{commit_batch, delete_queued, Disposition, Outcome};
+use super::spool::insert_pdus;
+use super::{Pending, Result, Store, Sync, WriteSlot};
+use crate::message::Message;
+
+impl Store {
+    /// [`Store::spool_pdus`] on the writer thread: `fsync`ed when this returns Ok.
+    pub async fn spool_pdus_async(&self, pdus: Vec<(Vec<u8>, u64)>) -> Result<Vec<i64>> {
+        self.write_async(Sync::Durable, move |tx| insert_pdus(tx, &pdus)).await
+    }
+
+    /// [`Store::commit_messages`] on the writer thread. Queued at once, in the order of the
+    /// calls (a write made after this returns comes after it); await the answer.
+    pub fn commit_messages_async(
+        &self,
+        slot: WriteSlot,
+        batch: Vec<(Message, Disposition)>,
+        consumed_spool_ids: Vec<i64>,
+        now_ms: u64,
+    ) -> Pending<Vec<(String, Outcome)>> {
+        let limits = self.limits.clone();
+        self.writer.queue(slot, Sync::Normal, move |tx| {
+            commit_batch(tx, &limits, &batch, &consumed_spool_ids, now_ms)
+        })
+    }
+
+    /// [`Store::remove_queued`] on the writer thread.
+    pub async fn remove_queued_async(&self, seq: i64) -> Result<bool> {
+        let removed = self.write_async(Sync::Normal, move |tx| delete_queued(tx, seq)).await?;
+        if removed {
+            self.room.notify_one();
+        }
+        Ok(removed)
+    }
+}
