@@ -43,7 +43,8 @@ gcc -O2 -w -std=gnu11 -DHAVE_CONFIG_H -I"$build" -I"$src" -I"$src/src" -I"$src/i
 cargo bench --quiet -p otapush-proto --bench peer_codec --no-run 2>/dev/null
 ours=$(cargo bench --quiet -p otapush-proto --bench peer_codec --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*peer_codec[^"]*\)".*/\1/p' | tail -n 1)
-echo "PDUs: $(grep -c . "$set_file") kinds (benches/vectors/codec_peer.hex), $rounds rounds, best of 7"
+kinds=$(grep -c . "$set_file")
+echo "PDUs: $kinds kinds (benches/vectors/codec_peer.hex), $rounds rounds, best of 7"
 o=$("$peer" "$set_file" "$rounds" 7)
 r=$("$ours" "$set_file" "$rounds" 7)
 [ "${o#* }" = "${r#* }" ] || { echo "decoded lengths differ: oFono $o, otapush $r" >&2; exit 1; }
@@ -62,6 +63,6 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
         # Instructions of n rounds minus those of one round: the start-up and the file load cancel.
         a=$(total 1)
         b=$(total $((n + 1)))
-        echo "$who: $(echo "$a $b $n" | awk '{printf "%.0f", ($2 - $1) / ($3 * 7)}') instructions per PDU (callgrind)"
+        echo "$who: $(echo "$a $b $n $kinds" | awk '{printf "%.0f", ($2 - $1) / ($3 * $4)}') instructions per PDU (callgrind)"
     done
 fi
