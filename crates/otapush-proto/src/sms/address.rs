@@ -62,6 +62,29 @@ pub struct Address {
 
 const BCD_DIGITS: &[u8; 15] = b"0123456789*#abc";
 
+/// The digits of one BCD octet (low semi-octet first) and how many there are: 0xF, the
+/// filler, is no digit.
+static BCD_PAIRS: [[u8; 3]; 256] = {
+    const DIGIT: &[u8; 16] = b"0123456789*#abc?";
+    let mut t = [[0u8; 3]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let (lo, hi) = (b & 0x0f, b >> 4);
+        let mut e = [0u8; 3];
+        if lo != 0x0f {
+            e[0] = DIGIT[lo];
+            e[2] = 1;
+        }
+        if hi != 0x0f {
+            e[e[2] as usize] = DIGIT[hi];
+            e[2] += 1;
+        }
+        t[b] = e;
+        b += 1;
+    }
+    t
+};
+
 impl Address {
     /// Builds an address, checking that it can be encoded: an alphanumeric one must be GSM
     /// 7-bit text of at most 11 septets; any other type takes at most 20 digits of
@@ -212,20 +235,23 @@ impl Address {
             }
         } else {
             // At most '+' and 20 digits: the text has room. 0xF, the filler of an odd
-            // count, is skipped wherever it appears.
+            // count, is skipped wherever it appears. Two digits per octet from a table.
             if ton == TypeOfNumber::International && semi_octets > 0 {
                 let _ = text.push('+');
             }
-            const DIGIT: &[u8; 16] = b"0123456789*#abc?";
-            let mut push = |nibble: u8| {
-                if nibble != 0x0f {
-                    let _ = text.push(char::from(DIGIT[usize::from(nibble)]));
-                }
+            let octets = value.get(..semi_octets.div_ceil(2)).unwrap_or(value);
+            let (whole, last) = match octets.split_last() {
+                // An odd count: only the low semi-octet of the last octet is a digit.
+                Some((&last, whole)) if semi_octets % 2 == 1 => (whole, Some(last | 0xf0)),
+                _ => (octets, None),
             };
-            for (i, &b) in value.iter().enumerate().take(semi_octets.div_ceil(2)) {
-                push(b & 0x0f);
-                if 2 * i + 1 < semi_octets {
-                    push(b >> 4);
+            for &b in whole.iter().chain(last.as_ref()) {
+                let [d0, d1, count] = BCD_PAIRS[usize::from(b)];
+                if count > 0 {
+                    let _ = text.push(char::from(d0));
+                }
+                if count > 1 {
+                    let _ = text.push(char::from(d1));
                 }
             }
             // Fillers only: no digits, so no '+' either.

@@ -174,7 +174,16 @@ const fn utf8(v: u32) -> ([u8; 3], usize) {
 }
 
 const fn utf8_table(chars: &[char; 128]) -> Utf8Table {
-    let mut t = [[0u8; 4]; 128];
+    utf8_table_or(chars, [0; 4])
+}
+
+/// A locking shift table's UTF-8: a code it lacks reads as U+FFFD, with no test per septet.
+const fn locking_utf8_table(chars: &[char; 128]) -> Utf8Table {
+    utf8_table_or(chars, REPLACEMENT_UTF8)
+}
+
+const fn utf8_table_or(chars: &[char; 128], missing: [u8; 4]) -> Utf8Table {
+    let mut t = [missing; 128];
     let mut i = 0;
     while i < 128 {
         if chars[i] != NONE {
@@ -186,9 +195,9 @@ const fn utf8_table(chars: &[char; 128]) -> Utf8Table {
     t
 }
 
-static DEFAULT_UTF8: Utf8Table = utf8_table(&DEFAULT);
-static TURKISH_LOCKING_UTF8: Utf8Table = utf8_table(&TURKISH_LOCKING);
-static PORTUGUESE_LOCKING_UTF8: Utf8Table = utf8_table(&PORTUGUESE_LOCKING);
+static DEFAULT_UTF8: Utf8Table = locking_utf8_table(&DEFAULT);
+static TURKISH_LOCKING_UTF8: Utf8Table = locking_utf8_table(&TURKISH_LOCKING);
+static PORTUGUESE_LOCKING_UTF8: Utf8Table = locking_utf8_table(&PORTUGUESE_LOCKING);
 static DEFAULT_EXTENSION_UTF8: Utf8Table = utf8_table(&DEFAULT_EXTENSION);
 static TURKISH_SINGLE_UTF8: Utf8Table = utf8_table(&TURKISH_SINGLE);
 static SPANISH_SINGLE_UTF8: Utf8Table = utf8_table(&SPANISH_SINGLE);
@@ -207,7 +216,7 @@ macro_rules! languages {
         /// The tables of identifiers 4-13 (TS 23.038 §6.2.1.2.4), in order.
         static NATIONAL: [Language; 10] = [$(
             {
-                static LOCKING_UTF8: Utf8Table = utf8_table(&national::$locking);
+                static LOCKING_UTF8: Utf8Table = locking_utf8_table(&national::$locking);
                 static SINGLE_UTF8: Utf8Table = utf8_table(&national::$single);
                 Language {
                     locking: &national::$locking,
@@ -283,12 +292,7 @@ impl Tables {
     /// [`Tables::plain`] as UTF-8 (see [`Utf8Table`]).
     #[inline]
     pub(crate) fn plain_utf8(&self, septet: u8) -> &[u8; 4] {
-        let e = &self.locking_utf8[(septet & 0x7f) as usize];
-        if e[3] == 0 {
-            &REPLACEMENT_UTF8
-        } else {
-            e
-        }
+        &self.locking_utf8[(septet & 0x7f) as usize]
     }
 
     /// [`Tables::escaped`] as UTF-8.

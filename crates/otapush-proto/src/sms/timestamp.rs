@@ -43,6 +43,17 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
+/// Whether a semi-octet of the seven is above 9, the zone's low one (tens and sign) aside. One
+/// above 9 has bit 3 and bit 2 or 1 set: all thirteen are tested at once.
+fn has_nonbcd(raw: &[u8]) -> bool {
+    let mut b = [0u8; 8];
+    if let (Some(dst), Some(src)) = (b.get_mut(..7), raw.get(..7)) {
+        dst.copy_from_slice(src);
+    }
+    let x = u64::from_le_bytes(b);
+    (x >> 3) & ((x >> 2) | (x >> 1)) & 0x0010_1111_1111_1111 != 0
+}
+
 impl Timestamp {
     /// A checked time stamp (fields in range, year 1990-2089, zone within ±79 quarters).
     pub fn new(
@@ -107,7 +118,7 @@ impl Timestamp {
         let start = r.offset();
         let raw = r.take(7, field)?;
         // The zone's low semi-octet is 3 bits of tens and the sign: always a digit.
-        let nonbcd = raw[..6].iter().any(|&b| b & 0x0f > 9 || b >> 4 > 9) || raw[6] >> 4 > 9;
+        let nonbcd = has_nonbcd(raw);
         let mut v = [0u8; 6];
         for (&b, out) in raw.iter().zip(v.iter_mut()) {
             // Tens in the low nibble, units in the high one; at most 15 * 10 + 15 = 165.
@@ -159,6 +170,22 @@ impl Timestamp {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nonbcd_test_agrees_with_the_per_semi_octet_definition() {
+        let slow = |raw: &[u8; 7]| raw[..6].iter().any(|&b| b & 0x0f > 9 || b >> 4 > 9) || raw[6] >> 4 > 9;
+        for pos in 0..7 {
+            for b in 0..=255u8 {
+                let mut raw = [0x99u8; 7];
+                raw[pos] = b;
+                assert_eq!(has_nonbcd(&raw), slow(&raw), "octet {pos} = {b:02x}");
+                raw = [0; 7];
+                raw[pos] = b;
+                assert_eq!(has_nonbcd(&raw), slow(&raw), "octet {pos} = {b:02x}");
+            }
+        }
+    }
+
     use super::*;
 
     fn parse(b: &[u8]) -> Result<Timestamp, SmsError> {

@@ -111,27 +111,48 @@ pub(crate) fn parse(
 }
 
 fn decode_ucs2(body: &[u8]) -> String {
-    let mut units = body.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).peekable();
-    let mut s = String::with_capacity(body.len() / 2 * 3);
+    // UTF-8 written into a stack buffer (at most 3 octets per UCS2 unit, 4 per surrogate pair:
+    // 210 for 140 octets), checked once by `from_utf8` instead of encoded `push` by `push`.
+    // `n` stays below 211; the mask only lets the compiler see each write fits.
+    const MASK: usize = 255;
+    const _: () = assert!(MAX_UD_OCTETS / 2 * 3 < MASK);
+    let mut buf = [0u8; MASK + 1 + 4];
+    let mut n = 0;
+    let body = body.get(..MAX_UD_OCTETS).unwrap_or(body);
+    let mut units = body.chunks_exact(2).map(|p| u32::from(u16::from_be_bytes([p[0], p[1]])));
     while let Some(u) = units.next() {
+        let at = n & MASK;
         let c = match u {
-            0xD800..=0xDBFF => match units.peek() {
-                Some(&lo @ 0xDC00..=0xDFFF) => {
-                    units.next();
-                    char::from_u32(0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(lo) - 0xDC00))
+            0..=0x7f => {
+                buf[at] = u as u8;
+                n = at + 1;
+                continue;
+            }
+            0x80..=0x7ff => {
+                buf[at] = 0xc0 | (u >> 6) as u8;
+                buf[at + 1] = 0x80 | (u & 0x3f) as u8;
+                n = at + 2;
+                continue;
+            }
+            0xD800..=0xDBFF => {
+                // A high surrogate takes the next unit only when it is a low one.
+                let mut rest = units.clone();
+                match rest.next() {
+                    Some(lo @ 0xDC00..=0xDFFF) => {
+                        units = rest;
+                        char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
-            0xDC00..=0xDFFF => None,
-            _ => char::from_u32(u32::from(u)),
+            }
+            _ => char::from_u32(u),
         };
-        s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        n = at + c.unwrap_or(char::REPLACEMENT_CHARACTER).encode_utf8(&mut buf[at..at + 4]).len();
     }
-    s
+    // Whole UTF-8 sequences only, so this cannot fail.
+    std::str::from_utf8(&buf[..n & MASK]).map(String::from).unwrap_or_default()
 }
 
-/// Appends TP-UDL and TP-UD. The data must suit the scheme: text for uncompressed GSM 7-bit
-/// (through the tables the header's shift elements select) and UCS2, octets otherwise.
 pub(crate) fn emit(
     out: &mut Vec<u8>,
     dcs: DataCoding,
