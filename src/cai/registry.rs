@@ -235,7 +235,9 @@ impl Registry {
                     {
                         a.want(now_ms());
                     }
-                    state.regs.insert(r.id, Registration { caller, filter, owner: None, lease_until, activation });
+                    state
+                        .regs
+                        .insert(r.id, Registration { caller, filter, owner: None, lease_until, activation });
                 }
                 Err(e) => {
                     log::error!("registration {}: unreadable filter ({e}); ended", r.id);
