@@ -4,14 +4,13 @@
 //! leases (`Expires`, `Refresh`).
 
 use otapush::cai::client::AgentEvent;
-use otapush::ctl::encode::{encode_push, PushRequest};
 use otapush::message::{EventInfo, Message, Source};
 use otapush::store::Outcome;
 use otapush_test_support::bus::Bus;
 use otapush_test_support::cai::*;
 use otapush_test_support::daemon::{network_sends, Rig};
 use otapush_test_support::eventually::{eventually, GUARD};
-use otapush_test_support::pdu::{scts, FROM};
+use otapush_test_support::pdu::push_pdus_with_headers;
 use std::collections::HashMap;
 use std::time::Duration;
 use zbus::zvariant::Value;
@@ -125,17 +124,7 @@ async fn event_type_and_topic_filters_select_what_a_registration_gets() {
 /// The push WSP encodes with an `X-Otapush-Topic` application header (WAP-230 §8.4.2.6,
 /// Application-header as Token-text).
 fn topic_push(topic: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
-    encode_push(&PushRequest {
-        app_id: Some(TICKER.into()),
-        content_type: "text/plain".into(),
-        headers: vec![("X-Otapush-Topic".into(), topic.into())],
-        body: body.to_vec(),
-        from: FROM.into(),
-        reference,
-        scts: Some(scts()),
-        ..Default::default()
-    })
-    .unwrap()
+    push_pdus_with_headers(Some(TICKER), "text/plain", &[("X-Otapush-Topic", topic)], body, reference)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,18 +14,6 @@ use zbus::zvariant::Value;
 const TICKER: &str = "x-oma-application:sse.ticker";
 const QUOTES: &str = "x-oma-application:sse.quotes";
 
-fn stream_section(name: &str, url: &str, app: &str) -> String {
-    format!("[[sse]]\nname = {name:?}\nurl = {url:?}\napplication_id = {app:?}\n\n")
-}
-
-/// The `Streams` property as JSON: stream name → its dictionary.
-async fn streams(rig: &Rig) -> serde_json::Value {
-    let s = rig.manager().await.streams().await.unwrap();
-    let d: std::collections::HashMap<&str, Value<'_>> =
-        s.iter().map(|(k, v)| (k.as_str(), Value::from(v.clone()))).collect();
-    otapush::ctl::bus::to_json(&Value::from(d))
-}
-
 /// Receives one event, checks its application and stream, acknowledges it; gives its EventId.
 async fn event(agent: &mut Agent, app: &str, stream: &str, data: &str) -> String {
     let d = agent.next().await;

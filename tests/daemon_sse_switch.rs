@@ -16,18 +16,6 @@ use zbus::zvariant::Value;
 const TICKER: &str = "x-oma-application:sse.ticker";
 const NEWS: &str = "x-oma-application:sse.news";
 
-fn stream_section(name: &str, url: &str, app: &str) -> String {
-    format!("[[sse]]\nname = {name:?}\nurl = {url:?}\napplication_id = {app:?}\n\n")
-}
-
-/// The `Streams` property as JSON: stream name → its dictionary.
-async fn streams(rig: &Rig) -> serde_json::Value {
-    let s = rig.manager().await.streams().await.unwrap();
-    let d: std::collections::HashMap<&str, Value<'_>> =
-        s.iter().map(|(k, v)| (k.as_str(), Value::from(v.clone()))).collect();
-    otapush::ctl::bus::to_json(&Value::from(d))
-}
-
 async fn wait_stream(rig: &Rig, name: &str, key: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + GUARD;
     loop {

@@ -22,17 +22,7 @@ use zbus::zvariant::Value;
 const SIC: &str = "application/vnd.wap.sic";
 
 fn push(headers: &[(&str, &str)], content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
-    encode_push(&PushRequest {
-        app_id: None,
-        content_type: content_type.into(),
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        body: body.to_vec(),
-        from: FROM.into(),
-        reference,
-        scts: Some(scts()),
-        ..Default::default()
-    })
-    .unwrap()
+    push_pdus_with_headers(None, content_type, headers, body, reference)
 }
 
 /// An SI document (WAP-167 §8) compiled by `xml2wbxml`; `attrs` are the `indication`'s

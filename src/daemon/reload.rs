@@ -57,20 +57,9 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
 #[cfg(test)]
 mod tests {
     use super::super::sharing::group;
+    use super::super::sharing::tests::sse;
     use super::*;
     use crate::config::SseConfig;
-
-    fn sse(name: &str, url: &str) -> SseConfig {
-        SseConfig {
-            name: name.into(),
-            url: url.into(),
-            application_id: format!("x-oma-application:{name}"),
-            ca_file: None,
-            on_server_error: Default::default(),
-            idle_timeout: 45,
-            max_event_bytes: 1 << 20,
-        }
-    }
 
     fn running(cfgs: &[SseConfig]) -> BTreeMap<String, SharedStream> {
         group(cfgs).into_iter().map(|c| (c.name().to_string(), c)).collect()

@@ -49,10 +49,11 @@ pub fn group(entries: &[SseConfig]) -> Vec<SharedStream> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn sse(name: &str, url: &str) -> SseConfig {
+    /// An `[[sse]]` entry named `name` for `url`, application id `x-oma-application:<name>`.
+    pub(in crate::daemon) fn sse(name: &str, url: &str) -> SseConfig {
         SseConfig {
             name: name.into(),
             url: url.into(),

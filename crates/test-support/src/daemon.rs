@@ -318,3 +318,16 @@ pub fn spooled(state: &Path) -> i64 {
     };
     c.query_row("SELECT count(*) FROM spool", [], |r| r.get(0)).unwrap_or(-1)
 }
+
+/// An `[[sse]]` section of the daemon's config (docs/config.md, `[[sse]]`).
+pub fn stream_section(name: &str, url: &str, app: &str) -> String {
+    format!("[[sse]]\nname = {name:?}\nurl = {url:?}\napplication_id = {app:?}\n\n")
+}
+
+/// The `Streams` property as JSON: stream name → its dictionary.
+pub async fn streams(rig: &Rig) -> serde_json::Value {
+    let s = rig.manager().await.streams().await.unwrap();
+    let d: std::collections::HashMap<&str, zbus::zvariant::Value<'_>> =
+        s.iter().map(|(k, v)| (k.as_str(), zbus::zvariant::Value::from(v.clone()))).collect();
+    otapush::ctl::bus::to_json(&zbus::zvariant::Value::from(d))
+}

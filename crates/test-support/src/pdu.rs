@@ -25,9 +25,21 @@ pub const FROM: &str = "+15550100";
 
 /// A WAP Push (ports 9200 → 2948) segmented into SMS-DELIVER PDUs.
 pub fn push_pdus(app_id: Option<&str>, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {
+    push_pdus_with_headers(app_id, content_type, &[], body, reference)
+}
+
+/// [`push_pdus`] with WSP application headers (WAP-230 §8.4.2.6), e.g. `X-Otapush-Topic`.
+pub fn push_pdus_with_headers(
+    app_id: Option<&str>,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    reference: u16,
+) -> Vec<Vec<u8>> {
     encode_push(&PushRequest {
         app_id: app_id.map(Into::into),
         content_type: content_type.into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         body: body.to_vec(),
         from: FROM.into(),
         reference,
