@@ -21,7 +21,7 @@ pub mod eventsource;
 pub use otapush_proto::hex;
 pub mod logging;
 pub mod memory;
-pub mod message;
+pub use otapush_proto::message;
 pub mod modem;
 pub mod receive;
 pub use otapush_proto::sms;
