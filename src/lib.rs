@@ -23,7 +23,7 @@ pub mod logging;
 pub mod memory;
 pub use otapush_proto::message;
 pub mod modem;
-pub mod receive;
+pub use otapush_proto::receive;
 pub use otapush_proto::sms;
 pub mod sse;
 pub mod store;

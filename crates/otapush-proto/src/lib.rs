@@ -5,6 +5,7 @@
 //! sms (TS 23.040 / TS 23.038) → wdp (WAP-259) → wsp (WAP-230) → si (WAP-167)
 //! sse (WHATWG HTML §9.2): the event-stream parser, policy and status
 //! message: the unit of delivery (one push, by SMS or event stream) and its stable id
+//! push_meta: a message's routing keys (application id, media type essence, event type)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
 //! hex, time, backoff: the helpers they share
@@ -20,6 +21,8 @@ pub mod hex;
 pub mod message;
 pub mod modem;
 pub mod push_encode;
+pub mod push_meta;
+pub mod receive;
 pub mod si;
 pub mod sms;
 pub mod sse;
