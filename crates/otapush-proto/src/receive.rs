@@ -5,8 +5,8 @@
 //! returns the tags it consumed, so the caller deletes spooled PDUs only once the message is
 //! committed; a rejected PDU returns its tags with the reason, for the dead-letter table.
 
-use crate::push_meta::essence;
 use crate::message::{Message, SmsOrigin};
+use crate::push_meta::essence;
 use crate::sms::{self, SmsPdu, Tpdu, UserData};
 use crate::sse;
 use crate::wdp::{self, Reassembler, Segment};
@@ -346,8 +346,8 @@ pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push_encode::{self, PushRequest};
     use crate::message::{event_message_id, Kind};
+    use crate::push_encode::{self, PushRequest};
     use crate::sms::{Address, DeliverTemplate, Timestamp};
 
     fn receiver() -> Receiver {
