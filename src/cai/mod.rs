@@ -19,7 +19,7 @@ pub mod delivery;
 mod error;
 pub mod filter;
 mod lease;
-pub mod lifetime;
+pub use otapush_proto::lifetime;
 mod manager;
 pub mod meta;
 pub mod registry;

@@ -1,5 +1,7 @@
 //! `otapushctl monitor | status | list | inject`: talk to a running `otapushd` over D-Bus.
-//! Human output by default, JSON (one object per line for `monitor`) with `--json`.
+//! Human output by default, JSON (one object per line for `monitor`) with `--json`. A library
+//! API: the binary and the integration tests call these functions (docs/architecture.md).
+#![warn(missing_docs)]
 
 use crate::cai::client::ManagerProxy;
 use futures_lite::StreamExt;
@@ -9,14 +11,19 @@ use std::io::Write;
 use thiserror::Error;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
+/// Why a command could not talk to the daemon.
 #[derive(Debug, Error)]
 pub enum CtlError {
+    /// Nobody owns the bus name on that bus.
     #[error("otapushd is not running on the {0} bus (nobody owns org.otapush.Push1)")]
     NotRunning(String),
+    /// The bus refused the connection or a call.
     #[error("D-Bus: {0}")]
     Bus(#[from] zbus::Error),
+    /// `inject`'s argument is not hex.
     #[error("bad PDU hex: {0}")]
     Hex(#[from] crate::hex::HexError),
+    /// Writing the output failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,4 +1,6 @@
-//! The commands of `otapushctl`, as library functions the binary and tests call.
+//! The commands of `otapushctl`, as library functions the binary and tests call. `bus` (the
+//! Manager client commands) and `private_bus` (the demo's bus) are documented API; the codecs
+//! they wrap live in otapush-proto.
 
 pub mod bus;
 pub mod decode_push;

@@ -1,4 +1,6 @@
 //! A private `dbus-daemon` for the demo and for tests, so nothing touches the user's buses.
+//! `otapushctl demo` runs on it, so it ships in the library, not in crates/test-support.
+#![warn(missing_docs)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,10 +16,12 @@ pub struct PrivateBus {
 /// Why a private bus could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum PrivateBusError {
+    /// `dbus-daemon` could not be run.
     #[error(
         "dbus-daemon was not found ({0}); install it (Debian: apt-get install dbus-daemon) or pass --bus ADDRESS"
     )]
     Missing(std::io::Error),
+    /// Its directory or config could not be written, or it printed no address.
     #[error("dbus-daemon did not start: {0}")]
     Failed(String),
 }

@@ -4,6 +4,10 @@
 //! ```text
 //! sms (TS 23.040 / TS 23.038) → wdp (WAP-259) → wsp (WAP-230) → si (WAP-167)
 //! sse (WHATWG HTML §9.2): the event-stream parser, policy and status
+//! lifetime: a push's own expiry and SI ordering (WAP-230 Expires, WAP-167 §6.2)
+//! message: the unit of delivery (one push, by SMS or event stream) and its stable id
+//! push_meta: a message's routing keys (application id, media type essence, event type)
+//! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
 //! hex, time, backoff: the helpers they share
@@ -16,8 +20,12 @@
 
 pub mod backoff;
 pub mod hex;
+pub mod lifetime;
+pub mod message;
 pub mod modem;
 pub mod push_encode;
+pub mod push_meta;
+pub mod receive;
 pub mod si;
 pub mod sms;
 pub mod sse;

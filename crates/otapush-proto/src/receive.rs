@@ -5,8 +5,8 @@
 //! returns the tags it consumed, so the caller deletes spooled PDUs only once the message is
 //! committed; a rejected PDU returns its tags with the reason, for the dead-letter table.
 
-use crate::cai::filter::essence;
 use crate::message::{Message, SmsOrigin};
+use crate::push_meta::essence;
 use crate::sms::{self, SmsPdu, Tpdu, UserData};
 use crate::sse;
 use crate::wdp::{self, Reassembler, Segment};
@@ -20,31 +20,74 @@ pub use crate::message::{EVENT_STREAM, STATUS_REPORT_JSON};
 pub enum Outcome {
     /// A message completed: the [`Message`]s it becomes (several for an event stream, one per
     /// event) and the tags of the PDUs it consumed.
-    Complete { messages: Vec<Message>, tags: Vec<u64> },
+    Complete {
+        /// The messages, in order.
+        messages: Vec<Message>,
+        /// The tags of every PDU the message consumed.
+        tags: Vec<u64>,
+    },
     /// The segment is held until its siblings arrive.
-    Pending { tag: u64, have: u8, total: u8 },
+    Pending {
+        /// The PDU's tag.
+        tag: u64,
+        /// Segments of its message held now.
+        have: u8,
+        /// Segments the message has.
+        total: u8,
+    },
     /// The same segment is already held: the PDU can be dropped.
-    Duplicate { tag: u64 },
+    Duplicate {
+        /// The PDU's tag.
+        tag: u64,
+    },
     /// These PDUs cannot become a message.
-    Rejected { tags: Vec<u64>, reason: Rejection },
+    Rejected {
+        /// The tags of the PDUs given up.
+        tags: Vec<u64>,
+        /// Why.
+        reason: Rejection,
+    },
 }
 
 /// Why PDUs cannot become a message (the dead-letter reason).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
+    /// The PDU does not decode (TS 23.040).
     #[error("SMS PDU: {0}")]
     Sms(#[from] sms::SmsError),
+    /// Its concatenation header is invalid (TS 23.040 §9.2.3.24.1).
     #[error("concatenation: {0}")]
     Concatenation(#[from] wdp::ReassemblyError),
+    /// The segment contradicts those held for its message.
     #[error("segment contradicts its siblings ({}; {have} of {total} held)", conflict_text(*.kind))]
-    Conflict { kind: wdp::ConflictKind, have: u8, total: u8 },
+    Conflict {
+        /// What differs.
+        kind: wdp::ConflictKind,
+        /// Segments held.
+        have: u8,
+        /// Segments the message has.
+        total: u8,
+    },
+    /// A datagram on the WSP push port that is not a valid Push PDU (WAP-230 §8.2.4.1).
     #[error("WSP push: {0}")]
     Wsp(#[from] wsp::WspError),
+    /// A partial message was given up (timed out or displaced).
     #[error(
         "incomplete message from {originator} (reference {reference}, {have} of {total} segments) given up: {}",
         .reason.as_str()
     )]
-    GivenUp { originator: String, reference: u16, have: u8, total: u8, reason: wdp::EvictReason },
+    GivenUp {
+        /// Its originator (TP-OA).
+        originator: String,
+        /// Its concatenation reference.
+        reference: u16,
+        /// Segments held.
+        have: u8,
+        /// Segments it has.
+        total: u8,
+        /// Why it was given up.
+        reason: wdp::EvictReason,
+    },
 }
 
 fn conflict_text(kind: wdp::ConflictKind) -> &'static str {
@@ -72,6 +115,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver holding nothing, with these reassembly bounds.
     pub fn new(limits: wdp::Limits) -> Receiver {
         Receiver { reassembler: Reassembler::new(limits), segments: HashMap::new(), streams: HashMap::new() }
     }
@@ -302,8 +346,8 @@ pub fn status_report_body(r: &sms::StatusReport) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctl::encode::{encode_push, PushRequest};
     use crate::message::{event_message_id, Kind};
+    use crate::push_encode::{self, PushRequest};
     use crate::sms::{Address, DeliverTemplate, Timestamp};
 
     fn receiver() -> Receiver {
@@ -322,6 +366,11 @@ mod tests {
             tz_quarters: -12,
             nonbcd: false,
         }
+    }
+
+    /// `otapushctl encode push` at a fixed time: a request without a time stamp gets [`scts`].
+    fn encode_push(req: &PushRequest) -> Result<Vec<Vec<u8>>, String> {
+        push_encode::encode_push(req, scts())
     }
 
     fn push(app_id: &str, content_type: &str, body: &[u8], reference: u16) -> Vec<Vec<u8>> {

@@ -4,7 +4,7 @@
 //! (docs/wap-push.md, "Expiry and Service Indications").
 
 use crate::message::Message;
-use otapush_proto::si::{self, Action};
+use crate::si::{self, Action};
 
 /// The content type of a WBXML Service Indication (WAP-167 §8.1).
 pub const SIC: &str = "application/vnd.wap.sic";
@@ -36,7 +36,7 @@ pub fn lifetime(m: &Message) -> Lifetime {
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Expires"))
-        .and_then(|(_, v)| otapush_proto::wsp::date_value_secs(v))
+        .and_then(|(_, v)| crate::wsp::date_value_secs(v))
         .map(|s| s.saturating_mul(1000));
     let mut out = Lifetime { expires_ms: expires, si: None };
     if m.event.is_none() && m.content_type.eq_ignore_ascii_case(SIC) {
@@ -49,7 +49,7 @@ pub fn lifetime(m: &Message) -> Lifetime {
             out.si = sic.si_id.map(|id| SiOrder {
                 key: format!(
                     "{}\n{id}",
-                    crate::cai::filter::effective_app_id(m).unwrap_or("").to_ascii_lowercase()
+                    crate::push_meta::effective_app_id(m).unwrap_or("").to_ascii_lowercase()
                 ),
                 created_ms: sic.created.map(|s| s.saturating_mul(1000)),
                 delete: sic.action == Action::Delete,
@@ -69,9 +69,10 @@ pub fn supersedes(new_created_ms: Option<u64>, queued_created_ms: Option<u64>) -
     }
 }
 
-/// A WBXML SI with `si-id`, OPAQUE `created`/`si-expires` (omitted when empty) and an `action` token.
-#[cfg(test)]
-pub(crate) fn test_sic(si_id: &str, created: &[u8], expires: &[u8], action: u8) -> Vec<u8> {
+/// A WBXML SI with `si-id`, OPAQUE `created`/`si-expires` (omitted when empty) and an `action`
+/// token; for tests (feature `test-vectors` in the daemon crate's), not an API.
+#[cfg(any(test, feature = "test-vectors"))]
+pub fn test_sic(si_id: &str, created: &[u8], expires: &[u8], action: u8) -> Vec<u8> {
     let mut d = vec![0x03, 0x05, 0x6A, 0x00, 0x45, 0x86, 0x11, 0x03];
     d.extend_from_slice(si_id.as_bytes());
     d.push(0);
@@ -90,10 +91,32 @@ pub(crate) fn test_sic(si_id: &str, created: &[u8], expires: &[u8], action: u8) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::{Kind, Source};
+
+    /// A WAP Push for `x-wap-application:mms.ua` with no headers.
+    fn msg() -> Message {
+        Message {
+            id: "m".into(),
+            kind: Kind::WspPush,
+            source: Source::Sms,
+            originator: "+4915112345678".into(),
+            sent_time: None,
+            received_time: "2024-05-01T10:00:05+00:00".into(),
+            application_id: Some("x-wap-application:mms.ua".into()),
+            content_type: "application/vnd.wap.mms-message".into(),
+            content_type_params: Default::default(),
+            headers: Default::default(),
+            transaction_id: Some(7),
+            pdu_type: Some("push".into()),
+            port: Some(2948),
+            event: None,
+            body: Vec::new(),
+        }
+    }
 
     #[test]
     fn expires_header_and_si_attributes() {
-        let mut m = crate::store::test_message("m", b"");
+        let mut m = msg();
         assert_eq!(lifetime(&m), Lifetime::default());
         m.headers.insert("Expires".into(), "Sun, 06 Nov 1994 08:49:37 GMT".into());
         assert_eq!(lifetime(&m).expires_ms, Some(784_111_777_000));

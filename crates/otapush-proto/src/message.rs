@@ -1,7 +1,7 @@
 //! The unit of delivery: one push message, whatever path it came by (Push-CAI, docs/dbus-api.md).
 //!
-//! The receive path builds a [`Message`] from SMS or from an event stream; `cai` routes, queues
-//! and delivers it. Its `id` is derived from the message itself, so it is stable across
+//! The receive path builds a [`Message`] from SMS or from an event stream; the daemon's `cai`
+//! routes, queues and delivers it. Its `id` is derived from the message itself, so it is stable across
 //! redeliveries, restarts and both paths.
 
 use serde::{Deserialize, Serialize};
@@ -49,11 +49,14 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
+    /// By SMS (TS 23.040), whatever it carried.
     Sms,
+    /// From an `[[sse]]` event stream over HTTP (HTML §9.2).
     Sse,
 }
 
 impl Source {
+    /// The name of this source (meta key `Source`).
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Sms => "sms",
@@ -67,6 +70,7 @@ impl Source {
 pub struct EventInfo {
     /// The `[[sse]]` stream name, or empty when an SMS event matched no configured stream.
     pub stream: String,
+    /// The event's type (`message` when its block names none).
     pub event_type: String,
     /// The event's last-event-id (may be empty).
     pub event_id: String,
@@ -75,9 +79,11 @@ pub struct EventInfo {
 /// One push message, ready for routing. Every field maps to one `meta` key of `Deliver`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
-    /// Stable id (lower-case hex), derived from the content; see [`crate::cai`] for the rule.
+    /// Stable id (lower-case hex), derived from the content; see [`sms_message_id`] and [`event_message_id`].
     pub id: String,
+    /// What kind of content it is.
     pub kind: Kind,
+    /// Which path it came by.
     pub source: Source,
     /// The originating address (SMS) or the stream URL (SSE).
     pub originator: String,
@@ -87,15 +93,21 @@ pub struct Message {
     pub received_time: String,
     /// Application id URN (`x-wap-application:wml.ua` when a push has none).
     pub application_id: Option<String>,
+    /// The body's media type, without parameters.
     pub content_type: String,
+    /// The content type's parameters (a repeated name's values joined with `, `).
     pub content_type_params: BTreeMap<String, String>,
+    /// The WSP headers of a push (a repeated name's values joined with `, `).
     pub headers: BTreeMap<String, String>,
+    /// The WSP transaction id (TID) of a push.
     pub transaction_id: Option<u8>,
     /// `push` or `confirmed-push`.
     pub pdu_type: Option<String>,
     /// WDP destination port.
     pub port: Option<u16>,
+    /// Its event-stream fields, when it is one event.
     pub event: Option<EventInfo>,
+    /// The body (an event's data, UTF-8).
     pub body: Vec<u8>,
 }
 
