@@ -16,8 +16,8 @@ const LOGIND_MANAGER: &str = "org.freedesktop.login1.Manager";
 /// and spawns a task that sends `Relist` on `commands` after every resume.
 pub async fn watch_resume(conn: &zbus::Connection, commands: mpsc::Sender<ModemCommand>) -> zbus::Result<()> {
     // A match rule without a proxy: one AddMatch. A proxy first resolves logind's owner (two
-    // more round trips at start-up). The bus filters on the sender; zbus cannot match a
-    // well-known sender here, so a peer's unicast PrepareForSleep costs one storage listing.
+    // more round trips at start-up). The bus filters on the sender (zbus cannot match a
+    // well-known one); a PrepareForSleep from another peer would cost one storage listing.
     let rule = zbus::MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
         .sender(LOGIND)?
