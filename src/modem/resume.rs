@@ -8,27 +8,29 @@ use super::driver::ModemCommand;
 use futures_lite::StreamExt;
 use tokio::sync::mpsc;
 
-#[zbus::proxy(
-    interface = "org.freedesktop.login1.Manager",
-    default_service = "org.freedesktop.login1",
-    default_path = "/org/freedesktop/login1",
-    gen_blocking = false
-)]
-trait Login1Manager {
-    /// `start` is true before the system sleeps, false after it resumed.
-    #[zbus(signal)]
-    fn prepare_for_sleep(&self, start: bool) -> zbus::Result<()>;
-}
+const LOGIND: &str = "org.freedesktop.login1";
+const LOGIND_PATH: &str = "/org/freedesktop/login1";
+const LOGIND_MANAGER: &str = "org.freedesktop.login1.Manager";
 
 /// Subscribes to `PrepareForSleep` on `conn` (the match rule is in place when this returns)
 /// and spawns a task that sends `Relist` on `commands` after every resume.
 pub async fn watch_resume(conn: &zbus::Connection, commands: mpsc::Sender<ModemCommand>) -> zbus::Result<()> {
-    let proxy =
-        Login1ManagerProxy::builder(conn).cache_properties(zbus::proxy::CacheProperties::No).build().await?;
-    let mut signals = proxy.receive_prepare_for_sleep().await?;
+    // A match rule without a proxy: one AddMatch. A proxy first resolves logind's owner (two
+    // more round trips at start-up). The bus filters on the sender (zbus cannot match a
+    // well-known one); a PrepareForSleep from another peer would cost one storage listing.
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender(LOGIND)?
+        .path(LOGIND_PATH)?
+        .interface(LOGIND_MANAGER)?
+        .member("PrepareForSleep")?
+        .build();
+    let mut signals = zbus::MessageStream::for_match_rule(rule, conn, None).await?;
     tokio::spawn(async move {
-        while let Some(s) = signals.next().await {
-            match s.args().map(|a| a.start) {
+        while let Some(msg) = signals.next().await {
+            let Ok(msg) = msg else { continue };
+            // `start` is true before the system sleeps, false after it resumed.
+            match msg.body().deserialize::<bool>() {
                 Ok(false) => {
                     log::info!("system resumed (logind PrepareForSleep false)");
                     // A full channel holds a Relist already: one listing covers both.
