@@ -377,35 +377,14 @@ fn header(out: &mut Vec<u8>, name: &str, value: &str) -> Result<(), EncodeError>
                     _ => false,
                 }
             }
-            h::DATE
-            | h::EXPIRES
-            | h::IF_MODIFIED_SINCE
-            | h::IF_UNMODIFIED_SINCE
-            | h::LAST_MODIFIED
-            | h::X_WAP_TOD => match http_date::parse(value) {
+            c if h::takes_date(c) => match http_date::parse(value) {
                 Some(t) => {
                     long_integer(out, t);
                     true
                 }
                 None => false,
             },
-            h::ETAG
-            | h::FROM
-            | h::HOST
-            | h::IF_MATCH
-            | h::IF_NONE_MATCH
-            | h::SERVER
-            | h::UPGRADE
-            | h::USER_AGENT
-            | h::VIA
-            | h::CONTENT_BASE
-            | h::CONTENT_LOCATION
-            | h::LOCATION
-            | h::REFERER
-            | h::X_WAP_CONTENT_URI
-            | h::X_WAP_INITIATOR_URI
-            | h::PROFILE
-            | h::CONTENT_ID => {
+            c if h::takes_text(c) => {
                 header_text(out, value, WHAT)?;
                 true
             }

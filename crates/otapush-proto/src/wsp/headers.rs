@@ -219,33 +219,12 @@ fn well_known_value<'a>(code: u8, r: &mut Reader<'a>) -> Result<Cow<'a, str>, Ws
             };
             Ok(format!("bytes {first_byte}-*/{len}").into())
         }
-        h::DATE
-        | h::EXPIRES
-        | h::IF_MODIFIED_SINCE
-        | h::IF_UNMODIFIED_SINCE
-        | h::LAST_MODIFIED
-        | h::X_WAP_TOD => date(r),
+        c if h::takes_date(c) => date(r),
         h::IF_RANGE => match form {
             ValueForm::Text => text(r),
             _ => date(r),
         },
-        h::ETAG
-        | h::FROM
-        | h::HOST
-        | h::IF_MATCH
-        | h::IF_NONE_MATCH
-        | h::SERVER
-        | h::UPGRADE
-        | h::USER_AGENT
-        | h::VIA
-        | h::CONTENT_BASE
-        | h::CONTENT_LOCATION
-        | h::LOCATION
-        | h::REFERER
-        | h::X_WAP_CONTENT_URI
-        | h::X_WAP_INITIATOR_URI
-        | h::PROFILE
-        | h::CONTENT_ID => text(r),
+        c if h::takes_text(c) => text(r),
         h::PRAGMA => match form {
             ValueForm::Length => Ok(param_text(content_type::parameter(&mut r.length_block(WHAT)?)?)),
             _ => token_or_text(r, WHAT, |c| (c == 0).then_some("no-cache")),

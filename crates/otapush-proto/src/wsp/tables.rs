@@ -371,6 +371,34 @@ pub(crate) mod header {
     pub(crate) const CONTENT_DISPOSITION: u8 = 0x45;
     pub(crate) const X_WAP_SECURITY: u8 = 0x46;
     pub(crate) const CACHE_CONTROL: u8 = 0x47;
+
+    /// Fields whose value is an HTTP-date, sent as a Long-integer of seconds (WAP-230 §8.4.2.63).
+    pub(crate) fn takes_date(code: u8) -> bool {
+        matches!(code, DATE | EXPIRES | IF_MODIFIED_SINCE | IF_UNMODIFIED_SINCE | LAST_MODIFIED | X_WAP_TOD)
+    }
+
+    /// Fields whose value is Text-string (or Uri-value, Quoted-string) only (WAP-230 §8.4.2).
+    pub(crate) fn takes_text(code: u8) -> bool {
+        matches!(
+            code,
+            ETAG | FROM
+                | HOST
+                | IF_MATCH
+                | IF_NONE_MATCH
+                | SERVER
+                | UPGRADE
+                | USER_AGENT
+                | VIA
+                | CONTENT_BASE
+                | CONTENT_LOCATION
+                | LOCATION
+                | REFERER
+                | X_WAP_CONTENT_URI
+                | X_WAP_INITIATOR_URI
+                | PROFILE
+                | CONTENT_ID
+        )
+    }
 }
 
 /// The name of a well-known header field code on the default code page.
