@@ -17,24 +17,10 @@ use zbus::zvariant::Value;
 const MMS_APP: &str = "x-wap-application:mms.ua";
 const MMS_TYPE: &str = "application/vnd.wap.mms-message";
 
-/// An m-notification-ind (OMA-MMS-ENC §6.2), binary-encoded.
+/// An m-notification-ind (OMA-MMS-ENC §6.2) without a subject, fetched from the test MMSC path.
 fn notification(transaction: &str) -> Vec<u8> {
-    let mut b = vec![0x8C, 0x82]; // X-Mms-Message-Type: m-notification-ind
-    b.push(0x98); // X-Mms-Transaction-ID
-    b.extend_from_slice(transaction.as_bytes());
-    b.push(0);
-    b.extend_from_slice(&[0x8D, 0x92]); // X-Mms-MMS-Version: 1.2
-    let from = b"+15550123/TYPE=PLMN";
-    b.extend_from_slice(&[0x89, (from.len() + 2) as u8, 0x80]); // From: address-present-token
-    b.extend_from_slice(from);
-    b.push(0);
-    b.extend_from_slice(&[0x8A, 0x80]); // X-Mms-Message-Class: personal
-    b.extend_from_slice(&[0x8E, 0x02, 0x4B, 0x00]); // X-Mms-Message-Size: 19200
-    b.extend_from_slice(&[0x88, 0x05, 0x81, 0x03, 0x03, 0xF4, 0x80]); // X-Mms-Expiry: +3 days
-    b.push(0x83); // X-Mms-Content-Location
-    b.extend_from_slice(format!("http://mmsc.example.net/mms/{transaction}").as_bytes());
-    b.push(0);
-    b
+    let location = format!("http://mmsc.example.net/mms/{transaction}");
+    otapush::ctl::demo::mms_notification(transaction, None, &location)
 }
 
 /// The bridge's registration: its `Queued` count, once it is connected.

@@ -231,8 +231,9 @@ fn demo_time() -> Timestamp {
     }
 }
 
-/// An MMS m-notification-ind (OMA-MMS-ENC §6.2), binary-encoded.
-fn mms_notification(transaction: &str, subject: &str) -> Vec<u8> {
+/// An MMS m-notification-ind (OMA-MMS-ENC §6.2), binary-encoded: from `+15550123`, class
+/// personal, 19,200 octets, expiring in three days.
+pub fn mms_notification(transaction: &str, subject: Option<&str>, content_location: &str) -> Vec<u8> {
     let mut b = vec![0x8C, 0x82]; // X-Mms-Message-Type: m-notification-ind
     b.push(0x98); // X-Mms-Transaction-ID
     b.extend_from_slice(transaction.as_bytes());
@@ -242,14 +243,16 @@ fn mms_notification(transaction: &str, subject: &str) -> Vec<u8> {
     b.extend_from_slice(&[0x89, (from.len() + 2) as u8, 0x80]); // From: address-present-token
     b.extend_from_slice(from);
     b.push(0);
-    b.push(0x96); // Subject
-    b.extend_from_slice(subject.as_bytes());
-    b.push(0);
+    if let Some(subject) = subject {
+        b.push(0x96); // Subject
+        b.extend_from_slice(subject.as_bytes());
+        b.push(0);
+    }
     b.extend_from_slice(&[0x8A, 0x80]); // X-Mms-Message-Class: personal
     b.extend_from_slice(&[0x8E, 0x02, 0x4B, 0x00]); // X-Mms-Message-Size: 19200
     b.extend_from_slice(&[0x88, 0x05, 0x81, 0x03, 0x03, 0xF4, 0x80]); // X-Mms-Expiry: +3 days
     b.push(0x83); // X-Mms-Content-Location
-    b.extend_from_slice(format!("http://mmsc.example.net/mms/retrieve?id={transaction}-photos").as_bytes());
+    b.extend_from_slice(content_location.as_bytes());
     b.push(0);
     b
 }
@@ -409,7 +412,11 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
     let mms_pdus = pdus(
         "x-wap-application:mms.ua",
         "application/vnd.wap.mms-message",
-        mms_notification("T20261121-0001", "Holiday photos from Lisbon"),
+        mms_notification(
+            "T20261121-0001",
+            Some("Holiday photos from Lisbon"),
+            "http://mmsc.example.net/mms/retrieve?id=T20261121-0001-photos",
+        ),
         0x42,
     )?;
     say(&format!("   network    → {} SMS PDUs (8-bit, ports 9200→2948, reference 0x42); the modem stores each and signals +CMTI", mms_pdus.len()));
@@ -465,7 +472,11 @@ pub async fn run(bus: Option<String>, daemon: Option<PathBuf>) -> Result<(), Str
     let second = pdus(
         "x-wap-application:mms.ua",
         "application/vnd.wap.mms-message",
-        mms_notification("T20261121-0002", "Birthday video"),
+        mms_notification(
+            "T20261121-0002",
+            Some("Birthday video"),
+            "http://mmsc.example.net/mms/retrieve?id=T20261121-0002-photos",
+        ),
         0x45,
     )?;
     network_sends(&sim, &second).await?;
