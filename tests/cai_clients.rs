@@ -210,6 +210,7 @@ async fn otapushctl_status_list_inject_and_monitor() {
             ("ApplicationId", Value::from("x-wap-application:mms.ua")),
             ("Persistent", Value::Bool(true)),
             ("Name", Value::from("mms")),
+            ("Groups", Value::from(vec!["family", "work"])),
         ])
         .await;
     svc.handle.set_modem_state("registered");
@@ -223,8 +224,11 @@ async fn otapushctl_status_list_inject_and_monitor() {
     assert!(human.contains("modem:   registered\nbearer:  down\n"), "{human}");
     assert!(human.contains(&format!("  {reg}  uid ")), "{human}");
     assert!(human.contains("mms persistent  connected :"), "{human}");
+    assert!(human.contains(" queued 0  groups: family, work  filter: "), "{human}");
     assert!(
-        human.contains("filter: ApplicationId=x-wap-application:mms.ua, Name=mms, Persistent=true"),
+        human.contains(
+            "filter: ApplicationId=x-wap-application:mms.ua, Groups=[\"family\",\"work\"], Name=mms, Persistent=true"
+        ),
         "{human}"
     );
     assert!(human.contains("dead letters: 1\n"), "{human}");

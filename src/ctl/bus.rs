@@ -123,6 +123,15 @@ fn write_registration(out: &mut impl Write, r: &Json) -> std::io::Result<()> {
     let persistent = if s("Persistent") == json!(true) { " persistent" } else { "" };
     let conn =
         if s("Connected") == json!(true) { format!("connected {}", text("Owner")) } else { "away".into() };
+    // docs/pubsub.md: the groups joined, which also address pushes to this registration.
+    let groups = match s("Groups") {
+        Json::Array(g) if !g.is_empty() => {
+            let names: Vec<String> =
+                g.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect();
+            format!("  groups: {}", names.join(", "))
+        }
+        _ => String::new(),
+    };
     // docs/activation.md, ListRegistrations.
     let activation = match s("ActivationState") {
         Json::String(state) => format!(
@@ -134,7 +143,7 @@ fn write_registration(out: &mut impl Write, r: &Json) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "  {}  uid {}  {name}{persistent}  {conn}  queued {}  filter: {filter}{activation}",
+        "  {}  uid {}  {name}{persistent}  {conn}  queued {}{groups}  filter: {filter}{activation}",
         text("Path"),
         text("Uid"),
         text("Queued")
