@@ -5,12 +5,12 @@
 //! printed p50/p99 give both handed on and durable. Run: `cargo bench --bench modem_latency`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use otapush::modem::sim::pty::Pty;
-use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
-use otapush::modem::{run_modem, ModemState, Profile, ReceivedPdu, Transport};
+use otapush::modem::sim::{sample_deliver_pdu, SimHandle};
+use otapush::modem::ReceivedPdu;
 use otapush::store::{Limits, Store};
+use otapush_test_support::modem::ready_intake;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 struct Setup {
     sim: SimHandle,
@@ -21,24 +21,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("modem");
-    let sim = SimHandle::new(SimOptions::default());
-    let pty = Pty::open().unwrap();
-    std::os::unix::fs::symlink(pty.path(), &link).unwrap();
-    sim.attach(pty);
-    let (tx, rx) = mpsc::channel(4);
-    let (stx, mut srx) = watch::channel(ModemState::NoDevice);
-    let cfg = otapush::modem::Settings::default();
-    tokio::spawn(run_modem(
-        cfg,
-        Profile::default(),
-        Transport::Serial(link),
-        tx,
-        stx,
-        std::future::pending(),
-    ));
-    srx.wait_for(|s| *s == ModemState::Ready).await.unwrap();
+    let (sim, rx, dir) = ready_intake(4).await;
     // On disk, as a board's state dir is (/tmp may be a tmpfs).
     let state = tempfile::Builder::new().prefix("otapush-bench-").tempdir_in("/var/tmp").unwrap();
     let store = Store::open(state.path(), Limits::default()).unwrap();

@@ -5,34 +5,15 @@
 //! and of 20 (they all fit). Prints SMS/s and the AT commands per SMS by kind. Run:
 //! `cargo bench --bench modem_throughput`.
 
-use otapush::modem::sim::pty::Pty;
-use otapush::modem::sim::{sample_deliver_pdu, SimHandle, SimOptions};
-use otapush::modem::{run_modem, ModemState, Profile, Transport};
+use otapush::modem::sim::sample_deliver_pdu;
+use otapush_test_support::modem::ready_intake;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
 
 const LATENCY: Duration = Duration::from_millis(20);
 
 async fn burst(n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("modem");
-    let sim = SimHandle::new(SimOptions::default());
-    let pty = Pty::open().unwrap();
-    std::os::unix::fs::symlink(pty.path(), &link).unwrap();
-    sim.attach(pty);
-    let (tx, mut rx) = mpsc::channel(n);
-    let (stx, mut srx) = watch::channel(ModemState::NoDevice);
-    let cfg = otapush::modem::Settings::default();
-    tokio::spawn(run_modem(
-        cfg,
-        Profile::default(),
-        Transport::Serial(link),
-        tx,
-        stx,
-        std::future::pending(),
-    ));
-    srx.wait_for(|s| *s == ModemState::Ready).await.unwrap();
+    let (sim, mut rx, _dir) = ready_intake(n).await;
     sim.set_latency(LATENCY);
     let before = sim.commands().len();
     let start = Instant::now();

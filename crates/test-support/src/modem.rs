@@ -6,7 +6,9 @@
 use crate::eventually::GUARD;
 use otapush::modem::sim::pty::Pty;
 use otapush::modem::sim::{SimHandle, SimOptions};
-use otapush::modem::{run_modem_with, Location, ModemState, Profile, ReceivedPdu, StoreRetry, Transport};
+use otapush::modem::{
+    run_modem, run_modem_with, Location, ModemState, Profile, ReceivedPdu, StoreRetry, Transport,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -185,4 +187,29 @@ impl PtyModem {
     pub fn pending(&self) -> usize {
         self.sim.stored().len() + self.sim.network_queue_len()
     }
+}
+
+/// The simulator on a real pty behind a symlink, and the real driver (default settings and
+/// profile) on that path, returned once it is `Ready`: the intake benches' set-up. `queue` is
+/// the capacity of the channel of handed-on PDUs; the directory holds the link.
+pub async fn ready_intake(queue: usize) -> (SimHandle, mpsc::Receiver<ReceivedPdu>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("modem");
+    let sim = SimHandle::new(SimOptions::default());
+    let pty = Pty::open().unwrap();
+    std::os::unix::fs::symlink(pty.path(), &link).unwrap();
+    sim.attach(pty);
+    let (tx, rx) = mpsc::channel(queue);
+    let (stx, mut srx) = watch::channel(ModemState::NoDevice);
+    let cfg = otapush::modem::Settings::default();
+    tokio::spawn(run_modem(
+        cfg,
+        Profile::default(),
+        Transport::Serial(link),
+        tx,
+        stx,
+        std::future::pending(),
+    ));
+    srx.wait_for(|s| *s == ModemState::Ready).await.unwrap();
+    (sim, rx, dir)
 }
