@@ -140,7 +140,10 @@ CREATE INDEX message_by_replace_key ON message (replace_key);
 /// keeps AUTOINCREMENT: an entry's seq is held by its `Deliver` in flight, and an expiry of
 /// the newest entry during that call would otherwise hand its seq to the next message (whose
 /// entry the acknowledgement would then remove). `history.seq` keeps it too: clients see it
-/// in event ids. `message_by_replace_key` becomes partial: only Service Indications have a
+/// in event ids. `queue`'s uniqueness key turns to `(msg, reg)`, which also serves the
+/// lookups by message (the last entry of a message, SI replacement, the caps), so the
+/// separate `queue_by_msg` index goes; `queue_by_reg` (`reg`, then `seq`) still orders each
+/// queue's head and `queue_by_expiry` the expiry. `message_by_replace_key` becomes partial: only Service Indications have a
 /// key, so other messages no longer write to that index.
 const V4: &str = r#"
 CREATE TABLE spool_v4 (
@@ -165,6 +168,22 @@ INSERT INTO dead_letter_v4 SELECT id, received_ms, dead_ms, reason, pdu, message
 DROP TABLE dead_letter;
 ALTER TABLE dead_letter_v4 RENAME TO dead_letter;
 DELETE FROM sqlite_sequence WHERE name IN ('spool', 'dead_letter');
+CREATE TABLE queue_v4 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    reg INTEGER NOT NULL,
+    msg TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    UNIQUE (msg, reg)
+);
+INSERT INTO queue_v4 (seq, reg, msg, expires_ms) SELECT seq, reg, msg, expires_ms FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_v4 RENAME TO queue;
+CREATE INDEX queue_by_reg ON queue (reg);
+CREATE INDEX queue_by_expiry ON queue (expires_ms);
+CREATE TRIGGER queue_entry_removed AFTER DELETE ON queue
+    WHEN NOT EXISTS (SELECT 1 FROM queue WHERE msg = OLD.msg) BEGIN
+    DELETE FROM message WHERE id = OLD.msg;
+END;
 DROP INDEX message_by_replace_key;
 CREATE INDEX message_by_replace_key ON message (replace_key) WHERE replace_key IS NOT NULL;
 "#;
@@ -224,6 +243,14 @@ mod tests {
         assert!(!sql("spool").contains("AUTOINCREMENT"), "{}", sql("spool"));
         assert!(!sql("dead_letter").contains("AUTOINCREMENT"));
         assert!(sql("queue").contains("AUTOINCREMENT"), "queue seq stays unique");
+        let no_index: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'queue_by_msg'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(no_index, 0);
+        let plan: String = conn
+            .query_row("EXPLAIN QUERY PLAN SELECT 1 FROM queue WHERE msg = 'm1'", [], |r| r.get(3))
+            .unwrap();
+        assert!(plan.contains("sqlite_autoindex_queue"), "{plan}");
         assert!(sql("message_by_replace_key").contains("WHERE replace_key IS NOT NULL"));
         let seqs: i64 = conn
             .query_row(
@@ -249,5 +276,8 @@ mod tests {
             .query_row("SELECT count(*) FROM message WHERE replace_key = 'app/si1'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(keyed, 1);
+        // The last entry's removal still takes its message along (the trigger was rebuilt).
+        assert!(s.remove_queued(head.seq).unwrap());
+        assert_eq!(s.totals().unwrap().messages, 0);
     }
 }
