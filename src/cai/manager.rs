@@ -1,6 +1,6 @@
 //! The `org.otapush.Push1.Manager` interface on `/org/otapush/Push1` (docs/dbus-api.md).
 
-use super::access::{caller_credentials, Caller};
+use super::access::Caller;
 use super::activation;
 use super::error::PushError;
 use super::filter::{Filter, WILDCARD_APP_ID};
@@ -40,7 +40,7 @@ impl Manager {
         hdr: &Header<'_>,
     ) -> Result<(OwnedUniqueName, Caller), PushError> {
         let sender = hdr.sender().ok_or_else(|| PushError::InvalidArgs("message without a sender".into()))?;
-        let caller = caller_credentials(&dbus_proxy(conn).await?, sender).await?;
+        let caller = self.registry.credentials.get(&dbus_proxy(conn).await?, sender).await?;
         Ok((sender.to_owned().into(), caller))
     }
 

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod activation;
 pub mod client;
+pub mod credentials;
 mod deliverer;
 pub mod delivery;
 mod error;

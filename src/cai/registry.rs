@@ -193,6 +193,8 @@ pub struct Registry {
     pub quiet: Arc<crate::memory::Quiet>,
     /// Wakes the activation task: a start is due, or a rate window changed.
     pub activation_wake: Notify,
+    /// Callers' credentials per unique name, dropped in [`Registry::owner_gone`].
+    pub credentials: super::credentials::Credentials,
 }
 
 impl Registry {
@@ -254,6 +256,7 @@ impl Registry {
             lease_wake: Notify::new(),
             quiet: Arc::default(),
             activation_wake: Notify::new(),
+            credentials: Default::default(),
         })
     }
 
@@ -410,6 +413,7 @@ impl Registry {
 
     /// A bus name left: its registrations end (persistent ones stay, disconnected).
     pub fn owner_gone(&self, bus_name: &str) {
+        self.credentials.forget(bus_name);
         let mut state = self.lock();
         let ids: Vec<i64> = state
             .regs

@@ -1,7 +1,8 @@
 //! The writer thread: the one place the store commits. Hot-path writes (spool, message
 //! commits, removals of delivered rows) are queued here and awaited, so a commit's `fsync`
 //! never stalls the runtime; jobs that queue up while a commit is in flight are committed
-//! together, each in its own savepoint, with one `fsync` (group commit). The synchronous
+//! together, each in its own savepoint, with one `fsync` (group commit); consecutive jobs of
+//! the same durability form a group, so writes that need no `fsync` never wait for one. The synchronous
 //! methods take their turn in the same queue and write on the caller's thread while the
 //! writer waits: one writer at a time, in queue order. With `wal_autocheckpoint=0`, the writer
 //! checkpoints (PASSIVE) when it is idle or when the WAL passes [`WAL_LIMIT`].
@@ -237,12 +238,14 @@ fn run(db: &Db, wal: &std::path::Path, rx: &Receiver<Job>, shared: &Shared) {
                 committed = go.send(()).is_ok() && done.recv().unwrap_or(false);
             }
             Job::Write { sync, task } => {
+                // A group is all durable or all not: a removal queued behind spooled PDUs
+                // commits without waiting for their `fsync` (queue order is kept).
                 let mut group = vec![(sync, task)];
                 while group.len() < MAX_GROUP {
                     match rx.try_recv() {
-                        Ok(Job::Write { sync, task }) => group.push((sync, task)),
-                        Ok(turn) => {
-                            next = Some(turn);
+                        Ok(Job::Write { sync: s, task }) if s == sync => group.push((s, task)),
+                        Ok(other) => {
+                            next = Some(other);
                             break;
                         }
                         Err(_) => break,
@@ -268,7 +271,7 @@ fn run(db: &Db, wal: &std::path::Path, rx: &Receiver<Job>, shared: &Shared) {
     }
 }
 
-/// One transaction for the group, as durable as its most durable job.
+/// One transaction for the group (its jobs share one durability).
 fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared: &Shared) -> bool {
     let durable = group.iter().any(|(s, _)| *s == Sync::Durable);
     let level = if durable { "FULL" } else { "NORMAL" };
@@ -391,6 +394,43 @@ mod tests {
         }
         assert!(queued_seqs(&s).is_empty());
         assert_eq!(s.group_commits() - start, 2, "the stalled commit and one for the ten acks");
+    }
+
+    /// Jobs join a group only with jobs of the same durability, in queue order: the removals
+    /// queued between spooled PDUs commit on their own, without an `fsync`.
+    #[tokio::test]
+    async fn groups_do_not_mix_durable_and_normal_jobs() {
+        let (_dir, s) = temp_store(Limits::default());
+        let target = QueueTarget { registration: UNCLAIMED, expires_ms: u64::MAX / 2 };
+        let msgs: Vec<_> = (0..2).map(|i| test_message(&format!("m{i}"), b"x")).collect();
+        let batch: Vec<_> = msgs.iter().map(|m| (m, Disposition::Queue(vec![target]))).collect();
+        s.commit_messages(&batch, &[], 1).unwrap();
+        let seqs = queued_seqs(&s);
+        let start = s.group_commits();
+        let mut stall = s.stall_next_commit();
+        let first = tokio::spawn({
+            let s = s.clone();
+            async move { s.spool_pdus_async(vec![(vec![0], 0)]).await }
+        });
+        stall.reached().await;
+        let mut spool1 = Box::pin(s.spool_pdus_async(vec![(vec![1], 1)]));
+        let mut ack1 = Box::pin(s.remove_queued_async(seqs[0]));
+        let mut ack2 = Box::pin(s.remove_queued_async(seqs[1]));
+        let mut spool2 = Box::pin(s.spool_pdus_async(vec![(vec![2], 2)]));
+        assert!(poll_once(spool1.as_mut()).await.is_none());
+        assert!(poll_once(ack1.as_mut()).await.is_none());
+        assert!(poll_once(ack2.as_mut()).await.is_none());
+        assert!(poll_once(spool2.as_mut()).await.is_none());
+        stall.release();
+        first.await.unwrap().unwrap();
+        spool1.await.unwrap();
+        assert!(ack1.await.unwrap() && ack2.await.unwrap());
+        spool2.await.unwrap();
+        // A synchronous write's turn comes after the last group was counted.
+        s.discard_spooled(&[]).unwrap();
+        assert_eq!(s.group_commits() - start, 4, "stalled, [spool], [ack, ack], [spool]");
+        let pdus: Vec<Vec<u8>> = s.spooled_pdus().unwrap().into_iter().map(|p| p.pdu).collect();
+        assert_eq!(pdus, vec![vec![0], vec![1], vec![2]], "queue order kept");
     }
 
     /// A job that fails is rolled back alone; the others in its group commit.
