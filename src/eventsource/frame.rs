@@ -53,6 +53,8 @@ mod tests {
             stream: String::new(),
             event_type: t.into(),
             data: data.into(),
+            topic: None,
+            groups: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! and `group` (comma-separated lists), with the rules of the D-Bus filter keys `EventType`,
 //! `Topic` and `Groups`.
 
-use crate::cai::filter::{event_type_name, Address, MAX_LIST};
+use crate::cai::filter::{event_type_name, MAX_LIST};
 use crate::store::HistoryEvent;
 
 /// The longest name accepted in a list.
@@ -36,9 +36,9 @@ impl Selection {
         Ok(())
     }
 
+    /// Whether `ev` is selected, by the address its message named (stored with the event).
     pub fn matches(&self, ev: &HistoryEvent) -> bool {
-        let address = Address::of_event_data(ev.data.as_bytes());
-        if !address.groups.is_empty() && !self.groups.iter().any(|g| address.groups.contains(g)) {
+        if !ev.groups.is_empty() && !self.groups.iter().any(|g| ev.groups.contains(g)) {
             return false;
         }
         if !self.event_types.is_empty()
@@ -46,7 +46,7 @@ impl Selection {
         {
             return false;
         }
-        if !self.topics.is_empty() && !address.topic.is_some_and(|t| self.topics.contains(&t)) {
+        if !self.topics.is_empty() && !ev.topic.as_ref().is_some_and(|t| self.topics.contains(t)) {
             return false;
         }
         true
@@ -57,7 +57,9 @@ impl Selection {
 mod tests {
     use super::*;
 
+    /// An event addressed as its data names (as an SSE event's message is).
     fn ev(event_type: &str, data: &str) -> HistoryEvent {
+        let a = crate::cai::filter::Address::of_event_data(data.as_bytes());
         HistoryEvent {
             seq: 1,
             app_id: "a".into(),
@@ -65,6 +67,8 @@ mod tests {
             stream: "s".into(),
             event_type: event_type.into(),
             data: data.into(),
+            topic: a.topic,
+            groups: a.groups,
         }
     }
 
@@ -96,5 +100,9 @@ mod tests {
         let to_g = ev("quote", r#"{"group":"g"}"#);
         assert!(sel("", "", "h,g").matches(&to_g) && !sel("", "", "h").matches(&to_g));
         assert!(!Selection::default().matches(&to_g) && sel("", "", "g").matches(&plain));
+        // The stored address counts, not the data: a WAP Push's topic header, say.
+        let by_header = HistoryEvent { topic: Some("usd".into()), groups: vec!["h".into()], ..quote.clone() };
+        assert!(sel("", "usd", "h").matches(&by_header) && !sel("", "eur", "h").matches(&by_header));
+        assert!(!sel("", "usd", "").matches(&by_header), "addressed to group h only");
     }
 }

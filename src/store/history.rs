@@ -3,6 +3,7 @@
 //! Rows are added in the message commit's transaction (docs/eventsource.md, Resume).
 
 use super::{to_i64, Result, Store};
+use crate::cai::filter::Address;
 use crate::message::Message;
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -19,7 +20,14 @@ pub struct HistoryEvent {
     pub stream: String,
     pub event_type: String,
     pub data: String,
+    /// The topic its message named (a WAP Push header, or the event's JSON `topic`).
+    pub topic: Option<String>,
+    /// The groups its message was addressed to.
+    pub groups: Vec<String>,
 }
+
+/// Separates group names in the `groups` column (names are trimmed text without controls).
+const GROUP_SEPARATOR: &str = "\u{1f}";
 
 /// What a subscriber gets before live events.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,11 +51,15 @@ fn event_of(m: &Message) -> Option<(String, &str, &str)> {
 pub(super) fn append(tx: &Transaction<'_>, m: &Message, window: u64) -> Result<()> {
     let Some((app, stream, event_type)) = event_of(m).filter(|_| window > 0) else { return Ok(()) };
     let data = String::from_utf8_lossy(&m.body);
+    let address = Address::of(m);
+    let groups: Vec<&str> =
+        address.groups.iter().map(String::as_str).filter(|g| !g.contains(GROUP_SEPARATOR)).collect();
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO history (app, msg, stream, event_type, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO history (app, msg, stream, event_type, data, topic, groups) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![app, m.id, stream, event_type, data])?;
+        .execute(params![app, m.id, stream, event_type, data, address.topic, groups.join(GROUP_SEPARATOR)])?;
     if added > 0 {
         tx.prepare_cached(
             "DELETE FROM history WHERE app = ?1 AND seq <= \
@@ -58,16 +70,29 @@ pub(super) fn append(tx: &Transaction<'_>, m: &Message, window: u64) -> Result<(
     Ok(())
 }
 
-const COLUMNS: &str = "seq, app, msg, stream, event_type, data";
+const COLUMNS: &str = "seq, app, msg, stream, event_type, data, topic, groups";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
+    let data: String = r.get(5)?;
+    let (topic, groups) = match r.get::<_, Option<String>>(7)? {
+        Some(g) => {
+            (r.get(6)?, g.split(GROUP_SEPARATOR).filter(|g| !g.is_empty()).map(str::to_owned).collect())
+        }
+        // Written before schema 5: the address its data names.
+        None => {
+            let a = Address::of_event_data(data.as_bytes());
+            (a.topic, a.groups)
+        }
+    };
     Ok(HistoryEvent {
         seq: r.get(0)?,
         app_id: r.get(1)?,
         id: r.get(2)?,
         stream: r.get(3)?,
         event_type: r.get(4)?,
-        data: r.get(5)?,
+        data,
+        topic,
+        groups,
     })
 }
 
@@ -179,6 +204,35 @@ mod tests {
         let rest = s.history_page(a, None, first.events[1].seq, 2).unwrap();
         assert_eq!(rest.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a4"]);
         assert_eq!(s.history_event(a, "a1").unwrap(), None);
+    }
+
+    #[test]
+    fn each_event_keeps_the_address_its_message_named() {
+        let (_d, s) = temp_store(Limits { history_window: 10, ..Limits::default() });
+        let mut by_sms = event("a", "s1", r#"{"topic":"eur","group":"g"}"#);
+        by_sms.headers.insert("X-Otapush-Topic".into(), "usd".into());
+        by_sms.headers.insert("X-Otapush-Group".into(), "h, g".into());
+        commit(&s, &[by_sms, event("a", "s2", r#"{"group":["k","l"]}"#), event("a", "s3", "plain")]);
+        let got: Vec<_> = s.history_after("a", None, None, 10).unwrap().events;
+        let address: Vec<_> = got.iter().map(|e| (e.topic.as_deref(), e.groups.clone())).collect();
+        assert_eq!(
+            address,
+            [
+                (Some("usd"), vec!["h".to_string(), "g".into()]),
+                (None, vec!["k".into(), "l".into()]),
+                (None, vec![])
+            ],
+            "the header wins for the topic, groups are the union"
+        );
+        // A row written before schema 5 has no stored address: its data names it.
+        s.lock()
+            .execute(
+                "INSERT INTO history (app, msg, stream, event_type, data) VALUES ('a', 'old', 't', '', ?1)",
+                [r#"{"topic":"eur","group":"g"}"#],
+            )
+            .unwrap();
+        let old = s.history_event("a", "old").unwrap().unwrap();
+        assert_eq!((old.topic.as_deref(), old.groups), (Some("eur"), vec!["g".to_string()]));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::{Result, StoreError};
 use rusqlite::Connection;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this code writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -188,6 +188,15 @@ DROP INDEX message_by_replace_key;
 CREATE INDEX message_by_replace_key ON message (replace_key) WHERE replace_key IS NOT NULL;
 "#;
 
+/// Version 5: each EventSource history row keeps the address its message named (docs/pubsub.md),
+/// so `?topic=` and `?group=` see a WAP Push's `X-Otapush-Topic`/`X-Otapush-Group` headers as the
+/// D-Bus filters do. `groups` holds the names joined by U+001F, `''` for none; NULL marks a row
+/// written before this version, whose address is read from its JSON `data` as it was then.
+const V5: &str = r#"
+ALTER TABLE history ADD COLUMN topic TEXT;
+ALTER TABLE history ADD COLUMN groups TEXT;
+"#;
+
 /// Brings the database to [`VERSION`], one transaction per step.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -212,7 +221,7 @@ mod tests {
     /// A store file written by the version-3 schema (as the previous release left it) is
     /// migrated in place: every row stays, and the new tables no longer use AUTOINCREMENT.
     #[test]
-    fn a_version_3_store_migrates_to_4_in_place() {
+    fn a_version_3_store_migrates_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);
         {
@@ -236,7 +245,7 @@ mod tests {
         let s = Store::open(dir.path(), Limits::default()).unwrap();
         let conn = s.lock();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, VERSION);
         let sql = |name: &str| -> String {
             conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap()
         };
