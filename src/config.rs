@@ -74,6 +74,9 @@ pub mod range {
     /// 365 days.
     pub const HOLD_SECONDS: RangeInclusive<u64> = 0..=31_536_000;
     pub const DELIVER_TIMEOUT: RangeInclusive<u64> = 1..=3600;
+    pub const ACTIVATION_INTERVAL: RangeInclusive<u64> = 1..=3600;
+    /// The top of `activation_interval_max` (its bottom is `activation_interval`).
+    pub const ACTIVATION_INTERVAL_MAX: u64 = 86_400;
     /// The registrations unprivileged callers may fill together (1024 less 64 reserved).
     pub const MAX_REGISTRATIONS_PER_UID: RangeInclusive<u64> = {
         use crate::cai::registry::{MAX_REGISTRATIONS, RESERVED_FOR_PRIVILEGED};
@@ -194,6 +197,10 @@ pub struct CaiConfig {
     pub max_registrations_per_uid: usize,
     /// Persistent registrations one unprivileged uid may hold.
     pub max_persistent_per_uid: usize,
+    /// Seconds after an activation start before the next may be tried (docs/activation.md).
+    pub activation_interval: u64,
+    /// Seconds the interval doubles up to while the agent does not register.
+    pub activation_interval_max: u64,
 }
 
 impl Default for CaiConfig {
@@ -206,6 +213,8 @@ impl Default for CaiConfig {
             privileged_groups: Vec::new(),
             max_registrations_per_uid: 64,
             max_persistent_per_uid: 16,
+            activation_interval: 30,
+            activation_interval_max: 600,
         }
     }
 }
@@ -409,6 +418,18 @@ impl Config {
                 format!("must be 0..=[cai] max_registrations_per_uid ({per_uid})"),
             ));
         }
+        check("[cai] activation_interval", c.activation_interval, range::ACTIVATION_INTERVAL, "seconds")?;
+        if !(c.activation_interval..=range::ACTIVATION_INTERVAL_MAX).contains(&c.activation_interval_max) {
+            return Err(ConfigError::invalid(
+                "[cai] activation_interval_max",
+                c.activation_interval_max,
+                format!(
+                    "must be [cai] activation_interval ({})..={} seconds",
+                    c.activation_interval,
+                    range::ACTIVATION_INTERVAL_MAX
+                ),
+            ));
+        }
         let w = &self.wdp;
         check("[wdp] reassembly_timeout", w.reassembly_timeout, range::REASSEMBLY_TIMEOUT, "seconds")?;
         check("[wdp] max_partials", w.max_partials, range::MAX_PARTIALS, "messages")?;
@@ -510,7 +531,8 @@ impl Config {
                 deliver_timeout: duration(self.cai.deliver_timeout),
                 max_per_uid: self.cai.max_registrations_per_uid,
                 max_persistent_per_uid: self.cai.max_persistent_per_uid,
-                ..registry::Settings::default()
+                activation_window_ms: ms(self.cai.activation_interval),
+                activation_window_max_ms: ms(self.cai.activation_interval_max),
             },
             access: access::Settings {
                 privileged_users: self.cai.privileged_users.clone(),
@@ -691,6 +713,10 @@ on_server_error = "backoff"
             "[cai]" if key == "max_registrations_per_uid" => {
                 format!("[cai]\n{key} = {value}\nmax_persistent_per_uid = 0\n")
             }
+            // A longer activation interval needs a maximum at least as long.
+            "[cai]" if key == "activation_interval" => {
+                format!("[cai]\n{key} = {value}\nactivation_interval_max = 86400\n")
+            }
             // Likewise the per-uid subscriber cap within max_subscribers.
             "[eventsource]" if key == "max_subscribers" => {
                 format!("[eventsource]\n{key} = {value}\nmax_subscribers_per_uid = 1\n")
@@ -725,7 +751,8 @@ on_server_error = "backoff"
                 let (Ok(lo), Ok(hi)) = (lo.parse::<u64>(), hi.parse::<u64>()) else {
                     // Bounded by another key: checked by its own cross-key tests.
                     assert!(
-                        ["max_persistent_per_uid", "max_subscribers_per_uid"].contains(&r.key.as_str()),
+                        ["max_persistent_per_uid", "max_subscribers_per_uid", "activation_interval_max"]
+                            .contains(&r.key.as_str()),
                         "an unexpected non-numeric range: {}",
                         r.key
                     );
@@ -746,7 +773,7 @@ on_server_error = "backoff"
                 checked.push(r.key);
             }
         }
-        assert_eq!(checked.len(), 22, "rows checked: {checked:?}");
+        assert_eq!(checked.len(), 23, "rows checked: {checked:?}");
     }
 
     #[test]
@@ -762,6 +789,15 @@ on_server_error = "backoff"
 
     #[test]
     fn errors_name_key_value_and_range() {
+        let t = "[cai]\nactivation_interval = 60\nactivation_interval_max = 59\n";
+        let e = Config::parse(t, Path::new("t.toml")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[cai] activation_interval_max = 59: must be [cai] activation_interval (60)..=86400 seconds"
+        );
+        let t = "[cai]\nactivation_interval = 60\nactivation_interval_max = 60\n";
+        let w = Config::parse(t, Path::new("t.toml")).unwrap().cai_settings().registry;
+        assert_eq!((w.activation_window_ms, w.activation_window_max_ms), (60_000, 60_000));
         let e = Config::parse("[cai]\ndeliver_timeout = 0\n", Path::new("t.toml")).unwrap_err();
         assert_eq!(e.to_string(), "[cai] deliver_timeout = 0: must be 1..=3600 seconds");
         let t = "[[sse]]\nname = \"ticker\"\nurl = \"ftp://h/\"\napplication_id = \"x\"\n";
@@ -797,7 +833,7 @@ on_server_error = "backoff"
             assert_eq!(have, Some(&want["v"]), "{} {}", r.section, r.key);
             checked += 1;
         }
-        assert_eq!(checked, 29);
+        assert_eq!(checked, 31);
     }
 
     #[test]
