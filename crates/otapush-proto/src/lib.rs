@@ -7,6 +7,7 @@
 //! lifetime: a push's own expiry and SI ordering (WAP-230 Expires, WAP-167 §6.2)
 //! message: the unit of delivery (one push, by SMS or event stream) and its stable id
 //! push_meta: a message's routing keys (application id, media type essence, event type)
+//! filter: a registration's filter keys, a message's address (topic, groups) and matching
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
@@ -19,6 +20,7 @@
 #![warn(unreachable_pub, missing_docs)]
 
 pub mod backoff;
+pub mod filter;
 pub mod hex;
 pub mod lifetime;
 pub mod message;
