@@ -68,7 +68,7 @@ pub fn route<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cai::access::{Rule, Settings};
+    use crate::cai::access::{ResolveNss, Rule, Settings};
     use crate::message::Kind;
 
     fn filter(app: Option<&str>, persistent: bool, ttl: Option<u32>) -> Filter {

@@ -101,7 +101,10 @@ async fn start_eventsource(
     }
     let hub = Hub::new(cai.store().clone(), cfg.eventsource_hub_limits());
     let tokens = Arc::new(Tokens::new(cfg.eventsource.token_ttl.saturating_mul(1000)));
-    let policy = Arc::new(crate::cai::access::AccessPolicy::resolve(&cfg.cai_settings().access));
+    let policy = Arc::new(crate::cai::access::AccessPolicy::resolve_with(
+        &cfg.cai_settings().access,
+        &crate::cai::access::Nss,
+    ));
     let ep =
         crate::eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await?;
     cai.set_eventsource(crate::cai::EventSourceHooks {

@@ -8,6 +8,7 @@
 //! message: the unit of delivery (one push, by SMS or event stream) and its stable id
 //! push_meta: a message's routing keys (application id, media type essence, event type)
 //! filter: a registration's filter keys, a message's address (topic, groups) and matching
+//! access: who may call privileged methods, receive an application id, send to it
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
 
+pub mod access;
 pub mod backoff;
 pub mod filter;
 pub mod hex;
