@@ -9,6 +9,7 @@
 //! push_meta: a message's routing keys (application id, media type essence, event type)
 //! filter: a registration's filter keys, a message's address (topic, groups) and matching
 //! access: who may call privileged methods, receive an application id, send to it
+//! disposition: what routing decides for one message (queues, dead letter, discard)
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
@@ -22,6 +23,7 @@
 
 pub mod access;
 pub mod backoff;
+pub mod disposition;
 pub mod filter;
 pub mod hex;
 pub mod lifetime;
