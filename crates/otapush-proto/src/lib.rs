@@ -10,6 +10,7 @@
 //! filter: a registration's filter keys, a message's address (topic, groups) and matching
 //! access: who may call privileged methods, receive an application id, send to it
 //! disposition: what routing decides for one message (queues, dead letter, discard)
+//! route: which queues one message goes to (filter + access → disposition)
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
@@ -32,6 +33,7 @@ pub mod modem;
 pub mod push_encode;
 pub mod push_meta;
 pub mod receive;
+pub mod route;
 pub mod si;
 pub mod sms;
 pub mod sse;
