@@ -16,7 +16,7 @@ use self::streams::Streams;
 use crate::cai::{self, CaiHandle, ServiceHooks};
 use crate::config::{Config, ConfigError};
 use crate::modem::sim::iface::{SimulatorIface, SIMULATOR_PATH};
-use crate::modem::{self, ModemState, Profile, ReceivedPdu, Transport};
+use crate::modem::{self, LoadProfile, ModemState, Profile, ReceivedPdu, Transport};
 use crate::sse::StreamEvent;
 use crate::store::Store;
 use std::collections::HashMap;
