@@ -7,7 +7,7 @@
 use hyper::body::{Body, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use otapush::cai::access::AccessPolicy;
+use otapush::cai::access::{AccessPolicy, ResolveNss};
 use otapush::config::{AccessRule, Config};
 use otapush::eventsource::hub::HubLimits;
 use otapush::eventsource::server::Settings;

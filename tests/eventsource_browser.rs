@@ -8,7 +8,7 @@
 #![cfg(feature = "eventsource")]
 
 use hyper_util::rt::TokioIo;
-use otapush::cai::access::AccessPolicy;
+use otapush::cai::access::{AccessPolicy, ResolveNss};
 use otapush::config::Config;
 use otapush::eventsource::hub::HubLimits;
 use otapush::eventsource::server::Settings;

@@ -5,7 +5,7 @@
 
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::TokioIo;
-use otapush::cai::access::AccessPolicy;
+use otapush::cai::access::{AccessPolicy, ResolveNss};
 use otapush::cai::EventSourceHooks;
 use otapush::config::AccessRule;
 use otapush::eventsource::{self, Hub, Tokens};

@@ -3,7 +3,7 @@
 
 use otapush::modem::profile::Route;
 use otapush::modem::sim::SimOptions;
-use otapush::modem::{run_modem, ModemState, Profile, StoreRetry, Transport};
+use otapush::modem::{run_modem, LoadProfile, ModemState, Profile, StoreRetry, Transport};
 use otapush_test_support::eventually::{eventually_sync, GUARD};
 use otapush_test_support::modem::{init_log, Rig};
 use otapush_test_support::pdu::pdu;

@@ -2,7 +2,7 @@
 //! (docs/modem.md, Reply shapes): every SMS is handed over, made durable, and only then deleted.
 
 use otapush::modem::sim::{SimOptions, SimQuirks};
-use otapush::modem::{Location, Profile};
+use otapush::modem::{LoadProfile, Location, Profile};
 use otapush_test_support::eventually::eventually_sync;
 use otapush_test_support::modem::Rig;
 use otapush_test_support::pdu::pdu;

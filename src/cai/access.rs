@@ -1,131 +1,35 @@
-//! Access control: who may call privileged methods (`[cai] privileged_users/groups`), who may
-//! receive which application ids and which originators may send them (`[access] rule`), and
-//! the caller's credentials as the bus daemon reports them.
+//! Access control's system side: user and group names through NSS (`getpwnam_r` /
+//! `getgrnam_r`) and the caller's credentials as the bus daemon reports them. The policy and
+//! its decisions are pure: `otapush_proto::access`.
 
-use crate::message::{Message, Source};
 use std::ffi::CString;
 
-/// A caller's identity from the bus daemon (not from anything the caller says).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub uid: u32,
-    /// Primary and supplementary groups.
-    pub gids: Vec<u32>,
-}
+pub use otapush_proto::access::{groups_from_proc_status, AccessPolicy, Caller, NameLookup, Rule, Settings};
 
-/// Who may call privileged methods and the access rules, by name (`[cai]`, `[access]`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Settings {
-    /// Users (names or numeric uids) allowed to call privileged methods besides root.
-    pub privileged_users: Vec<String>,
-    /// Groups (names or numeric gids) allowed to call privileged methods.
-    pub privileged_groups: Vec<String>,
-    pub rules: Vec<Rule>,
-}
+/// Names through the system's user database (NSS).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nss;
 
-/// One access rule, by name.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Rule {
-    /// The application id (URN, case-insensitive) this rule governs.
-    pub application_id: String,
-    /// Users (names or uids) allowed to register for it; with `groups` empty too, anyone may.
-    pub users: Vec<String>,
-    /// Groups (names or gids) allowed to register for it.
-    pub groups: Vec<String>,
-    /// Originators allowed to send pushes for it; empty = any.
-    pub originators: Vec<String>,
-}
-
-/// A [`Rule`] with its names resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Resolved {
-    /// Lower case, for case-insensitive comparison.
-    application_id: String,
-    /// True when the rule names no users and no groups: anyone may register.
-    open: bool,
-    uids: Vec<u32>,
-    gids: Vec<u32>,
-    originators: Vec<String>,
-}
-
-/// The resolved policy (names looked up once, when the service starts).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AccessPolicy {
-    privileged_uids: Vec<u32>,
-    privileged_gids: Vec<u32>,
-    rules: Vec<Resolved>,
-}
-
-impl AccessPolicy {
-    /// Resolves the user and group names; a name that does not exist is logged and ignored (it
-    /// grants nothing).
-    pub fn resolve(s: &Settings) -> AccessPolicy {
-        let users = |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_uid, "user")).collect();
-        let groups =
-            |names: &[String]| names.iter().filter_map(|n| resolve(n, lookup_gid, "group")).collect();
-        AccessPolicy {
-            privileged_uids: users(&s.privileged_users),
-            privileged_gids: groups(&s.privileged_groups),
-            rules: s
-                .rules
-                .iter()
-                .map(|r| Resolved {
-                    application_id: r.application_id.to_ascii_lowercase(),
-                    open: r.users.is_empty() && r.groups.is_empty(),
-                    uids: users(&r.users),
-                    gids: groups(&r.groups),
-                    originators: r.originators.clone(),
-                })
-                .collect(),
-        }
+impl NameLookup for Nss {
+    fn uid(&self, name: &str) -> Option<u32> {
+        lookup_uid(name)
     }
-
-    /// Root, a `privileged_users` user or a member of a `privileged_groups` group.
-    pub fn is_privileged(&self, c: &Caller) -> bool {
-        c.uid == 0
-            || self.privileged_uids.contains(&c.uid)
-            || c.gids.iter().any(|g| self.privileged_gids.contains(g))
-    }
-
-    fn rules_for<'a>(&'a self, app_id: &str) -> impl Iterator<Item = &'a Resolved> + 'a {
-        let app_id = app_id.to_ascii_lowercase();
-        self.rules.iter().filter(move |r| r.application_id == app_id)
-    }
-
-    /// Whether a caller may receive messages of `app_id` (rules for it are merged: any rule
-    /// naming the caller's uid or one of its groups, or naming nobody, allows). No rule: yes.
-    /// Root is not exempt: a rule names exactly who gets a device-management push.
-    pub fn may_receive(&self, app_id: Option<&str>, c: &Caller) -> bool {
-        let Some(app_id) = app_id else { return true };
-        let mut rules = self.rules_for(app_id).peekable();
-        if rules.peek().is_none() {
-            return true;
-        }
-        rules.any(|r| r.open || r.uids.contains(&c.uid) || c.gids.iter().any(|g| r.gids.contains(g)))
-    }
-
-    /// Checks an SMS message's originator against the allow lists of its application id
-    /// (merged over the rules; a rule with no list allows any). Gives the refusal reason.
-    /// Event-stream messages come from a configured URL and are not checked.
-    pub fn check_originator(&self, app_id: Option<&str>, m: &Message) -> Result<(), String> {
-        let Some(app_id) = app_id else { return Ok(()) };
-        if m.source != Source::Sms {
-            return Ok(());
-        }
-        let mut lists = self.rules_for(app_id).filter(|r| !r.originators.is_empty()).peekable();
-        if lists.peek().is_none() || lists.any(|r| r.originators.iter().any(|o| o == &m.originator)) {
-            return Ok(());
-        }
-        Err(format!("originator {:?} is not allowed to send to {app_id}", m.originator))
+    fn gid(&self, name: &str) -> Option<u32> {
+        lookup_gid(name)
     }
 }
 
-fn resolve(name: &str, lookup: fn(&str) -> Option<u32>, what: &str) -> Option<u32> {
-    let id = name.parse::<u32>().ok().or_else(|| lookup(name));
-    if id.is_none() {
-        log::warn!("access control: unknown {what} {name:?} ignored");
+/// [`AccessPolicy::resolve_with`] through NSS.
+pub trait ResolveNss {
+    /// Resolves the user and group names through NSS; a name that does not exist is logged and
+    /// ignored (it grants nothing).
+    fn resolve(s: &Settings) -> AccessPolicy;
+}
+
+impl ResolveNss for AccessPolicy {
+    fn resolve(s: &Settings) -> AccessPolicy {
+        AccessPolicy::resolve_with(s, &Nss)
     }
-    id
 }
 
 /// Calls a reentrant `get*nam_r` with a growing buffer (ERANGE) up to 1 MiB.
@@ -177,21 +81,6 @@ pub fn lookup_gid(name: &str) -> Option<u32> {
     })
 }
 
-/// Parses the effective gid (`Gid:` field 2) and the `Groups:` line of `/proc/<pid>/status`.
-pub fn groups_from_proc_status(status: &str) -> Vec<u32> {
-    let mut gids = Vec::new();
-    for line in status.lines() {
-        if let Some(rest) = line.strip_prefix("Gid:") {
-            gids.extend(rest.split_whitespace().nth(1).and_then(|g| g.parse::<u32>().ok()));
-        } else if let Some(rest) = line.strip_prefix("Groups:") {
-            gids.extend(rest.split_whitespace().filter_map(|g| g.parse::<u32>().ok()));
-        }
-    }
-    gids.sort_unstable();
-    gids.dedup();
-    gids
-}
-
 /// The caller's uid and groups, from `GetConnectionCredentials` (`UnixGroupIDs` when the bus
 /// daemon gives them, else the process's `/proc/<pid>/status`).
 pub async fn caller_credentials(
@@ -216,82 +105,13 @@ pub async fn caller_credentials(
 mod tests {
     use super::*;
 
-    fn policy() -> AccessPolicy {
-        let cfg = Settings {
-            privileged_users: vec!["1500".into(), "no-such-user-xyz".into()],
-            privileged_groups: vec!["root".into(), "4242".into()],
-            rules: vec![
-                Rule {
-                    application_id: "x-wap-application:syncml.dm".into(),
-                    users: vec!["1001".into()],
-                    groups: vec!["77".into()],
-                    originators: vec!["+4917000001".into()],
-                },
-                Rule {
-                    application_id: "X-WAP-Application:SyncML.DM".into(),
-                    originators: vec!["DM-SERVER".into()],
-                    users: vec!["1002".into()],
-                    ..Default::default()
-                },
-                Rule { application_id: "x-wap-application:mms.ua".into(), ..Default::default() },
-            ],
-        };
-        AccessPolicy::resolve(&cfg)
-    }
-
-    fn caller(uid: u32, gids: &[u32]) -> Caller {
-        Caller { uid, gids: gids.to_vec() }
-    }
-
     #[test]
-    fn privileged_callers() {
-        let p = policy();
-        assert!(p.is_privileged(&caller(0, &[])));
-        assert!(p.is_privileged(&caller(1500, &[])));
-        assert!(p.is_privileged(&caller(1000, &[100, 4242])));
-        assert!(p.is_privileged(&caller(1000, &[0])), "group root resolves to gid 0");
-        assert!(!p.is_privileged(&caller(1000, &[100])));
-    }
-
-    #[test]
-    fn registration_rules_merge_and_do_not_exempt_root() {
-        let p = policy();
-        let dm = Some("x-wap-application:SYNCML.dm");
-        assert!(p.may_receive(dm, &caller(1001, &[])));
-        assert!(p.may_receive(dm, &caller(1002, &[])));
-        assert!(p.may_receive(dm, &caller(3000, &[77])));
-        assert!(!p.may_receive(dm, &caller(3000, &[78])));
-        assert!(!p.may_receive(dm, &caller(0, &[0])));
-        // A rule naming nobody, no rule at all, no application id: open.
-        assert!(p.may_receive(Some("x-wap-application:mms.ua"), &caller(3000, &[])));
-        assert!(p.may_receive(Some("x-wap-application:wml.ua"), &caller(3000, &[])));
-        assert!(p.may_receive(None, &caller(3000, &[])));
-    }
-
-    #[test]
-    fn originator_allow_lists() {
-        let p = policy();
-        let mut m = crate::store::test_message("m", b"x");
-        let dm = Some("x-wap-application:syncml.dm");
-        m.originator = "+4917000001".into();
-        assert_eq!(p.check_originator(dm, &m), Ok(()));
-        m.originator = "DM-SERVER".into();
-        assert_eq!(p.check_originator(dm, &m), Ok(()));
-        m.originator = "+4917000002".into();
-        let e = p.check_originator(dm, &m).unwrap_err();
-        assert!(e.contains("+4917000002") && e.contains("syncml.dm"), "{e}");
-        assert_eq!(p.check_originator(Some("x-wap-application:mms.ua"), &m), Ok(()));
-        m.source = Source::Sse;
-        assert_eq!(p.check_originator(dm, &m), Ok(()));
-    }
-
-    #[test]
-    fn proc_status_groups_and_nss_lookups() {
-        let status = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t101\t100\t101\nGroups:\t4 24 101 \n";
-        assert_eq!(groups_from_proc_status(status), vec![4, 24, 101]);
+    fn nss_lookups() {
         assert_eq!(lookup_uid("root"), Some(0));
         assert_eq!(lookup_gid("root"), Some(0));
         assert_eq!(lookup_uid("no-such-user-xyz"), None);
         assert_eq!(lookup_uid("nul\0byte"), None);
+        let s = Settings { privileged_groups: vec!["root".into()], ..Settings::default() };
+        assert!(AccessPolicy::resolve(&s).is_privileged(&Caller { uid: 1000, gids: vec![0] }));
     }
 }

@@ -21,23 +21,7 @@ const UNIT_SUFFIXES: &[&str] = &[".service", ".socket", ".target", ".path", ".ti
 /// A start call longer than this counts as failed (dbus-daemon's own limit is 25 s).
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What a registration starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A well-known D-Bus name, started with `org.freedesktop.DBus.StartServiceByName`.
-    Service(String),
-    /// A systemd unit, started with `org.freedesktop.systemd1.Manager.StartUnit(name, "replace")`.
-    Unit(String),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Service(n) => write!(f, "service {n}"),
-            Target::Unit(n) => write!(f, "unit {n}"),
-        }
-    }
-}
+pub use otapush_proto::filter::Target;
 
 /// Checks an `Activate` value: a well-known bus name (D-Bus specification, "Bus names"), not
 /// the bus daemon's own.

@@ -3,7 +3,7 @@
 use super::access::Caller;
 use super::activation;
 use super::error::PushError;
-use super::filter::{Filter, WILDCARD_APP_ID};
+use super::filter::{Filter, FilterDict, WILDCARD_APP_ID};
 use super::registry::{registration_path, AgentRef, Registry};
 use super::service::{Props, ServiceHooks};
 use super::AGENT_INTERFACE;

@@ -24,7 +24,7 @@ pub use otapush_proto::lifetime;
 mod manager;
 pub mod meta;
 pub mod registry;
-pub mod route;
+pub use otapush_proto::route;
 mod service;
 
 pub use error::{Error, PushError};

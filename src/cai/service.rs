@@ -2,7 +2,7 @@
 //! expires queues at their next deadline, and emits property changes. Idle, every task waits
 //! on a notification or a bus message: no timer runs.
 
-use super::access::{self, AccessPolicy};
+use super::access::{self, AccessPolicy, ResolveNss};
 use super::error::Error;
 use super::manager::{release, Manager};
 use super::meta::meta;

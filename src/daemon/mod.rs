@@ -16,7 +16,7 @@ use self::streams::Streams;
 use crate::cai::{self, CaiHandle, ServiceHooks};
 use crate::config::{Config, ConfigError};
 use crate::modem::sim::iface::{SimulatorIface, SIMULATOR_PATH};
-use crate::modem::{self, ModemState, Profile, ReceivedPdu, Transport};
+use crate::modem::{self, LoadProfile, ModemState, Profile, ReceivedPdu, Transport};
 use crate::sse::StreamEvent;
 use crate::store::Store;
 use std::collections::HashMap;
@@ -101,7 +101,10 @@ async fn start_eventsource(
     }
     let hub = Hub::new(cai.store().clone(), cfg.eventsource_hub_limits());
     let tokens = Arc::new(Tokens::new(cfg.eventsource.token_ttl.saturating_mul(1000)));
-    let policy = Arc::new(crate::cai::access::AccessPolicy::resolve(&cfg.cai_settings().access));
+    let policy = Arc::new(crate::cai::access::AccessPolicy::resolve_with(
+        &cfg.cai_settings().access,
+        &crate::cai::access::Nss,
+    ));
     let ep =
         crate::eventsource::spawn(cfg.eventsource_settings(), hub.clone(), policy, tokens.clone()).await?;
     cai.set_eventsource(crate::cai::EventSourceHooks {

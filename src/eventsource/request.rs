@@ -238,6 +238,7 @@ fn decode(s: &str, query: bool) -> Result<String, (u16, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cai::access::ResolveNss;
     use crate::config::{AccessRule, Config};
 
     const OPEN: &str = "x-oma-application:sse.ticker";

@@ -17,7 +17,7 @@ pub use otapush_proto::modem::state;
 pub use driver::{run_modem, run_modem_with, run_modem_with_commands, ModemCommand, Settings, Transport};
 pub use intake::StoreRetry;
 pub use otapush_proto::modem::Location;
-pub use profile::{Profile, ProfileError};
+pub use profile::{LoadProfile, Profile, ProfileError};
 pub use sim::{spawn_sim, SimHandle, SimOptions, SimQuirks, SimTransport};
 pub use state::ModemState;
 

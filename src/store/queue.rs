@@ -9,34 +9,12 @@ use rusqlite::types::Type;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use std::collections::BTreeMap;
 
-/// The registration id of the unclaimed queue (messages no registration matched).
-pub const UNCLAIMED: i64 = 0;
+pub use otapush_proto::disposition::{Disposition, QueueTarget, UNCLAIMED};
 
 /// Event streams may fill the queue caps up to all but 1/this of them; the rest is kept for
 /// SMS, which cannot be slowed down, so that an SMS at the caps never drops a stream event
 /// whose Last-Event-ID the server already considers delivered.
 pub const STREAM_RESERVE_DIVISOR: u64 = 16;
-
-/// One queue a message goes into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueTarget {
-    /// A registration id, or [`UNCLAIMED`].
-    pub registration: i64,
-    /// When the entry expires (Unix ms): the registration's `QueueTtl` or `[cai] unclaimed_ttl`.
-    pub expires_ms: u64,
-}
-
-/// What routing decided for one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disposition {
-    /// Queue it for these registrations (at least one; [`UNCLAIMED`] when nothing matched).
-    Queue(Vec<QueueTarget>),
-    /// Refuse it and keep it as a dead letter with this reason (e.g. originator not allowed).
-    DeadLetter(String),
-    /// Drop it with this reason, logged: the push itself says it is over (expired on arrival).
-    /// Not a dead letter: nothing is wrong with it.
-    Discard(String),
-}
 
 /// What a commit did with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,10 @@
 //! lifetime: a push's own expiry and SI ordering (WAP-230 Expires, WAP-167 §6.2)
 //! message: the unit of delivery (one push, by SMS or event stream) and its stable id
 //! push_meta: a message's routing keys (application id, media type essence, event type)
+//! filter: a registration's filter keys, a message's address (topic, groups) and matching
+//! access: who may call privileged methods, receive an application id, send to it
+//! disposition: what routing decides for one message (queues, dead letter, discard)
+//! route: which queues one message goes to (filter + access → disposition)
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
@@ -18,7 +22,10 @@
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
 
+pub mod access;
 pub mod backoff;
+pub mod disposition;
+pub mod filter;
 pub mod hex;
 pub mod lifetime;
 pub mod message;
@@ -26,6 +33,7 @@ pub mod modem;
 pub mod push_encode;
 pub mod push_meta;
 pub mod receive;
+pub mod route;
 pub mod si;
 pub mod sms;
 pub mod sse;

@@ -5,7 +5,7 @@ use super::reset::is_text_mode_entry;
 use super::*;
 use crate::modem::at::response::parse_pdu_header;
 use crate::modem::at::ResponseLine;
-use crate::modem::profile::Route;
+use crate::modem::profile::{LoadProfile, Route};
 use std::time::Duration;
 
 fn resp(cmd: &Command, lines: &[(&str, Option<&str>)], result: FinalResult) -> Response {

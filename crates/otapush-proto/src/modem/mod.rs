@@ -1,8 +1,9 @@
-//! The modem's pure parts: the AT engine, the stored-message notifications still to read, and
-//! the state the daemon shows.
+//! The modem's pure parts: the AT engine, the stored-message notifications still to read,
+//! the state the daemon shows and the board profiles' values.
 
 pub mod at;
 pub mod pending;
+pub mod profile;
 pub mod state;
 
 pub use state::ModemState;

@@ -6,19 +6,23 @@
 //! first matching registration that appears. An SMS whose originator the application id's
 //! allow list does not name becomes a dead letter. A message addressed to groups goes to their
 //! members only, one queue row each, under its one id (docs/pubsub.md). A push past its own
-//! expiry (`Expires`, `si-expires`: [`super::lifetime`]) is discarded; otherwise its expiry
+//! expiry (`Expires`, `si-expires`: [`crate::lifetime`]) is discarded; otherwise its expiry
 //! bounds `QueueTtl`.
 
-use super::access::{AccessPolicy, Caller};
-use super::filter::{effective_app_id, Address, Filter};
+use crate::access::{AccessPolicy, Caller};
+use crate::disposition::{Disposition, QueueTarget, UNCLAIMED};
+use crate::filter::{Address, Filter};
 use crate::message::Message;
-use crate::store::{Disposition, QueueTarget, UNCLAIMED};
+use crate::push_meta::effective_app_id;
 
 /// A registration as routing sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
+    /// The registration's id.
     pub id: i64,
+    /// Its filter.
     pub filter: &'a Filter,
+    /// Who registered it.
     pub owner: &'a Caller,
     /// Its agent is on the bus now.
     pub connected: bool,
@@ -40,7 +44,7 @@ pub fn route<'a>(
     if let Err(reason) = policy.check_originator(effective_app_id(m), m) {
         return Disposition::DeadLetter(reason);
     }
-    let own_expiry = super::lifetime::lifetime(m).expires_ms;
+    let own_expiry = crate::lifetime::lifetime(m).expires_ms;
     if let Some(e) = own_expiry.filter(|e| *e <= now_ms) {
         return Disposition::Discard(format!("expired at {}", crate::time::format_unix_ms(e)));
     }
@@ -68,8 +72,8 @@ pub fn route<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cai::access::{Rule, Settings};
-    use crate::message::Kind;
+    use crate::access::{NumericOnly, Rule, Settings};
+    use crate::message::{Kind, Source};
 
     fn filter(app: Option<&str>, persistent: bool, ttl: Option<u32>) -> Filter {
         Filter {
@@ -78,6 +82,26 @@ mod tests {
             name: Some("n".into()),
             queue_ttl: ttl,
             ..Filter::default()
+        }
+    }
+
+    fn msg() -> Message {
+        Message {
+            id: "m".into(),
+            kind: Kind::WspPush,
+            source: Source::Sms,
+            originator: "+4915112345678".into(),
+            sent_time: Some("2024-05-01T12:00:00+02:00".into()),
+            received_time: "2024-05-01T10:00:05+00:00".into(),
+            application_id: Some("x-wap-application:mms.ua".into()),
+            content_type: "application/vnd.wap.mms-message".into(),
+            content_type_params: Default::default(),
+            headers: Default::default(),
+            transaction_id: Some(7),
+            pdu_type: Some("push".into()),
+            port: Some(2948),
+            event: None,
+            body: b"x".to_vec(),
         }
     }
 
@@ -104,7 +128,7 @@ mod tests {
             // Not persistent and not connected: never a target.
             Candidate { id: 5, filter: &all, owner: &me, connected: false },
         ];
-        let m = crate::store::test_message("m", b"x");
+        let m = msg();
         assert_eq!(
             targets(route(&m, cands, &p, 1000, 5)),
             vec![(1, 11_000), (2, 1000 + 86_400_000), (3, 1000 + 86_400_000)]
@@ -128,7 +152,7 @@ mod tests {
             Candidate { id: 3, filter: &h, owner: &me, connected: true },
             Candidate { id: 4, filter: &all, owner: &me, connected: true },
         ];
-        let mut m = crate::store::test_message("m", b"x");
+        let mut m = msg();
         m.headers.insert("X-Otapush-Group".into(), "g,h".into());
         let ids = |d| targets(d).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
         // Addressed to g and h: each member once (2 joined both), the non-member never.
@@ -155,14 +179,14 @@ mod tests {
             }],
             ..Default::default()
         };
-        let p = AccessPolicy::resolve(&cfg);
+        let p = AccessPolicy::resolve_with(&cfg, &NumericOnly);
         let (alice, bob) = (Caller { uid: 1001, gids: vec![] }, Caller { uid: 1002, gids: vec![] });
         let all = Filter::default();
         let cands = [
             Candidate { id: 1, filter: &all, owner: &bob, connected: true },
             Candidate { id: 2, filter: &all, owner: &alice, connected: true },
         ];
-        let mut m = crate::store::test_message("m", b"x");
+        let mut m = msg();
         assert_eq!(targets(route(&m, cands, &p, 0, 5)), vec![(2, 86_400_000)]);
         m.originator = "+4900".into();
         match route(&m, cands, &p, 0, 5) {
@@ -177,7 +201,7 @@ mod tests {
         let me = Caller { uid: 1000, gids: vec![] };
         let ten_s = filter(None, false, Some(10));
         let cands = [Candidate { id: 1, filter: &ten_s, owner: &me, connected: true }];
-        let mut m = crate::store::test_message("m", b"x");
+        let mut m = msg();
         // Expires: 784111777 s.
         m.headers.insert("Expires".into(), "Sun, 06 Nov 1994 08:49:37 GMT".into());
         let at = 784_111_777_000;
