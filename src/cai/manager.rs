@@ -27,8 +27,11 @@ pub(super) struct Manager {
     pub props: Arc<Props>,
     /// Set once the EventSource endpoint runs.
     pub eventsource: Arc<std::sync::OnceLock<super::service::EventSourceHooks>>,
-    /// Bounds the method calls served at once.
+    /// Bounds the method calls served at once, `InjectPdu` aside.
     pub gate: CallGate,
+    /// Bounds the `InjectPdu` calls served at once: their own gate, so calls waiting for a
+    /// slow commit never hold back registrations.
+    pub inject_gate: CallGate,
 }
 
 fn ov(s: impl Into<String>) -> OwnedValue {
@@ -196,7 +199,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         pdu: Vec<u8>,
     ) -> Result<(), PushError> {
-        let _call = self.gate.enter().await;
+        let _call = self.inject_gate.enter().await;
         self.privileged(conn, &hdr, "InjectPdu").await?;
         if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
             return Err(PushError::InvalidArgs(format!(

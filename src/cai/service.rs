@@ -227,6 +227,7 @@ pub async fn start(
         props: props.clone(),
         eventsource: eventsource.clone(),
         gate: CallGate::new(MAX_CALLS_IN_FLIGHT),
+        inject_gate: CallGate::new(MAX_CALLS_IN_FLIGHT),
     };
     conn.object_server().at(OBJECT_PATH, manager).await?;
     let mut handle = CaiHandle {
