@@ -5,7 +5,7 @@ use super::activation;
 use super::error::PushError;
 use super::filter::{Filter, FilterDict, WILDCARD_APP_ID};
 use super::registry::{registration_path, AgentRef, Registry};
-use super::service::{Props, ServiceHooks};
+use super::service::{CallGate, Props, ServiceHooks};
 use super::AGENT_INTERFACE;
 use crate::time::format_unix_ms;
 use std::collections::HashMap;
@@ -27,6 +27,11 @@ pub(super) struct Manager {
     pub props: Arc<Props>,
     /// Set once the EventSource endpoint runs.
     pub eventsource: Arc<std::sync::OnceLock<super::service::EventSourceHooks>>,
+    /// Bounds the method calls served at once, `InjectPdu` aside.
+    pub gate: CallGate,
+    /// Bounds the `InjectPdu` calls served at once: their own gate, so calls waiting for a
+    /// slow commit never hold back registrations.
+    pub inject_gate: CallGate,
 }
 
 fn ov(s: impl Into<String>) -> OwnedValue {
@@ -73,6 +78,7 @@ impl Manager {
         filter: HashMap<String, OwnedValue>,
         agent: OwnedObjectPath,
     ) -> Result<OwnedObjectPath, PushError> {
+        let _call = self.gate.enter().await;
         let filter = Filter::from_dict(&filter).map_err(|e| PushError::InvalidFilter(e.to_string()))?;
         let (sender, caller) = self.caller(conn, &hdr).await?;
         if let Some(app) = filter.application_id.as_deref().filter(|a| *a != WILDCARD_APP_ID) {
@@ -117,6 +123,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         registration: OwnedObjectPath,
     ) -> Result<(), PushError> {
+        let _call = self.gate.enter().await;
         let (sender, caller) = self.caller(conn, &hdr).await?;
         self.registry.unregister(registration.as_str(), &sender, &caller)
     }
@@ -130,6 +137,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         registration: OwnedObjectPath,
     ) -> Result<u32, PushError> {
+        let _call = self.gate.enter().await;
         let (sender, caller) = self.caller(conn, &hdr).await?;
         self.registry.refresh(registration.as_str(), &sender, &caller)
     }
@@ -144,6 +152,7 @@ impl Manager {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<Vec<(OwnedObjectPath, HashMap<String, OwnedValue>)>, PushError> {
+        let _call = self.gate.enter().await;
         let (_, caller) = self.caller(conn, &hdr).await?;
         let mut out = Vec::new();
         for r in self.registry.list(&caller)? {
@@ -190,6 +199,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         pdu: Vec<u8>,
     ) -> Result<(), PushError> {
+        let _call = self.inject_gate.enter().await;
         self.privileged(conn, &hdr, "InjectPdu").await?;
         if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
             return Err(PushError::InvalidArgs(format!(
@@ -219,6 +229,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         state: String,
     ) -> Result<(), PushError> {
+        let _call = self.gate.enter().await;
         self.privileged(conn, &hdr, "SetBearerState").await?;
         let Some(up) = crate::bearer::parse_state(&state) else {
             return Err(PushError::InvalidArgs(format!("bearer state {state:?} is not \"up\" or \"down\"")));
@@ -239,6 +250,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
         application_id: String,
     ) -> Result<String, PushError> {
+        let _call = self.gate.enter().await;
         let es = self.eventsource.get().ok_or_else(|| {
             PushError::Failed("the EventSource endpoint is not configured ([eventsource])".into())
         })?;
@@ -266,6 +278,7 @@ impl Manager {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<Vec<(String, HashMap<String, OwnedValue>)>, PushError> {
+        let _call = self.gate.enter().await;
         let (_, caller) = self.caller(conn, &hdr).await?;
         let privileged = self.registry.policy.is_privileged(&caller);
         let mut out = Vec::new();

@@ -30,6 +30,57 @@ pub struct ServiceHooks {
     pub bearer: mpsc::Sender<bool>,
 }
 
+/// How many Manager method calls are served at once. The rest wait their turn (none fails):
+/// a burst of `InjectPdu` calls then holds at most this many credential look-ups, PDUs and
+/// answers in memory instead of one of each per queued call.
+pub const MAX_CALLS_IN_FLIGHT: usize = 4;
+
+/// Bounds the Manager method calls served at once (see [`MAX_CALLS_IN_FLIGHT`]).
+#[derive(Debug)]
+pub(super) struct CallGate {
+    permits: tokio::sync::Semaphore,
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Test hook: the most calls ever in flight together.
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+/// One call being served; dropping it lets the next waiting call in.
+pub(super) struct CallPermit<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    gate: &'a CallGate,
+}
+
+impl CallGate {
+    pub(super) fn new(limit: usize) -> Self {
+        CallGate {
+            permits: tokio::sync::Semaphore::new(limit.max(1)),
+            in_flight: Default::default(),
+            peak: Default::default(),
+        }
+    }
+
+    /// Waits (first come, first served) until fewer than the limit are in flight.
+    pub(super) async fn enter(&self) -> CallPermit<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // The semaphore is never closed.
+        let permit = self.permits.acquire().await.expect("the call gate is never closed");
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        CallPermit { _permit: permit, gate: self }
+    }
+
+    #[cfg(test)]
+    pub(super) fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for CallPermit<'_> {
+    fn drop(&mut self) {
+        self.gate.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Connects to `system`, `session`, or a D-Bus address such as `unix:path=/run/x`.
 ///
 /// A Unix socket (path or abstract name) is connected here, on the calling thread: zbus would
@@ -170,8 +221,14 @@ pub async fn start(
     // Watch names leaving before anyone can register, so no departure is missed.
     let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
     let eventsource = Arc::new(OnceLock::new());
-    let manager =
-        Manager { registry: registry.clone(), hooks, props: props.clone(), eventsource: eventsource.clone() };
+    let manager = Manager {
+        registry: registry.clone(),
+        hooks,
+        props: props.clone(),
+        eventsource: eventsource.clone(),
+        gate: CallGate::new(MAX_CALLS_IN_FLIGHT),
+        inject_gate: CallGate::new(MAX_CALLS_IN_FLIGHT),
+    };
     conn.object_server().at(OBJECT_PATH, manager).await?;
     let mut handle = CaiHandle {
         conn: conn.clone(),
@@ -377,5 +434,44 @@ impl Drop for CaiHandle {
             t.abort();
         }
         self.registry.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallGate;
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+
+    /// 40 calls arrive together at a gate of 3: each, once in, waits until released, so the
+    /// gate is the only bound. All are answered, never more than 3 at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn call_gate_serves_all_calls_at_most_limit_at_once() {
+        let gate = Arc::new(CallGate::new(3));
+        let release = Arc::new(Semaphore::new(0));
+        let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel();
+        let calls: Vec<_> = (0..40)
+            .map(|i| {
+                let (gate, release, entered_tx) = (gate.clone(), release.clone(), entered_tx.clone());
+                tokio::spawn(async move {
+                    let _call = gate.enter().await;
+                    entered_tx.send(()).unwrap();
+                    release.acquire().await.unwrap().forget();
+                    i
+                })
+            })
+            .collect();
+        for _ in 0..40 {
+            entered.recv().await.unwrap();
+            assert!(gate.peak() <= 3, "peak {} over the limit", gate.peak());
+            release.add_permits(1);
+        }
+        let mut answered = 0;
+        for c in calls {
+            c.await.unwrap();
+            answered += 1;
+        }
+        assert_eq!(answered, 40);
+        assert_eq!(gate.peak(), 3);
     }
 }
