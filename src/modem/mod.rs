@@ -7,7 +7,9 @@
 pub use otapush_proto::modem::at;
 pub mod device;
 pub mod driver;
-pub mod intake;
+pub use otapush_proto::modem::intake;
+#[cfg(test)]
+mod intake_sim_tests;
 pub use otapush_proto::modem::pending;
 pub mod profile;
 pub mod resume;

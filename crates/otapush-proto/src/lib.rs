@@ -14,6 +14,7 @@
 //! receive: raw SMS PDUs → reassembled, decoded messages (sms → wdp → wsp → message)
 //! push_encode: a WAP Push as SMS-DELIVER PDUs (sms + wsp encoders), for tests and otapushctl
 //! modem::at (V.250, TS 27.007, TS 27.005): the AT engine; modem::pending: +CMTI to read
+//! modem::intake (TS 27.005 §3): the SMS intake, from the modem to durable storage
 //! hex, time, backoff: the helpers they share
 //! ```
 //!

@@ -1,7 +1,8 @@
-//! The modem's pure parts: the AT engine, the stored-message notifications still to read,
-//! the state the daemon shows and the board profiles' values.
+//! The modem's pure parts: the AT engine, the SMS intake, the stored-message notifications
+//! still to read, the state the daemon shows and the board profiles' values.
 
 pub mod at;
+pub mod intake;
 pub mod pending;
 pub mod profile;
 pub mod state;

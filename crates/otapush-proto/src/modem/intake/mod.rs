@@ -43,7 +43,14 @@ pub enum Action {
     Send(Command),
     /// Hand this PDU to durable storage; answer with [`Intake::on_durable`] and the same
     /// token.
-    HandOver { token: u64, pdu: RawPdu, location: Option<Location> },
+    HandOver {
+        /// Names this hand-over in [`Intake::on_durable`].
+        token: u64,
+        /// The PDU as the modem printed it, with the SMSC prefix.
+        pdu: RawPdu,
+        /// Where it is stored; `None` for a routed `+CMT`.
+        location: Option<Location>,
+    },
     /// Publish a new state.
     State(ModemState),
 }
@@ -103,6 +110,7 @@ pub struct Intake {
 }
 
 impl Intake {
+    /// An intake for a modem of board `profile`, disconnected.
     pub fn new(profile: Profile) -> Intake {
         Intake {
             profile,
@@ -123,6 +131,7 @@ impl Intake {
         self
     }
 
+    /// The next thing to do, oldest first.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.out.actions.pop_front()
     }
@@ -146,6 +155,7 @@ impl Intake {
         self.durable.refusing.is_some()
     }
 
+    /// The init sequence is done: the intake reads, stores and deletes messages.
     pub fn is_ready(&self) -> bool {
         self.phase == Phase::Ready
     }

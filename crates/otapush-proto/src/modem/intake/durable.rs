@@ -26,7 +26,9 @@ const ROUTED_REFUSAL_GRACE: Duration = Duration::from_secs(120);
 /// up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreRetry {
+    /// The first pause.
     pub first: Duration,
+    /// The longest pause.
     pub max: Duration,
 }
 
