@@ -215,30 +215,14 @@ impl FilterDict for Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, Source};
+    use crate::message::Message;
 
     fn dict(entries: &[(&str, Value<'static>)]) -> HashMap<String, OwnedValue> {
         entries.iter().map(|(k, v)| (k.to_string(), v.try_to_owned().unwrap())).collect()
     }
 
     fn push(app: Option<&str>, ct: &str, port: Option<u16>) -> Message {
-        Message {
-            id: "x".into(),
-            kind: Kind::WspPush,
-            source: Source::Sms,
-            originator: "+1".into(),
-            sent_time: None,
-            received_time: "t".into(),
-            application_id: app.map(Into::into),
-            content_type: ct.into(),
-            content_type_params: Default::default(),
-            headers: Default::default(),
-            transaction_id: None,
-            pdu_type: None,
-            port,
-            event: None,
-            body: vec![],
-        }
+        crate::message::test_push(app, ct, port)
     }
 
     #[test]

@@ -303,26 +303,9 @@ fn content_type_matches(pattern: &str, actual: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Source;
 
     fn push(app: Option<&str>, ct: &str, port: Option<u16>) -> Message {
-        Message {
-            id: "x".into(),
-            kind: Kind::WspPush,
-            source: Source::Sms,
-            originator: "+1".into(),
-            sent_time: None,
-            received_time: "t".into(),
-            application_id: app.map(Into::into),
-            content_type: ct.into(),
-            content_type_params: Default::default(),
-            headers: Default::default(),
-            transaction_id: None,
-            pdu_type: None,
-            port,
-            event: None,
-            body: vec![],
-        }
+        crate::message::test_push(app, ct, port)
     }
 
     fn event(event_type: &str, data: &str) -> Message {

@@ -241,6 +241,29 @@ impl EventInfo {
     }
 }
 
+/// A WSP Push from `+1` with only an application id, a content type and a port: the fixture the
+/// filter tests of both crates share (feature `test-vectors` in the daemon crate's), not an API.
+#[cfg(any(test, feature = "test-vectors"))]
+pub fn test_push(app: Option<&str>, content_type: &str, port: Option<u16>) -> Message {
+    Message {
+        id: "x".into(),
+        kind: Kind::WspPush,
+        source: Source::Sms,
+        originator: "+1".into(),
+        sent_time: None,
+        received_time: "t".into(),
+        application_id: app.map(Into::into),
+        content_type: content_type.into(),
+        content_type_params: Default::default(),
+        headers: Default::default(),
+        transaction_id: None,
+        pdu_type: None,
+        port,
+        event: None,
+        body: vec![],
+    }
+}
+
 /// The one "own id" rule for both paths: an event whose block names an id, even the previous
 /// one again, is that event; one that only inherited its id (it persists across events, HTML
 /// §9.2.6) does not name this event, so it gets an id of its own from `fallback`.
