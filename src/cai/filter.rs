@@ -330,14 +330,7 @@ mod tests {
     }
 
     fn event(event_type: &str, data: &str) -> Message {
-        let mut m = push(Some("x-oma-application:sse.ticker"), "text/event-stream", None);
-        m.event = Some(crate::message::EventInfo {
-            stream: "t".into(),
-            event_type: event_type.into(),
-            event_id: "1".into(),
-        });
-        m.body = data.as_bytes().to_vec();
-        m
+        crate::message::test_event(event_type, data)
     }
 
     fn list(items: &[&str]) -> Value<'static> {

@@ -264,6 +264,16 @@ pub fn test_push(app: Option<&str>, content_type: &str, port: Option<u16>) -> Me
     }
 }
 
+/// An event of type `event_type` from stream `t` of `x-oma-application:sse.ticker`, with `data`
+/// as its body: [`test_push`]'s counterpart for events (tests only, not an API).
+#[cfg(any(test, feature = "test-vectors"))]
+pub fn test_event(event_type: &str, data: &str) -> Message {
+    let mut m = test_push(Some("x-oma-application:sse.ticker"), "text/event-stream", None);
+    m.event = Some(EventInfo { stream: "t".into(), event_type: event_type.into(), event_id: "1".into() });
+    m.body = data.as_bytes().to_vec();
+    m
+}
+
 /// The one "own id" rule for both paths: an event whose block names an id, even the previous
 /// one again, is that event; one that only inherited its id (it persists across events, HTML
 /// §9.2.6) does not name this event, so it gets an id of its own from `fallback`.
