@@ -237,6 +237,55 @@ impl Run {
     }
 }
 
+/// CPU time (ns on a CPU, `/proc/PID/task/*/schedstat`) of each thread of `pid`, keyed by
+/// `label/comm`; threads with the same name add up.
+fn cpu_ns(pid: &str, label: &str, into: &mut HashMap<String, u64>) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let ns = std::fs::read_to_string(t.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+            .unwrap_or(0);
+        *into.entry(format!("{label}/{}", comm.trim())).or_default() += ns;
+    }
+}
+
+/// The CPU time of the daemon's threads, the bus daemon and this driver (with its agents).
+fn cpu_snapshot(daemon: u32, bus: u32) -> HashMap<String, u64> {
+    let mut m = HashMap::new();
+    cpu_ns(&daemon.to_string(), "otapushd", &mut m);
+    cpu_ns(&bus.to_string(), "dbus-daemon", &mut m);
+    cpu_ns("self", "driver+agents", &mut m);
+    m
+}
+
+/// Prints the CPU each process and thread used between two snapshots, per push and as a share
+/// of the run's wall time (2 cores: 200 % is the machine).
+fn print_cpu(name: &str, before: &HashMap<String, u64>, after: &HashMap<String, u64>, run: &Run) {
+    let mut rows: Vec<(String, u64)> = after
+        .iter()
+        .map(|(k, &a)| (k.clone(), a.saturating_sub(before.get(k).copied().unwrap_or(0))))
+        .filter(|(_, d)| *d > 0)
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let total: u64 = rows.iter().map(|r| r.1).sum();
+    let wall = run.secs * 1e9;
+    let mut line = format!(
+        "cai: CPU during {name}: {:.0} % of one core in all, {:.1} µs per push;",
+        total as f64 * 100.0 / wall,
+        total as f64 / 1e3 / run.pushes as f64
+    );
+    for (k, d) in rows {
+        line.push_str(&format!(
+            " {k} {:.0} % ({:.1} µs/push)",
+            d as f64 * 100.0 / wall,
+            d as f64 / 1e3 / run.pushes as f64
+        ));
+    }
+    println!("{line}");
+}
+
 /// Injects `pdus` with [`WINDOW`] calls in flight and waits until `fanout` deliveries of each
 /// arrived. Latency: from the start of a push's InjectPdu call to its (first… last) delivery.
 async fn throughput(
@@ -407,6 +456,7 @@ fn main() {
         std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0)
     );
     let bus = PrivateBus::start().expect("dbus-daemon");
+    let bus_pid = bus.pid();
     let state = tempfile::Builder::new()
         .prefix("otapush-bench-")
         .tempdir_in("/var/tmp")
@@ -511,7 +561,10 @@ fn main() {
         let s: Vec<_> = (0..200).map(|i| pdu("modem1", i, "x-wap-application:mms.ua")).collect();
         serial_modem(&conn, &mut a, s).await.print("serial through the modem (+CMTI -> Deliver), 1 agent");
         let p: Vec<_> = (0..pushes).map(|i| pdu("one", i, "x-wap-application:mms.ua")).collect();
-        throughput(&manager, &mut a, p, 1).await.print("1 agent");
+        let cpu = cpu_snapshot(pid, bus_pid);
+        let run = throughput(&manager, &mut a, p, 1).await;
+        run.print("1 agent");
+        print_cpu("1 agent", &cpu, &cpu_snapshot(pid, bus_pid), &run);
         drop(a);
         wait_unregistered(&manager).await;
 
@@ -527,7 +580,10 @@ fn main() {
         // Ten agents with empty filters: every push to all ten.
         let mut a = agents(bus.address(), &conn, &[None, None, None, None, None, None, None, None, None, None]).await;
         let p: Vec<_> = (0..pushes / 5).map(|i| pdu("fan", i, "x-wap-application:mms.ua")).collect();
-        throughput(&manager, &mut a, p, 10).await.print("10 agents, each push to all ten");
+        let cpu = cpu_snapshot(pid, bus_pid);
+        let run = throughput(&manager, &mut a, p, 10).await;
+        run.print("10 agents, each push to all ten");
+        print_cpu("10 agents to all ten", &cpu, &cpu_snapshot(pid, bus_pid), &run);
         let _ = a.conns.len();
         drop(a);
         wait_unregistered(&manager).await;

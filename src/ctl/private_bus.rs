@@ -86,6 +86,11 @@ impl PrivateBus {
         Ok(PrivateBus { child, address, _dir: dir })
     }
 
+    /// The bus daemon's process id (benches read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The bus address, e.g. `unix:path=/tmp/…/dbus-XXXX,guid=…`.
     pub fn address(&self) -> &str {
         &self.address
