@@ -1,10 +1,14 @@
 //! The hot-path writes, queued to the writer thread (src/store/writer.rs) and awaited: the
 //! runtime goes on serving while they commit, and those queued together share one commit.
 
-use super::queue::{commit_batch, delete_queued, Disposition, Outcome};
+use super::queue::{commit_batch, delete_all_queued, Disposition, Outcome};
 use super::spool::insert_pdus;
 use super::{Pending, Result, Store, Sync, WriteSlot};
 use crate::message::Message;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 impl Store {
     /// [`Store::spool_pdus`] on the writer thread: `fsync`ed when this returns Ok.
@@ -29,10 +33,35 @@ impl Store {
 
     /// [`Store::remove_queued`] on the writer thread.
     pub async fn remove_queued_async(&self, seq: i64) -> Result<bool> {
-        let removed = self.write_async(Sync::Normal, move |tx| delete_queued(tx, seq)).await?;
-        if removed {
-            self.room.notify_one();
+        let slot = self.writer.slot().await;
+        Ok(self.remove_queued_later(slot, vec![seq]).await? > 0)
+    }
+
+    /// Removes delivered (or rejected) queue entries in one job on the writer thread, queued
+    /// at once (after the writes queued before it); it commits with the jobs queued beside it.
+    /// The answer (how many entries were there) comes once it committed.
+    pub fn remove_queued_later(&self, slot: WriteSlot, seqs: Vec<i64>) -> Removal {
+        let pending = self.writer.queue(slot, Sync::Normal, move |tx| delete_all_queued(tx, &seqs));
+        Removal { pending, room: self.room.clone() }
+    }
+}
+
+/// The answer of [`Store::remove_queued_later`].
+pub struct Removal {
+    pending: Pending<usize>,
+    room: Arc<tokio::sync::Notify>,
+}
+
+impl Future for Removal {
+    type Output = Result<usize>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize>> {
+        let out = Pin::new(&mut self.pending).poll(cx);
+        if let Poll::Ready(Ok(n)) = out {
+            if n > 0 {
+                self.room.notify_one();
+            }
         }
-        Ok(removed)
+        out
     }
 }

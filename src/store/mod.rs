@@ -29,6 +29,7 @@ mod writer;
 
 pub use health::{Health, StoreState};
 pub use history::{HistoryEvent, Resume};
+pub use hot::Removal;
 pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
 pub use registration::StoredRegistration;
 pub use spool::{DeadLetter, SpooledPdu};
@@ -114,7 +115,8 @@ pub struct Totals {
     pub dead_letters: u64,
 }
 
-/// A handle on the store; clones share one SQLite connection behind a mutex.
+/// A handle on the store; clones share one SQLite connection behind a mutex (and a second,
+/// read-only one for the delivery path's queue reads).
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Db>,
@@ -129,11 +131,16 @@ pub struct Store {
 /// [`integrity::warn_about_files`]): removed only after the connection closed cleanly.
 struct Db {
     conn: Mutex<Connection>,
+    /// Reads that must not wait for the writer thread's commit (its `fsync`): WAL readers see
+    /// the last commit while a write transaction is open. Closed before `conn`.
+    read: Mutex<Option<Connection>>,
     marker: Option<PathBuf>,
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
+        let reader = self.read.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        drop(reader);
         let Some(marker) = self.marker.take() else { return };
         let conn = self.conn.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Ok(placeholder) = Connection::open_in_memory() else { return };
@@ -204,7 +211,8 @@ impl Store {
         if let Err(e) = std::fs::write(&marker, std::process::id().to_string()) {
             log::warn!("store: cannot write {}: {e}", marker.display());
         }
-        let db = Arc::new(Db { conn: Mutex::new(conn), marker: Some(marker) });
+        let read = Self::reader(path)?;
+        let db = Arc::new(Db { conn: Mutex::new(conn), read: Mutex::new(Some(read)), marker: Some(marker) });
         let wal = integrity::companions(path)[1].clone();
         let writer = writer::Writer::spawn(db.clone(), wal).map_err(StoreError::Writer)?;
         Ok(Store {
@@ -256,6 +264,17 @@ impl Store {
         Ok(conn)
     }
 
+    /// The read-only connection of [`Db::read`] (opened after the migration).
+    fn reader(path: &Path) -> Result<Connection, Opened> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // A queue head's pages; the writer's connection keeps the rest warm.
+        conn.pragma_update(None, "cache_size", -64)?;
+        conn.set_prepared_statement_cache_capacity(4);
+        Ok(conn)
+    }
+
     /// The limits this store enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -267,6 +286,11 @@ impl Store {
         let conn = self.lock();
         conn.flush_prepared_statement_cache();
         conn.execute_batch("PRAGMA shrink_memory")?;
+        drop(conn);
+        if let Some(read) = self.lock_read().as_ref() {
+            read.flush_prepared_statement_cache();
+            read.execute_batch("PRAGMA shrink_memory")?;
+        }
         Ok(())
     }
 
@@ -274,6 +298,11 @@ impl Store {
     /// leaves SQLite consistent, because an open transaction rolls back when dropped.
     fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the read-only connection ([`Db::read`]).
+    fn lock_read(&self) -> MutexGuard<'_, Option<Connection>> {
+        self.conn.read.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` in one immediate transaction committed with the given durability, on the

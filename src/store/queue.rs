@@ -62,14 +62,30 @@ impl Store {
 
     /// The oldest unexpired entry of a registration's queue, with its message.
     pub fn queue_head(&self, registration: i64, now_ms: u64) -> Result<Option<Queued>> {
-        let conn = self.lock();
+        self.queue_head_after(registration, i64::MIN, now_ms)
+    }
+
+    /// The oldest unexpired entry of a registration's queue after position `after` (an entry
+    /// delivered whose removal has not committed yet). Read on its own connection: it does not
+    /// wait for a commit in progress on the writer thread, and sees the last one.
+    pub fn queue_head_after(&self, registration: i64, after: i64, now_ms: u64) -> Result<Option<Queued>> {
+        let guard = self.lock_read();
+        let main;
+        let conn = match guard.as_ref() {
+            Some(read) => read,
+            None => {
+                main = self.lock();
+                &*main
+            }
+        };
         let sql = format!(
             "SELECT q.seq, q.reg, q.expires_ms, {MESSAGE_COLUMNS}, m.body FROM queue q \
-             JOIN message m ON m.id = q.msg WHERE q.reg = ?1 AND q.expires_ms > ?2 ORDER BY q.seq LIMIT 1"
+             JOIN message m ON m.id = q.msg WHERE q.reg = ?1 AND q.expires_ms > ?2 AND q.seq > ?3 \
+             ORDER BY q.seq LIMIT 1"
         );
         let mut q = conn.prepare_cached(&sql)?;
         let head = q
-            .query_row(params![registration, to_i64(now_ms)], |r| {
+            .query_row(params![registration, to_i64(now_ms), after], |r| {
                 let mut message = read_message(r, 3)?;
                 message.body = r.get(19)?;
                 Ok(Queued { seq: r.get(0)?, registration: r.get(1)?, expires_ms: to_u64(r.get(2)?), message })
@@ -203,10 +219,19 @@ impl Store {
     }
 }
 
-/// Moves a registration's queue to the unclaimed queue (kept `unclaimed_ttl_ms` from each
-/// message's arrival), so a later matching registration gets it. Gives how many moved.
+/// Deletes one queue entry; false if it was gone.
 pub(super) fn delete_queued(tx: &Transaction<'_>, seq: i64) -> Result<bool> {
-    Ok(tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?.execute([seq])? > 0)
+    Ok(delete_all_queued(tx, &[seq])? > 0)
+}
+
+/// Deletes queue entries by position; gives how many were there.
+pub(super) fn delete_all_queued(tx: &Transaction<'_>, seqs: &[i64]) -> Result<usize> {
+    let mut del = tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?;
+    let mut n = 0;
+    for seq in seqs {
+        n += del.execute([seq])?;
+    }
+    Ok(n)
 }
 
 /// The transaction of [`Store::commit_messages`] (also queued to the writer thread).
@@ -231,6 +256,8 @@ pub(super) fn commit_batch<M: std::borrow::Borrow<Message>>(
     Ok(out)
 }
 
+/// Moves a registration's queue to the unclaimed queue (kept `unclaimed_ttl_ms` from each
+/// message's arrival), so a later matching registration gets it. Gives how many moved.
 pub(super) fn release_queue(tx: &Transaction<'_>, registration: i64, unclaimed_ttl_ms: u64) -> Result<u64> {
     let moved = tx
         .prepare_cached(
@@ -555,6 +582,26 @@ pub(crate) mod tests {
         s.remove_queued(h2.seq).unwrap();
         assert_eq!(s.totals().unwrap().messages, 0);
         assert_eq!(s.totals().unwrap().bytes, 0);
+    }
+
+    /// The pipelined deliverer reads the head after the entries whose removal is pending, on
+    /// the read-only connection (which sees each commit), and removes a batch in one job.
+    #[tokio::test]
+    async fn heads_after_a_position_and_batched_removals() {
+        let (_d, s) = temp_store(Limits::default());
+        for i in 0..3 {
+            s.commit_messages(&[(&msg(&format!("m{i}"), b"xy"), q(4, 1000))], &[], 0).unwrap();
+        }
+        let h0 = s.queue_head(4, 0).unwrap().unwrap();
+        let h1 = s.queue_head_after(4, h0.seq, 0).unwrap().unwrap();
+        let h2 = s.queue_head_after(4, h1.seq, 0).unwrap().unwrap();
+        assert_eq!([&h0, &h1, &h2].map(|h| h.message.id.as_str()), ["m0", "m1", "m2"]);
+        assert_eq!(s.queue_head_after(4, h2.seq, 0).unwrap(), None);
+        let slot = s.write_slot().await;
+        assert_eq!(s.remove_queued_later(slot, vec![h0.seq, h1.seq, h0.seq]).await.unwrap(), 2);
+        assert_eq!(s.queue_head(4, 0).unwrap().unwrap().message.id, "m2");
+        assert_eq!(s.totals().unwrap().messages, 1);
+        assert_eq!(s.totals().unwrap().bytes, 2);
     }
 
     #[test]

@@ -59,14 +59,25 @@ pub struct Pending<T>(oneshot::Receiver<Result<T>>);
 
 impl<T> Pending<T> {
     pub async fn wait(self) -> Result<T> {
-        self.0.await.unwrap_or_else(|_| Err(stopped()))
+        self.await
+    }
+}
+
+impl<T> std::future::Future for Pending<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or_else(|_| Err(stopped())))
     }
 }
 
 /// Test hook: see [`super::Store::stall_next_commit`].
 pub struct CommitStall {
     reached: Option<oneshot::Receiver<()>>,
-    resume: Option<Sender<()>>,
+    resume: Option<Sender<bool>>,
 }
 
 impl CommitStall {
@@ -81,11 +92,18 @@ impl CommitStall {
     pub fn release(mut self) {
         self.resume.take();
     }
+
+    /// Makes the stalled group fail (rolled back, as on an I/O error) instead of committing.
+    pub fn fail(mut self) {
+        if let Some(r) = self.resume.take() {
+            let _ = r.send(true);
+        }
+    }
 }
 
 struct StallHook {
     reached: oneshot::Sender<()>,
-    resume: Receiver<()>,
+    resume: Receiver<bool>,
 }
 
 /// The handle the store's clones share; dropping the last one stops and joins the thread.
@@ -301,7 +319,9 @@ fn commit_group(conn: &mut Connection, group: Vec<(Sync, Box<dyn Task>)>, shared
     let hook = lock(&shared.stall).take();
     if let Some(h) = hook {
         let _ = h.reached.send(());
-        let _ = h.resume.recv();
+        if h.resume.recv().unwrap_or(false) {
+            abort = abort.or(Some(failure(ffi::SQLITE_IOERR, "injected failure")));
+        }
     }
     let result = match abort {
         Some(e) => {
