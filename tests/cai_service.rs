@@ -430,3 +430,90 @@ async fn the_bus_is_answered_while_a_commit_is_stalled_in_the_writer() {
     let out = tokio::time::timeout(GUARD, submit).await.unwrap().unwrap();
     assert_eq!(out, vec![("s1".to_string(), Outcome::New)]);
 }
+
+/// The message ids in the queue table, in queue order, read on a connection of the test's own
+/// (a WAL reader: it does not wait for a commit stalled in the writer).
+fn queued_ids(dir: &std::path::Path) -> Vec<String> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let conn = rusqlite::Connection::open_with_flags(dir.join(otapush::store::DB_FILE), flags).unwrap();
+    let mut q = conn.prepare("SELECT msg FROM queue ORDER BY seq").unwrap();
+    q.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+}
+
+/// Four messages queued unclaimed, then one agent that acknowledges everything; the first
+/// removal (the writer's next group commit) stalls. Gives the agent's log, the stall, the store.
+async fn deliveries_with_a_stalled_ack(
+    bus: &Bus,
+    dir: &std::path::Path,
+) -> (
+    std::sync::Arc<std::sync::Mutex<Vec<(String, tokio::time::Instant)>>>,
+    otapush::store::CommitStall,
+    Service,
+    Client,
+) {
+    let svc = start_service(bus, &config(dir)).await;
+    let msgs: Vec<_> = ["a", "b", "c", "d"].iter().map(|id| text(id, id)).collect();
+    svc.handle.submit(&msgs, &[]).await.unwrap();
+    // Claiming writes in the caller's turn, not in a group: the first group is a removal.
+    let mut stall = svc.handle.store().stall_next_commit();
+    let c = client(bus).await;
+    let (_, agent) = c.register(&[]).await;
+    let log = answer(agent, Behaviour::Ack);
+    tokio::time::timeout(GUARD, stall.reached()).await.expect("no removal reached the writer");
+    (log, stall, svc, c)
+}
+
+/// Issue 13 item 5: the deliverer does not wait for an acknowledgement's commit before the
+/// next `Deliver`, and the next head is the entry after the acknowledged one (not it again
+/// while its removal is pending). Every message comes once, in order; the removals commit
+/// after the stall.
+#[tokio::test]
+async fn deliveries_go_on_while_an_acknowledgement_commits() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    eventually("b, c and d delivered while a's removal is stalled", || {
+        let n = ids(&log).len();
+        async move { n >= 4 }
+    })
+    .await;
+    assert_eq!(ids(&log), ["a", "b", "c", "d"]);
+    // Delivered, none removed yet: a crash here would deliver all four again, in order.
+    assert_eq!(queued_ids(dir.path()), ["a", "b", "c", "d"]);
+    stall.release();
+    eventually("the queue emptied", || {
+        let n = queued_ids(dir.path()).len();
+        async move { n == 0 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ids(&log), ["a", "b", "c", "d"], "nothing came twice");
+}
+
+/// The removal of the first acknowledgement fails (rolled back): the acknowledgements after it
+/// are not removed either, so the queue keeps a suffix of what was delivered, as after a
+/// crash, and all four come again with the same ids in order (after the 1 s backoff).
+#[tokio::test]
+async fn a_failed_acknowledgement_commit_delivers_the_rest_again_in_order() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    eventually("four deliveries during the stall", || {
+        let n = ids(&log).len();
+        async move { n >= 4 }
+    })
+    .await;
+    stall.fail();
+    eventually("eight deliveries", || {
+        let n = ids(&log).len();
+        async move { n >= 8 }
+    })
+    .await;
+    eventually("the queue emptied", || {
+        let n = queued_ids(dir.path()).len();
+        async move { n == 0 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ids(&log), ["a", "b", "c", "d", "a", "b", "c", "d"]);
+}

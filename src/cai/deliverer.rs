@@ -1,16 +1,101 @@
 //! The delivery task of one connected registration: takes the head of its queue, calls
 //! `Deliver` on its agent (one call in flight, in queue order), and acts on the verdict.
 //! Each registration has its own task, so a slow or dead agent delays nobody else.
+//!
+//! Pipelined (issue 13 item 5): the next head is read while a `Deliver` is in flight, and an
+//! acknowledged entry's removal goes to the writer thread without waiting for its commit, so
+//! consecutive acknowledgements commit together. Sending N+1 before N's removal is durable is
+//! allowed: a crash then delivers N again (same id, at least once), then N+1, in order
+//! (docs/dbus-api.md, Agent).
 
 use super::delivery::{verdict, Backoff, Verdict};
 use super::meta::meta;
 use super::registry::{AgentRef, Registry};
 use super::AGENT_INTERFACE;
+use crate::store::{Queued, Removal, Store, StoreError};
 use crate::time::now_ms;
+use futures_lite::future::poll_once;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// A head read while the previous `Deliver` was in flight is used only if that call answered
+/// within this time; after a slower answer it is read again (an SI may have replaced it).
+const PREFETCH_FRESH: Duration = Duration::from_millis(5);
+
+/// Acknowledged entries whose removal has not committed. One batch is on the writer at a time
+/// and the acknowledgements that come meanwhile form the next, so removals commit in
+/// acknowledgement order and stop at the first that fails: the queue then holds a suffix of
+/// what was delivered, as after a crash. After a failure, until a removal commits again, each
+/// removal is awaited before the next `Deliver` (one redelivery per failure, paced).
+#[derive(Default)]
+struct Removals {
+    /// The batch on the writer and its last position.
+    in_flight: Option<(i64, Removal)>,
+    /// (position, message id) of the acknowledgements since.
+    waiting: Vec<(i64, String)>,
+    /// Ids of the batch on the writer (for the log when it fails).
+    in_flight_ids: Vec<String>,
+    careful: bool,
+}
+
+impl Removals {
+    /// The last position delivered whose removal is not known to have committed: the next head
+    /// comes after it.
+    fn cursor(&self) -> i64 {
+        self.waiting
+            .last()
+            .map(|(seq, _)| *seq)
+            .or(self.in_flight.as_ref().map(|(seq, _)| *seq))
+            .unwrap_or(i64::MIN)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.in_flight.is_none() && self.waiting.is_empty()
+    }
+
+    /// Collects the batch on the writer if it answered (`wait`, or after a failure: waits for
+    /// it) and hands the waiting removals to the writer. Ok(true) when a batch committed. On an
+    /// error the waiting removals are dropped too: their entries are still queued and come
+    /// again; the error comes with the ids of all of them.
+    async fn pump(&mut self, store: &Store, wait: bool) -> Result<bool, (StoreError, Vec<String>)> {
+        let mut committed = false;
+        loop {
+            if let Some((_, removal)) = &mut self.in_flight {
+                let answer =
+                    if wait || self.careful { Some(removal.await) } else { poll_once(removal).await };
+                match answer {
+                    None => return Ok(committed),
+                    Some(Ok(_)) => {
+                        committed = true;
+                        self.careful = false;
+                    }
+                    Some(Err(e)) => {
+                        self.in_flight = None;
+                        self.careful = true;
+                        let mut ids = std::mem::take(&mut self.in_flight_ids);
+                        ids.extend(self.waiting.drain(..).map(|(_, id)| id));
+                        return Err((e, ids));
+                    }
+                }
+                self.in_flight = None;
+            }
+            if self.waiting.is_empty() {
+                return Ok(committed);
+            }
+            let slot = store.write_slot().await;
+            let (seqs, ids): (Vec<i64>, Vec<String>) = std::mem::take(&mut self.waiting).into_iter().unzip();
+            self.in_flight = Some((seqs[seqs.len() - 1], store.remove_queued_later(slot, seqs)));
+            self.in_flight_ids = ids;
+            if !self.careful {
+                return Ok(committed);
+            }
+        }
+    }
+}
+
 /// Runs until aborted (the registration ended, was taken over, or the service stopped).
+/// Acknowledgements not yet handed to the writer then stay queued and come again (same id).
 pub(super) async fn run(
     registry: Arc<Registry>,
     conn: zbus::Connection,
@@ -18,15 +103,41 @@ pub(super) async fn run(
     agent: AgentRef,
     wake: Arc<Notify>,
 ) {
+    let store = &registry.store;
     let mut backoff = Backoff::new();
     let timeout = registry.settings.deliver_timeout;
+    let mut removals = Removals::default();
+    let mut next: Option<Queued> = None;
     // Held while the queue has messages: the last task to drain lets memory go back.
     let mut busy = None;
     loop {
-        let head = match registry.store.queue_head(id, now_ms()) {
+        match removals.pump(store, false).await {
+            Ok(true) => backoff.reset(),
+            Ok(false) => {}
+            Err((e, ids)) => {
+                next = None;
+                removal_failed(id, &e, &ids, &mut backoff).await;
+                continue;
+            }
+        }
+        let head = match next.take() {
+            Some(head) => Ok(Some(head)),
+            None => store.queue_head_after(id, removals.cursor(), now_ms()),
+        };
+        let head = match head {
             Ok(Some(head)) => {
                 busy.get_or_insert_with(|| registry.quiet.busy());
                 head
+            }
+            Ok(None) if !removals.is_empty() => {
+                // Nothing after the delivered entries: settle their removals before idling, so
+                // a failed one is delivered again now, not at the next message.
+                match removals.pump(store, true).await {
+                    Ok(true) => backoff.reset(),
+                    Ok(false) => {}
+                    Err((e, ids)) => removal_failed(id, &e, &ids, &mut backoff).await,
+                }
+                continue;
             }
             Ok(None) => {
                 busy = None;
@@ -50,36 +161,45 @@ pub(super) async fn run(
             "Deliver",
             &args,
         );
-        match verdict(tokio::time::timeout(timeout, call).await, timeout) {
+        let mut call = std::pin::pin!(tokio::time::timeout(timeout, call));
+        // The first poll sends the call; the next head is read during the round trip.
+        let answer = match poll_once(call.as_mut()).await {
+            Some(answer) => answer,
+            None => {
+                let read = Instant::now();
+                let prefetched = store.queue_head_after(id, head.seq, now_ms());
+                let answer = call.await;
+                if read.elapsed() <= PREFETCH_FRESH {
+                    next = prefetched.ok().flatten().filter(|n| n.expires_ms > now_ms());
+                }
+                answer
+            }
+        };
+        match verdict(answer, timeout) {
             Verdict::Ack => {
                 log::debug!("registration {id}: message {} delivered", m.id);
-                if let Err(e) = registry.store.remove_queued_async(head.seq).await {
-                    // Still at the head: it comes again (same id), after a pause, not in a loop.
-                    let d = backoff.next_delay();
-                    log::error!(
-                        "registration {id}: message {} delivered, but store: {e}; again in {d:?}",
-                        m.id
-                    );
-                    tokio::time::sleep(d).await;
-                } else {
-                    backoff.reset();
-                }
+                removals.waiting.push((head.seq, m.id.clone()));
             }
             Verdict::Rejected(why) => {
                 log::info!("registration {id}: agent rejected message {} ({why}); not sent again", m.id);
-                if let Err(e) = registry.store.remove_queued_async(head.seq).await {
-                    let d = backoff.next_delay();
-                    log::error!("registration {id}: store: {e}; retrying in {d:?}");
-                    tokio::time::sleep(d).await;
-                } else {
-                    backoff.reset();
-                }
+                removals.waiting.push((head.seq, m.id.clone()));
             }
             Verdict::Retry(why) => {
+                next = None;
                 let d = backoff.next_delay();
                 log::info!("registration {id}: message {} not delivered ({why}); retrying in {d:?}", m.id);
                 tokio::time::sleep(d).await;
             }
         }
     }
+}
+
+/// A removal did not commit: its entry and those delivered after it (`ids`) are still queued
+/// and come again (same ids, in order), after a pause, not in a loop.
+async fn removal_failed(id: i64, e: &StoreError, ids: &[String], backoff: &mut Backoff) {
+    let d = backoff.next_delay();
+    for m in ids {
+        log::error!("registration {id}: message {m} delivered, but store: {e}; again in {d:?}");
+    }
+    tokio::time::sleep(d).await;
 }
