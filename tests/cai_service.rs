@@ -440,6 +440,22 @@ fn queued_ids(dir: &std::path::Path) -> Vec<String> {
     q.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
 }
 
+async fn delivered(log: &std::sync::Mutex<Vec<(String, tokio::time::Instant)>>, n: usize, what: &str) {
+    eventually(what, || {
+        let got = ids(log).len();
+        async move { got >= n }
+    })
+    .await;
+}
+
+async fn emptied(dir: &std::path::Path) {
+    eventually("the queue emptied", || {
+        let n = queued_ids(dir).len();
+        async move { n == 0 }
+    })
+    .await;
+}
+
 /// Four messages queued unclaimed, then one agent that acknowledges everything; the first
 /// removal (the writer's next group commit) stalls. Gives the agent's log, the stall, the store.
 async fn deliveries_with_a_stalled_ack(
@@ -472,20 +488,12 @@ async fn deliveries_go_on_while_an_acknowledgement_commits() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
     let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
-    eventually("b, c and d delivered while a's removal is stalled", || {
-        let n = ids(&log).len();
-        async move { n >= 4 }
-    })
-    .await;
+    delivered(&log, 4, "b, c and d delivered while a's removal is stalled").await;
     assert_eq!(ids(&log), ["a", "b", "c", "d"]);
     // Delivered, none removed yet: a crash here would deliver all four again, in order.
     assert_eq!(queued_ids(dir.path()), ["a", "b", "c", "d"]);
     stall.release();
-    eventually("the queue emptied", || {
-        let n = queued_ids(dir.path()).len();
-        async move { n == 0 }
-    })
-    .await;
+    emptied(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ids(&log), ["a", "b", "c", "d"], "nothing came twice");
 }
@@ -498,22 +506,10 @@ async fn a_failed_acknowledgement_commit_delivers_the_rest_again_in_order() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
     let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
-    eventually("four deliveries during the stall", || {
-        let n = ids(&log).len();
-        async move { n >= 4 }
-    })
-    .await;
+    delivered(&log, 4, "four deliveries during the stall").await;
     stall.fail();
-    eventually("eight deliveries", || {
-        let n = ids(&log).len();
-        async move { n >= 8 }
-    })
-    .await;
-    eventually("the queue emptied", || {
-        let n = queued_ids(dir.path()).len();
-        async move { n == 0 }
-    })
-    .await;
+    delivered(&log, 8, "eight deliveries").await;
+    emptied(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ids(&log), ["a", "b", "c", "d", "a", "b", "c", "d"]);
 }
