@@ -188,3 +188,43 @@ fn decode_sms_batch_from_stdin_in_order() {
     writer.join().unwrap();
     assert!(out.stderr.is_empty(), "a closed pipe is not an error: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Byte-for-byte output of every `decode` subcommand over the bench and test vectors, against
+/// files written by `otapushctl` before its JSON writer changed (tests/golden, main 1217932):
+/// the fields and their order are docs/cli.md's contract, and scripts may compare bytes.
+#[test]
+fn decode_output_is_byte_for_byte_the_recorded_output() {
+    let golden = |name: &str| {
+        let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let run = |args: &[&str], stdin: Vec<u8>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let wsp = String::from_utf8(golden("decode_wsp.hex")).unwrap();
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["decode", "sms", "-"], "decode_sms.hex", "decode_sms.jsonl"),
+        (&["decode", "sms", "--no-smsc", "-"], "decode_sms_no_smsc.hex", "decode_sms_no_smsc.jsonl"),
+        (&["decode", "push", "-"], "decode_push.hex", "decode_push.jsonl"),
+        (&["decode", "sse"], "decode_sse.txt", "decode_sse.jsonl"),
+        (&["decode", "wsp", wsp.trim()], "decode_wsp.hex", "decode_wsp.jsonl"),
+    ];
+    for (args, input, expected) in cases {
+        let out = run(args, golden(input));
+        let want = golden(expected);
+        assert!(
+            out.stdout == want,
+            "{args:?} < {input}:\n got {}\nwant {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&want)
+        );
+    }
+}
