@@ -14,10 +14,10 @@ pub fn decode_sms_json(pdu: &[u8], with_smsc: bool) -> Result<Value, String> {
 
 /// The JSON of a decoded PDU (docs/cli.md, decode sms), as a value (tests and fuzzing).
 pub fn to_json(p: &SmsPdu) -> Value {
-    serde_json::to_value(SmsRecord::new(p)).unwrap_or(Value::Null)
+    super::json::to_value(&SmsRecord::new(p)).unwrap_or(Value::Null)
 }
 
-/// The JSON record of one decoded PDU, borrowing from it; written with `serde_json::to_writer`.
+/// The JSON record of one decoded PDU, borrowing from it; written by `json::write_line`.
 /// Each record carries its own `type` (a struct, not an internally tagged enum: serde_json
 /// writes structs without its slower map path).
 #[derive(Serialize)]
