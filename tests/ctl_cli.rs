@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
+/// Runs `otapushctl ARGS` with `stdin` written to it.
+fn run(args: &[&str], stdin: &[u8]) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
         .args(args)
         .stdin(Stdio::piped())
@@ -11,8 +12,12 @@ fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
+    let out = run(args, stdin.as_bytes());
     let stdout = String::from_utf8(out.stdout).unwrap();
     let json =
         stdout.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -198,17 +203,6 @@ fn decode_output_is_byte_for_byte_the_recorded_output() {
         let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     };
-    let run = |args: &[&str], stdin: Vec<u8>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&stdin).unwrap();
-        child.wait_with_output().unwrap()
-    };
     let wsp = String::from_utf8(golden("decode_wsp.hex")).unwrap();
     let cases: [(&[&str], &str, &str); 5] = [
         (&["decode", "sms", "-"], "decode_sms.hex", "decode_sms.jsonl"),
@@ -218,7 +212,7 @@ fn decode_output_is_byte_for_byte_the_recorded_output() {
         (&["decode", "wsp", wsp.trim()], "decode_wsp.hex", "decode_wsp.jsonl"),
     ];
     for (args, input, expected) in cases {
-        let out = run(args, golden(input));
+        let out = run(args, &golden(input));
         let want = golden(expected);
         assert!(
             out.stdout == want,
