@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
+/// Runs `otapushctl ARGS` with `stdin` written to it.
+fn run(args: &[&str], stdin: &[u8]) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otapushctl"))
         .args(args)
         .stdin(Stdio::piped())
@@ -11,8 +12,12 @@ fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ctl(args: &[&str], stdin: &str) -> (i32, Vec<serde_json::Value>, String) {
+    let out = run(args, stdin.as_bytes());
     let stdout = String::from_utf8(out.stdout).unwrap();
     let json =
         stdout.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -187,4 +192,34 @@ fn decode_sms_batch_from_stdin_in_order() {
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
     assert!(out.stderr.is_empty(), "a closed pipe is not an error: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Byte-for-byte output of every `decode` subcommand over the bench and test vectors, against
+/// files written by `otapushctl` before its JSON writer changed (tests/golden, from b74d52d):
+/// the fields and their order are docs/cli.md's contract, and scripts may compare bytes.
+#[test]
+fn decode_output_is_byte_for_byte_the_recorded_output() {
+    let golden = |name: &str| {
+        let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let wsp = String::from_utf8(golden("decode_wsp.hex")).unwrap();
+    // (arguments, the file on stdin if any, the recorded output)
+    let cases: [(&[&str], Option<&str>, &str); 5] = [
+        (&["decode", "sms", "-"], Some("decode_sms.hex"), "decode_sms.jsonl"),
+        (&["decode", "sms", "--no-smsc", "-"], Some("decode_sms_no_smsc.hex"), "decode_sms_no_smsc.jsonl"),
+        (&["decode", "push", "-"], Some("decode_push.hex"), "decode_push.jsonl"),
+        (&["decode", "sse"], Some("decode_sse.txt"), "decode_sse.jsonl"),
+        (&["decode", "wsp", wsp.trim()], None, "decode_wsp.jsonl"),
+    ];
+    for (args, input, expected) in cases {
+        let out = run(args, &input.map(golden).unwrap_or_default());
+        let want = golden(expected);
+        assert!(
+            out.stdout == want,
+            "{args:?} < {input:?}:\n got {}\nwant {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&want)
+        );
+    }
 }

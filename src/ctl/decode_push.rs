@@ -164,9 +164,9 @@ pub fn decode_push_json(pdus: &[Vec<u8>]) -> Vec<Result<Value, Value>> {
         for r in decoder.feed(pdu) {
             out.push(match r {
                 Ok(c) => {
-                    serde_json::to_value(MessageRecord::new(&c)).map_err(|e| Value::String(e.to_string()))
+                    super::json::to_value(&MessageRecord::new(&c)).map_err(|e| Value::String(e.to_string()))
                 }
-                Err(r) => Err(serde_json::to_value(r).unwrap_or(Value::Null)),
+                Err(r) => Err(super::json::to_value(&r).unwrap_or(Value::Null)),
             });
         }
     }

@@ -14,10 +14,10 @@ pub fn decode_sms_json(pdu: &[u8], with_smsc: bool) -> Result<Value, String> {
 
 /// The JSON of a decoded PDU (docs/cli.md, decode sms), as a value (tests and fuzzing).
 pub fn to_json(p: &SmsPdu) -> Value {
-    serde_json::to_value(SmsRecord::new(p)).unwrap_or(Value::Null)
+    super::json::to_value(&SmsRecord::new(p)).unwrap_or(Value::Null)
 }
 
-/// The JSON record of one decoded PDU, borrowing from it; written with `serde_json::to_writer`.
+/// The JSON record of one decoded PDU, borrowing from it; written by `json::write_line`.
 /// Each record carries its own `type` (a struct, not an internally tagged enum: serde_json
 /// writes structs without its slower map path).
 #[derive(Serialize)]
@@ -172,7 +172,18 @@ fn user_data(ud: &UserData) -> (Option<&str>, Option<Hex<'_>>) {
 pub struct UdhRecord<'a> {
     concat: Option<ConcatRecord>,
     ports: Option<PortsRecord>,
-    elements: Vec<ElementRecord<'a>>,
+    elements: Elements<'a>,
+}
+
+/// Every element of the header as `{iei, data_hex}`, written from the header itself (no
+/// vector per PDU).
+struct Elements<'a>(Option<&'a UserDataHeader>);
+
+impl Serialize for Elements<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let elements = self.0.into_iter().flat_map(UserDataHeader::elements);
+        s.collect_seq(elements.map(|e| ElementRecord { iei: e.iei, data_hex: Hex(e.data) }))
+    }
 }
 
 #[derive(Serialize)]
@@ -201,7 +212,7 @@ struct ElementRecord<'a> {
 impl<'a> UdhRecord<'a> {
     fn new(h: Option<&'a UserDataHeader>) -> Self {
         let Some(h) = h else {
-            return UdhRecord { concat: None, ports: None, elements: Vec::new() };
+            return UdhRecord { concat: None, ports: None, elements: Elements(None) };
         };
         UdhRecord {
             concat: h.concat().map(|c| ConcatRecord {
@@ -211,7 +222,7 @@ impl<'a> UdhRecord<'a> {
                 ref_bits: c.ref_bits,
             }),
             ports: h.ports().map(|p| PortsRecord { src: p.src, dst: p.dst, bits: p.bits }),
-            elements: h.elements().map(|e| ElementRecord { iei: e.iei, data_hex: Hex(e.data) }).collect(),
+            elements: Elements(Some(h)),
         }
     }
 }

@@ -15,7 +15,7 @@ pub fn parse(input: &[u8]) -> ParsedBody {
 
 /// [`parse`] as a JSON value (tests and fuzzing).
 pub fn decode_sse_json(input: &[u8]) -> Value {
-    serde_json::to_value(SseRecord::new(&parse(input))).unwrap_or(Value::Null)
+    super::json::to_value(&SseRecord::new(&parse(input))).unwrap_or(Value::Null)
 }
 
 /// The JSON record of a parsed stream.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// content_type_params, app_id, headers, body_hex}`; the error is the decoder's message.
 pub fn decode_wsp_json(pdu: &[u8]) -> Result<Value, String> {
     let p = wsp::parse(pdu).map_err(|e| e.to_string())?;
-    serde_json::to_value(WspRecord::new(&p)).map_err(|e| e.to_string())
+    super::json::to_value(&WspRecord::new(&p)).map_err(|e| e.to_string())
 }
 
 /// The WSP fields of a push (WAP-230 §8.2.4.1), also flattened into `decode push` records.

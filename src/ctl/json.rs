@@ -1,23 +1,44 @@
-//! Streaming JSON output of `otapushctl decode`: one object per line, written with
-//! `serde_json::to_writer` into a buffered writer, and the small serializers the records share.
+//! Streaming JSON output of `otapushctl decode`: one object per line, written by serde_json's
+//! serializer (compact, with [`HexFormatter`]) into a buffered writer, and the small
+//! serializers the records share.
 
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 
-/// Bytes serialized as a lower-case hex string, formatted on the stack when they fit.
+/// Bytes written as a lower-case hex string by [`HexFormatter`]: they go through
+/// `serialize_bytes`, so only a serializer with that formatter (every `decode` output and
+/// [`to_value`]) gives the string; serde_json's own formatters would give an array.
 pub struct Hex<'a>(pub &'a [u8]);
 
 impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut stack = [0u8; 512];
-        if self.0.len() * 2 <= stack.len() {
-            let out = &mut stack[..self.0.len() * 2];
-            crate::hex::encode_lower_into(self.0, out);
-            s.serialize_str(std::str::from_utf8(out).unwrap_or_default())
-        } else {
-            s.serialize_str(&crate::hex::encode_lower(self.0))
-        }
+        s.serialize_bytes(self.0)
     }
+}
+
+/// serde_json's compact output with byte arrays as lower-case hex strings, through
+/// `Formatter::write_byte_array` (documented for hex or base64 strings). Hex digits never need
+/// escaping, so they skip the escape scan every `serialize_str` pays.
+pub struct HexFormatter;
+
+impl serde_json::ser::Formatter for HexFormatter {
+    fn write_byte_array<W: ?Sized + Write>(&mut self, w: &mut W, value: &[u8]) -> io::Result<()> {
+        let mut digits = [0u8; 512];
+        w.write_all(b"\"")?;
+        for chunk in value.chunks(digits.len() / 2) {
+            let out = &mut digits[..chunk.len() * 2];
+            crate::hex::encode_lower_into(chunk, out);
+            w.write_all(out)?;
+        }
+        w.write_all(b"\"")
+    }
+}
+
+/// `record` as a JSON value, through the same formatter as the output (tests and fuzzing).
+pub fn to_value<T: Serialize + ?Sized>(record: &T) -> serde_json::Result<serde_json::Value> {
+    let mut out = Vec::new();
+    record.serialize(&mut serde_json::Serializer::with_formatter(&mut out, HexFormatter))?;
+    serde_json::from_slice(&out)
 }
 
 /// An RFC 3339 time stamp already formatted as ASCII (`Timestamp::rfc3339_bytes`).
@@ -31,7 +52,9 @@ impl Serialize for Rfc3339 {
 
 /// Writes `record` as one JSON line.
 pub fn write_line<W: Write + ?Sized, T: Serialize + ?Sized>(out: &mut W, record: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, record).map_err(io::Error::from)?;
+    record
+        .serialize(&mut serde_json::Serializer::with_formatter(&mut *out, HexFormatter))
+        .map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
