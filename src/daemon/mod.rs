@@ -70,6 +70,7 @@ pub fn load_config(path: Option<&std::path::Path>, ov: &Overrides) -> Result<Con
 
 /// Runs the daemon until SIGTERM or SIGINT, on a current-thread runtime.
 pub fn main(config_path: Option<PathBuf>, ov: Overrides) -> Result<(), DaemonError> {
+    crate::memory::single_arena();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run(config_path, ov))
 }
