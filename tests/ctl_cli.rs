@@ -196,7 +196,7 @@ fn decode_sms_batch_from_stdin_in_order() {
 
 /// Byte-for-byte output of every `decode` subcommand over the bench and test vectors, against
 /// files written by `otapushctl` before its JSON writer changed (tests/golden, from b74d52d):
-/// the fields and their order are docs/cli.md's contract, and scripts may compare bytes.
+/// the fields and their order are fixed (docs/cli.md), and scripts may compare bytes.
 #[test]
 fn decode_output_is_byte_for_byte_the_recorded_output() {
     let golden = |name: &str| {
