@@ -29,7 +29,9 @@ mod service;
 
 pub use error::{Error, PushError};
 pub use manager::MAX_INJECTED_PDU;
-pub use service::{bus_builder, start, CaiHandle, EventSourceHooks, ServiceHooks, Settings};
+pub use service::{
+    bus_builder, connect, start, start_on, CaiHandle, EventSourceHooks, ServiceHooks, Settings,
+};
 
 /// The well-known bus name of the daemon.
 pub const BUS_NAME: &str = "org.otapush.Push1";

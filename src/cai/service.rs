@@ -172,6 +172,7 @@ impl Props {
 /// and closes the connection, like a crash would (nothing more is written to the store).
 pub struct CaiHandle {
     conn: zbus::Connection,
+    dbus: zbus::fdo::DBusProxy<'static>,
     registry: Arc<Registry>,
     props: Arc<Props>,
     tasks: Vec<JoinHandle<()>>,
@@ -205,9 +206,24 @@ pub async fn start(
     settings: Settings,
     hooks: ServiceHooks,
 ) -> Result<CaiHandle, Error> {
+    start_on(connect(bus).await?, store, settings, hooks).await
+}
+
+/// The service's bus connection: connected and `Hello` answered. The daemon opens the store
+/// meanwhile, then passes both to [`start_on`].
+pub async fn connect(bus: &str) -> Result<zbus::Connection, Error> {
+    Ok(bus_builder(bus)?.build().await?)
+}
+
+/// [`start`] on a connection from [`connect`].
+pub async fn start_on(
+    conn: zbus::Connection,
+    store: Store,
+    settings: Settings,
+    hooks: ServiceHooks,
+) -> Result<CaiHandle, Error> {
     let policy = AccessPolicy::resolve(&settings.access);
     let registry = Arc::new(Registry::load(store, settings.registry, policy)?);
-    let conn = bus_builder(bus)?.build().await?;
     let dbus = zbus::fdo::DBusProxy::builder(&conn)
         .cache_properties(zbus::proxy::CacheProperties::No)
         .build()
@@ -232,6 +248,7 @@ pub async fn start(
     conn.object_server().at(OBJECT_PATH, manager).await?;
     let mut handle = CaiHandle {
         conn: conn.clone(),
+        dbus: dbus.clone(),
         registry: registry.clone(),
         props: props.clone(),
         tasks: Vec::new(),
@@ -252,13 +269,17 @@ pub async fn start(
     };
     handle.tasks.push(tokio::spawn(registry.quiet.clone().run(crate::memory::QUIET, release)));
     // Without DoNotQueue the bus would queue the request and the name stay with the other owner.
+    // Asked through the bus proxy: one round trip. zbus's `request_name` first adds match rules
+    // for `NameAcquired` and `NameLost` (two round trips more at start-up), which only serve a
+    // name that allows replacement; this one does not.
     let flags = zbus::fdo::RequestNameFlags::DoNotQueue.into();
-    match conn.request_name_with_flags(BUS_NAME, flags).await {
+    let name = zbus::names::WellKnownName::from_static_str_unchecked(BUS_NAME);
+    match dbus.request_name(name, flags).await {
         Ok(zbus::fdo::RequestNameReply::PrimaryOwner | zbus::fdo::RequestNameReply::AlreadyOwner) => {}
-        Ok(_) | Err(zbus::Error::NameTaken) => return Err(Error::NameTaken),
-        Err(e) => return Err(e.into()),
+        Ok(_) => return Err(Error::NameTaken),
+        Err(e) => return Err(zbus::Error::from(e).into()),
     }
-    log::info!("Push-CAI service {BUS_NAME} on the {bus} bus");
+    log::info!("Push-CAI service {BUS_NAME} started");
     Ok(handle)
 }
 
@@ -420,7 +441,9 @@ impl CaiHandle {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-        if let Err(e) = self.conn.release_name(BUS_NAME).await {
+        // Taken through the bus proxy (see `start`), so released the same way.
+        let name = zbus::names::WellKnownName::from_static_str_unchecked(BUS_NAME);
+        if let Err(e) = self.dbus.release_name(name).await {
             log::warn!("releasing {BUS_NAME}: {e}");
         }
         let _ = self.conn.object_server().remove::<Manager, _>(OBJECT_PATH).await;

@@ -127,22 +127,20 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cfg.dbus.bus,
         cfg.store.dir.display()
     );
-    let store = Store::open(&cfg.store.dir, cfg.store_limits())?;
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
+    // The store opens and checks itself on its writer thread while this one connects to the
+    // bus: the two wait on different things (the disk, dbus-daemon).
+    let opening = Store::open_in_background(&cfg.store.dir, cfg.store_limits());
+    let (conn, store) = tokio::join!(cai::connect(&cfg.dbus.bus), opening);
+    let store = store?;
+    let conn = conn?;
 
-    let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
-    let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
-    let hooks = ServiceHooks { inject: inject_tx, bearer: bearer_set_tx };
-    let cai = cai::start(&cfg.dbus.bus, store.clone(), cfg.cai_settings(), hooks).await?;
-    log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
-    #[cfg(feature = "eventsource")]
-    let _eventsource = start_eventsource(&cfg, &cai).await?;
-
+    // The modem starts before the service takes its name: its init (AT round trips) and the
+    // service's bus round trips wait on different peers, so they overlap on this one thread. What it reads
+    // waits in `pdu_rx` until the loop below spools it; nothing leaves the SIM before that.
+    // A second daemon cannot share the port before it learns the name is taken: serialport
+    // opens a tty with TIOCEXCL and an exclusive flock.
     let (transport, sim) = Transport::for_device(&cfg.modem.device);
-    if let Some(sim) = sim {
-        cai.connection().object_server().at(SIMULATOR_PATH, SimulatorIface { sim }).await?;
-        log::info!("simulated modem: the network is org.otapush.Push1.Simulator on {SIMULATOR_PATH}");
-    }
     let (pdu_tx, mut pdu_rx) = mpsc::channel::<ReceivedPdu>(16);
     let (state_tx, mut state_rx) = watch::channel(ModemState::NoDevice);
     let (modem_stop, modem_stopped) = oneshot::channel::<()>();
@@ -159,7 +157,20 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         modem_cmd_rx,
         stopped,
     ));
-    // After the modem task is spawned: its init runs while the bus answers the match rule.
+
+    let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
+    let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
+    let hooks = ServiceHooks { inject: inject_tx, bearer: bearer_set_tx };
+    let cai = cai::start_on(conn, store.clone(), cfg.cai_settings(), hooks).await?;
+    log::info!("owning org.otapush.Push1 on the {} bus", cfg.dbus.bus);
+    #[cfg(feature = "eventsource")]
+    let _eventsource = start_eventsource(&cfg, &cai).await?;
+
+    if let Some(sim) = sim {
+        cai.connection().object_server().at(SIMULATOR_PATH, SimulatorIface { sim }).await?;
+        log::info!("simulated modem: the network is org.otapush.Push1.Simulator on {SIMULATOR_PATH}");
+    }
+    // The modem task runs since before the bus: its init went on while the bus answered.
     if let Err(e) = modem::resume::watch_resume(cai.connection(), modem_cmd_tx).await {
         log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
     }

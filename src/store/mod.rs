@@ -173,11 +173,42 @@ impl Store {
     /// damaged database is moved aside (`NAME.corrupt-UNIXTIME`, kept for recovery) and a fresh
     /// one created; when that fails too, so does this (see docs/store.md).
     pub fn open(dir: &Path, limits: Limits) -> Result<Store> {
+        let db = Self::open_db(dir)?;
+        let writer = writer::Writer::spawn(db.clone()).map_err(StoreError::Writer)?;
+        Ok(Self::assemble(db, writer, limits))
+    }
+
+    /// [`Store::open`] on the writer thread, started now: the caller awaits the store after
+    /// doing other work meanwhile (the daemon's bus handshake, which waits on another process).
+    pub fn open_in_background(
+        dir: &Path,
+        limits: Limits,
+    ) -> impl std::future::Future<Output = Result<Store>> + Send + 'static {
+        let dir = dir.to_owned();
+        let spawned = writer::Writer::spawn_opening(move || Self::open_db(&dir));
+        async move {
+            let (writer, opened) = spawned.map_err(StoreError::Writer)?;
+            let gone = || StoreError::Writer(std::io::Error::other("the store thread ended while opening"));
+            let db = opened.await.map_err(|_| gone())??;
+            Ok(Self::assemble(db, writer, limits))
+        }
+    }
+
+    fn assemble(db: Arc<Db>, writer: writer::Writer, limits: Limits) -> Store {
+        Store {
+            conn: db,
+            writer: Arc::new(writer),
+            limits: Arc::new(limits),
+            room: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    fn open_db(dir: &Path) -> Result<Arc<Db>> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir { path: dir.into(), source: e })?;
         let path = dir.join(DB_FILE);
         integrity::warn_about_files(&path);
-        let reason = match Self::open_checked(&path, limits.clone()) {
-            Ok(store) => return Ok(store),
+        let reason = match Self::open_checked(&path) {
+            Ok(db) => return Ok(db),
             Err(Opened::Damaged(reason)) => reason,
             Err(Opened::Failed(e)) => return Err(e),
         };
@@ -195,8 +226,8 @@ impl Store {
             aside: aside.clone(),
             source: Box::new(source),
         };
-        match Self::open_checked(&path, limits) {
-            Ok(store) => Ok(store),
+        match Self::open_checked(&path) {
+            Ok(db) => Ok(db),
             Err(Opened::Damaged(reason)) => {
                 Err(fresh(StoreError::Corrupt { what: "database".into(), reason }))
             }
@@ -204,51 +235,46 @@ impl Store {
         }
     }
 
-    fn open_checked(path: &Path, limits: Limits) -> Result<Store, Opened> {
-        if path.exists() {
-            Self::check(path)?;
+    fn open_checked(path: &Path) -> Result<Arc<Db>, Opened> {
+        let existed = path.exists();
+        let conn = Connection::open(path)?;
+        if existed {
+            Self::check(&conn, path)?;
         }
-        let conn = Self::prepare(Connection::open(path)?)?;
+        let conn = Self::prepare(conn)?;
         let marker = integrity::in_use_marker(path);
         if let Err(e) = std::fs::write(&marker, std::process::id().to_string()) {
             log::warn!("store: cannot write {}: {e}", marker.display());
         }
-        let db = Arc::new(Db {
+        Ok(Arc::new(Db {
             conn: Mutex::new(conn),
             read: Mutex::new(None),
             path: path.into(),
             marker: Some(marker),
-        });
-        let wal = integrity::companions(path)[1].clone();
-        let writer = writer::Writer::spawn(db.clone(), wal).map_err(StoreError::Writer)?;
-        Ok(Store {
-            conn: db,
-            writer: Arc::new(writer),
-            limits: Arc::new(limits),
-            room: Arc::new(tokio::sync::Notify::new()),
-        })
+        }))
     }
 
-    /// `PRAGMA quick_check` on a read-only connection: closing it neither checkpoints nor
-    /// deletes the WAL, so a damaged store is moved aside exactly as it was found.
-    fn check(path: &Path) -> Result<(), Opened> {
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
+    /// `PRAGMA quick_check` before anything is written, on the connection the store then keeps
+    /// (one open, one schema parse). Checkpoint-on-close is off meanwhile: a damaged store is
+    /// closed without a checkpoint, its WAL neither applied nor deleted, and moved aside
+    /// exactly as it was found.
+    fn check(conn: &Connection, path: &Path) -> Result<(), Opened> {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
+        conn.set_db_config(NO_CKPT_ON_CLOSE, true)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let wal = integrity::companions(path)[1].clone();
         let bytes =
             [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-        match integrity::quick_check(&conn, integrity::check_budget(bytes))? {
-            integrity::Check::Sound => Ok(()),
-            integrity::Check::Damaged(found) => Err(Opened::Damaged(found)),
-            integrity::Check::Unfinished => {
-                log::warn!(
-                    "store: the integrity check did not finish within {:?}; opening unchecked",
-                    integrity::CHECK_BUDGET
-                );
-                Ok(())
-            }
+        match integrity::quick_check(conn, integrity::check_budget(bytes))? {
+            integrity::Check::Sound => {}
+            integrity::Check::Damaged(found) => return Err(Opened::Damaged(found)),
+            integrity::Check::Unfinished => log::warn!(
+                "store: the integrity check did not finish within {:?}; opening unchecked",
+                integrity::CHECK_BUDGET
+            ),
         }
+        conn.set_db_config(NO_CKPT_ON_CLOSE, false)?;
+        Ok(())
     }
 
     fn prepare(mut conn: Connection) -> Result<Connection, Opened> {
@@ -500,7 +526,7 @@ pub(crate) mod tests {
         let s = Store::open(dir.path(), Limits::default()).unwrap();
         assert_eq!(s.totals().unwrap(), Totals::default(), "a fresh store");
         s.spool_pdu(&[1], 1).unwrap();
-        // The database with its -shm and -wal (made by the read-only check, empty).
+        // The database with its -shm and -wal (opened by the check, empty).
         let aside = corrupt_files(dir.path());
         assert_eq!(aside.len(), 3, "{aside:?}");
         assert!(aside[1].ends_with("-shm") && aside[2].ends_with("-wal"), "{aside:?}");

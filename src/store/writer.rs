@@ -9,7 +9,6 @@
 
 use super::{Db, Result, StoreError, Sync};
 use rusqlite::{ffi, Connection, Transaction, TransactionBehavior};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -120,20 +119,38 @@ struct Shared {
 }
 
 impl Writer {
-    pub(super) fn spawn(db: Arc<Db>, wal: PathBuf) -> std::io::Result<Writer> {
+    pub(super) fn spawn(db: Arc<Db>) -> std::io::Result<Writer> {
+        Ok(Self::spawn_opening(move || Ok(db))?.0)
+    }
+
+    /// Spawns the thread, which first runs `open` (so the caller can wait on another peer
+    /// meanwhile), sends its result to the receiver, then serves jobs on that database.
+    pub(super) fn spawn_opening<F>(open: F) -> std::io::Result<(Writer, oneshot::Receiver<Result<Arc<Db>>>)>
+    where
+        F: FnOnce() -> Result<Arc<Db>> + Send + 'static,
+    {
         let (jobs, rx) = mpsc::channel();
         let shared = Arc::new(Shared { stall: Mutex::new(None), commits: AtomicU64::new(0) });
         let s = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("store-writer".into())
-            .stack_size(STACK)
-            .spawn(move || run(&db, &wal, &rx, &s))?;
-        Ok(Writer {
+        let (opened_tx, opened) = oneshot::channel();
+        let thread =
+            std::thread::Builder::new().name("store-writer".into()).stack_size(STACK).spawn(move || {
+                match open() {
+                    Ok(db) => {
+                        let wal = super::integrity::companions(&db.path)[1].clone();
+                        let _ = opened_tx.send(Ok(db.clone()));
+                        run(&db, &wal, &rx, &s);
+                    }
+                    Err(e) => drop(opened_tx.send(Err(e))),
+                }
+            })?;
+        let writer = Writer {
             jobs: Some(jobs),
             slots: Arc::new(Semaphore::new(QUEUE_SLOTS)),
             shared,
             thread: Some(thread),
-        })
+        };
+        Ok((writer, opened))
     }
 
     pub(super) async fn slot(&self) -> WriteSlot {
