@@ -75,7 +75,9 @@ async fn sigkill_during_a_burst_through_the_modem_loses_nothing() {
     daemon.sample();
     report(&format!("sigkill-modem-x{rounds}"), &t, daemon.peak_kib);
     t.assert_sound("sigkill through the modem");
-    assert_eq!(modem.pending(), 0, "the modem's storage is empty at the end");
+    // The last restart may still be deleting PDUs it read again (duplicates of messages already
+    // delivered) after the last delivery: the storage empties soon after, never stays full.
+    eventually_sync("the modem's storage to empty after the last delivery", || modem.pending() == 0).await;
     assert_eq!(daemon.starts as usize, rounds + 1);
 }
 

@@ -23,6 +23,11 @@ use tokio::sync::Notify;
 /// within this time; after a slower answer it is read again (an SI may have replaced it).
 const PREFETCH_FRESH: Duration = Duration::from_millis(5);
 
+/// Acknowledged entries removed by one writer job at most. The job's savepoint keeps the
+/// original of every page it changes in memory (SQLite's statement journal) until it is
+/// released, a few 4 KiB pages per entry: the job's size bounds that memory in a burst.
+const REMOVALS_PER_JOB: usize = 16;
+
 /// Acknowledged entries whose removal has not committed. One batch is on the writer at a time
 /// and the acknowledgements that come meanwhile form the next, so removals commit in
 /// acknowledgement order and stop at the first that fails: the queue then holds a suffix of
@@ -84,7 +89,8 @@ impl Removals {
                 return Ok(committed);
             }
             let slot = store.write_slot().await;
-            let (seqs, ids): (Vec<i64>, Vec<String>) = std::mem::take(&mut self.waiting).into_iter().unzip();
+            let take = self.waiting.len().min(REMOVALS_PER_JOB);
+            let (seqs, ids): (Vec<i64>, Vec<String>) = self.waiting.drain(..take).unzip();
             self.in_flight = Some((seqs[seqs.len() - 1], store.remove_queued_later(slot, seqs)));
             self.in_flight_ids = ids;
             if !self.careful {

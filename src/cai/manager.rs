@@ -39,6 +39,35 @@ fn ov(s: impl Into<String>) -> OwnedValue {
 }
 
 impl Manager {
+    /// `InjectPdu` once admitted by its gate.
+    async fn inject_admitted(
+        &self,
+        hdr: Header<'_>,
+        conn: &zbus::Connection,
+        pdu: Vec<u8>,
+    ) -> Result<(), PushError> {
+        self.privileged(conn, &hdr, "InjectPdu").await?;
+        if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
+            return Err(PushError::InvalidArgs(format!(
+                "a PDU has 1 to {MAX_INJECTED_PDU} octets, not {}",
+                pdu.len()
+            )));
+        }
+        // Like the modem, the caller learns of success only once the PDU is durable.
+        let (durable, answer) = tokio::sync::oneshot::channel();
+        let gone = || PushError::Failed("the receive path is not running".into());
+        self.hooks
+            .inject
+            .send(crate::modem::ReceivedPdu { pdu, location: None, durable })
+            .await
+            .map_err(|_| gone())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(PushError::Failed(format!("the PDU could not be stored: {why}"))),
+            Err(_) => Err(gone()),
+        }
+    }
+
     async fn caller(
         &self,
         conn: &zbus::Connection,
@@ -200,26 +229,9 @@ impl Manager {
         pdu: Vec<u8>,
     ) -> Result<(), PushError> {
         let _call = self.inject_gate.enter().await;
-        self.privileged(conn, &hdr, "InjectPdu").await?;
-        if pdu.is_empty() || pdu.len() > MAX_INJECTED_PDU {
-            return Err(PushError::InvalidArgs(format!(
-                "a PDU has 1 to {MAX_INJECTED_PDU} octets, not {}",
-                pdu.len()
-            )));
-        }
-        // Like the modem, the caller learns of success only once the PDU is durable.
-        let (durable, answer) = tokio::sync::oneshot::channel();
-        let gone = || PushError::Failed("the receive path is not running".into());
-        self.hooks
-            .inject
-            .send(crate::modem::ReceivedPdu { pdu, location: None, durable })
-            .await
-            .map_err(|_| gone())?;
-        match answer.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(PushError::Failed(format!("the PDU could not be stored: {why}"))),
-            Err(_) => Err(gone()),
-        }
+        // Boxed after the gate: a call waiting there holds a small future, not the ~4 KiB of
+        // the credential check and the spool wait (64 waiting calls in a burst).
+        Box::pin(self.inject_admitted(hdr, conn, pdu)).await
     }
 
     /// `up` or `down`, for `[bearer] mode = "external"`. Privileged.
