@@ -96,10 +96,10 @@ impl<'a> PduView<'a> {
     }
 
     /// TP-SCTS (for a status report, the time stamp of the reported message).
-    pub fn timestamp(&self) -> &Timestamp {
+    pub fn timestamp(&self) -> Timestamp {
         match &self.tpdu {
-            TpduView::Deliver(d) => &d.scts,
-            TpduView::StatusReport(s) => &s.scts,
+            TpduView::Deliver(d) => d.scts(),
+            TpduView::StatusReport(s) => s.scts(),
         }
     }
 
@@ -219,7 +219,10 @@ impl<'a> AddressView<'a> {
         self.value
     }
 
-    /// Hands the text of [`Address::as_str`] to `emit`, character by character.
+    /// Hands the text of [`Address::as_str`] to `emit`, character by character: the decoded
+    /// name of an alphanumeric address; otherwise `+` for an international number, then every
+    /// semi-octet but the 0xF fillers, wherever they are (nothing at all for fillers only).
+    #[inline(always)]
     fn write_text(&self, mut emit: impl FnMut(char)) {
         if self.ton() == TypeOfNumber::Alphanumeric {
             gsm7::decode_with(self.value, 0, usize::from(self.septets), &Tables::DEFAULT, emit);
@@ -232,35 +235,44 @@ impl<'a> AddressView<'a> {
             Some((&last, whole)) if semi % 2 == 1 => (whole, Some(last | 0xf0)),
             _ => (octets, None),
         };
-        let digits = whole.iter().copied().chain(last).map(|b| BCD_PAIRS[usize::from(b)]);
-        // Fillers only: no digits, so no '+' either.
-        if self.ton() == TypeOfNumber::International && digits.clone().any(|[_, _, n]| n > 0) {
+        let has_digit = || whole.iter().chain(&last).any(|&b| BCD_PAIRS[usize::from(b)][2] > 0);
+        if self.ton() == TypeOfNumber::International && has_digit() {
             emit('+');
         }
-        for [d0, d1, n] in digits {
-            if n > 0 {
-                emit(char::from(d0));
+        // Two digits per octet from a table; ASCII, which the mask lets the compiler see.
+        let mut octet = |b: u8| {
+            let [d0, d1, count] = BCD_PAIRS[usize::from(b)];
+            if count > 0 {
+                emit(char::from(d0 & 0x7f));
             }
-            if n > 1 {
-                emit(char::from(d1));
+            if count > 1 {
+                emit(char::from(d1 & 0x7f));
             }
-        }
+        };
+        whole.iter().for_each(|&b| octet(b));
+        last.into_iter().for_each(octet);
     }
 
     /// Appends the address as shown to users ([`Address::as_str`]) to `out`.
     pub fn push_to(&self, out: &mut String) {
-        out.reserve(ADDRESS_CAPACITY);
-        self.write_text(|c| out.push(c));
+        // Built on the stack, then copied once: pushed straight into `out`, every character
+        // reloaded the string's length and capacity.
+        out.push_str(&self.text());
+    }
+
+    /// The text on the stack: 21 ASCII octets, or 11 septets of at most 3 UTF-8 octets each
+    /// (the default alphabet and its extension table): it has room.
+    fn text(&self) -> heapless::String<ADDRESS_CAPACITY> {
+        let mut text = heapless::String::new();
+        self.write_text(|c| {
+            let _ = text.push(c);
+        });
+        text
     }
 
     /// The owned address, as [`decode`](super::decode) returns it.
     pub fn to_address(&self) -> Address {
-        let mut text = heapless::String::<ADDRESS_CAPACITY>::new();
-        // 21 ASCII octets, or 11 septets of at most 3 UTF-8 octets each: the text has room.
-        self.write_text(|c| {
-            let _ = text.push(c);
-        });
-        Address::from_parts(self.ton(), self.npi(), text)
+        Address::from_parts(self.ton(), self.npi(), self.text())
     }
 }
 
@@ -481,7 +493,8 @@ pub struct DeliverView<'a> {
     originator: AddressView<'a>,
     pid: u8,
     dcs: DataCoding,
-    scts: Timestamp,
+    /// TP-SCTS as checked, read by [`DeliverView::scts`].
+    scts: u64,
     ud: UserDataField<'a>,
 }
 
@@ -490,7 +503,7 @@ impl<'a> DeliverView<'a> {
         let originator = AddressView::parse_tp(r, "TP-OA")?;
         let pid = r.u8("TP-PID")?;
         let dcs = DataCoding::from_octet(r.u8("TP-DCS")?);
-        let scts = Timestamp::parse(r, "TP-SCTS")?;
+        let scts = Timestamp::check(r, "TP-SCTS")?;
         let ud = UserDataField::parse(r, first & TP_UDHI != 0, dcs)?;
         Ok(DeliverView { first, originator, pid, dcs, scts, ud })
     }
@@ -511,8 +524,8 @@ impl<'a> DeliverView<'a> {
     }
 
     /// TP-SCTS.
-    pub fn scts(&self) -> &Timestamp {
-        &self.scts
+    pub fn scts(&self) -> Timestamp {
+        Timestamp::from_checked(self.scts)
     }
 
     /// The user data header, when TP-UDHI is set.
@@ -551,7 +564,7 @@ impl<'a> DeliverView<'a> {
             originator: self.originator.to_address(),
             pid: self.pid,
             dcs: self.dcs,
-            scts: self.scts,
+            scts: self.scts(),
             udh: self.udh().map(|h| h.to_header()),
             user_data: self.user_data().to_user_data(),
             more_messages: self.more_messages(),
@@ -568,8 +581,9 @@ pub struct StatusReportView<'a> {
     first: u8,
     message_reference: u8,
     recipient: AddressView<'a>,
-    scts: Timestamp,
-    discharge_time: Timestamp,
+    /// TP-SCTS and TP-DT as checked, read by their accessors.
+    scts: u64,
+    discharge_time: u64,
     status: u8,
     pid: Option<u8>,
     dcs: Option<DataCoding>,
@@ -582,8 +596,8 @@ impl<'a> StatusReportView<'a> {
     fn parse(first: u8, r: &mut Reader<'a>) -> Result<StatusReportView<'a>, SmsError> {
         let message_reference = r.u8("TP-MR")?;
         let recipient = AddressView::parse_tp(r, "TP-RA")?;
-        let scts = Timestamp::parse(r, "TP-SCTS")?;
-        let discharge_time = Timestamp::parse(r, "TP-DT")?;
+        let scts = Timestamp::check(r, "TP-SCTS")?;
+        let discharge_time = Timestamp::check(r, "TP-DT")?;
         let status = r.u8("TP-ST")?;
         let (pid, dcs, ud) = match Self::parse_optional(first, r) {
             Ok(Some(fields)) => fields,
@@ -637,13 +651,13 @@ impl<'a> StatusReportView<'a> {
     }
 
     /// TP-SCTS of the submitted message.
-    pub fn scts(&self) -> &Timestamp {
-        &self.scts
+    pub fn scts(&self) -> Timestamp {
+        Timestamp::from_checked(self.scts)
     }
 
     /// TP-DT.
-    pub fn discharge_time(&self) -> &Timestamp {
-        &self.discharge_time
+    pub fn discharge_time(&self) -> Timestamp {
+        Timestamp::from_checked(self.discharge_time)
     }
 
     /// TP-ST.
@@ -700,8 +714,8 @@ impl<'a> StatusReportView<'a> {
         StatusReport {
             message_reference: self.message_reference,
             recipient: self.recipient.to_address(),
-            scts: self.scts,
-            discharge_time: self.discharge_time,
+            scts: self.scts(),
+            discharge_time: self.discharge_time(),
             status: self.status,
             more_messages: self.more_messages(),
             loop_prevention: self.loop_prevention(),
@@ -734,7 +748,7 @@ pub(crate) fn assert_agrees(pdu: &[u8], with_smsc: bool) {
     assert_eq!(text.strip_prefix("kept: "), Some(p.originator().as_str()));
     assert_eq!(v.originator().to_string(), p.originator().as_str());
     assert_eq!((v.originator().ton(), v.originator().npi()), (p.originator().ton(), p.originator().npi()));
-    assert_eq!((v.timestamp(), v.dcs(), v.class()), (p.timestamp(), p.dcs(), p.class()));
+    assert_eq!((&v.timestamp(), v.dcs(), v.class()), (p.timestamp(), p.dcs(), p.class()));
     assert_eq!((v.concat(), v.ports()), (p.concat(), p.ports()));
     match (v.udh(), p.udh()) {
         (None, None) => {}
@@ -756,7 +770,7 @@ pub(crate) fn assert_agrees(pdu: &[u8], with_smsc: bool) {
         (u, o) => panic!("view user data {u:?} but decode {o:?} on {pdu:02x?}"),
     }
     if let (Some(d), Some(o)) = (v.deliver(), p.deliver()) {
-        assert_eq!((d.pid(), d.dcs(), d.scts()), (o.pid, o.dcs, &o.scts));
+        assert_eq!((d.pid(), d.dcs(), d.scts()), (o.pid, o.dcs, o.scts));
         let flags = (d.more_messages(), d.reply_path(), d.status_report_indication(), d.loop_prevention());
         assert_eq!(flags, (o.more_messages, o.reply_path, o.status_report_indication, o.loop_prevention));
     }
@@ -765,7 +779,10 @@ pub(crate) fn assert_agrees(pdu: &[u8], with_smsc: bool) {
             (s.message_reference(), s.status(), s.status_kind()),
             (o.message_reference, o.status, o.status_kind())
         );
-        assert_eq!((s.discharge_time(), s.pid(), s.dcs()), (&o.discharge_time, o.pid, o.dcs));
+        assert_eq!(
+            (s.scts(), s.discharge_time(), s.pid(), s.dcs()),
+            (o.scts, o.discharge_time, o.pid, o.dcs)
+        );
         assert_eq!(s.recipient().to_address(), o.recipient);
     }
 }
