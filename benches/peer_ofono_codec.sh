@@ -1,9 +1,11 @@
 #!/bin/sh
-# Peer figure for issue 13 item 2: otapush's `sms::decode` + text/data against oFono's own
+# Peer figure for issue 13 item 2: otapush's `sms::view` + text/data against oFono's own
 # `sms_decode` + `sms_decode_text`/`sms_decode_datagram` (src/smsutil.c, built here with -O2 as
 # oFono builds it) on the same PDUs (benches/vectors/codec_peer.hex), in the same run.
 # Prints ns per PDU for both and the ratio; with CALLGRIND=1 also instructions per PDU
-# (`valgrind --tool=callgrind`, quieter than time on a shared machine).
+# (`valgrind --tool=callgrind`, quieter than time on a shared machine), and for otapush also the
+# owned `sms::decode` (PEER_CODEC_OWNED=1) and the view with both addresses written as text
+# (PEER_CODEC_ADDRESS=1, as oFono's sms_decode formats them).
 # Usage: benches/peer_ofono_codec.sh [ROUNDS]   (default 20000 rounds over the set, best of 7)
 # Needs gcc, pkg-config, libglib2.0-dev (and valgrind for CALLGRIND=1); benches install their own
 # tools: `apt-get install gcc pkg-config libglib2.0-dev valgrind`. oFono's sources are fetched
@@ -49,15 +51,21 @@ o=$("$peer" "$set_file" "$rounds" 7)
 r=$("$ours" "$set_file" "$rounds" 7)
 [ "${o#* }" = "${r#* }" ] || { echo "decoded lengths differ: oFono $o, otapush $r" >&2; exit 1; }
 echo "oFono $ver sms_decode + text/datagram: ${o%% *} ns per PDU"
-echo "otapush sms::decode + text/data:      ${r%% *} ns per PDU"
+echo "otapush sms::view + text/data:        ${r%% *} ns per PDU"
 echo "ratio (otapush / oFono): $(echo "${r%% *} ${o%% *}" | awk '{printf "%.2fx", $1 / $2}')  (budget <= 0.5x)"
 if [ "${CALLGRIND:-0}" = 1 ]; then
     n=2000
-    for who in oFono otapush; do
-        bin=$peer
-        [ $who = otapush ] && bin=$ours
+    for who in oFono otapush "otapush (addresses as text)" "otapush (owned sms::decode)"; do
+        bin=$ours
+        mode=
+        case $who in
+        oFono) bin=$peer ;;
+        *addresses*) mode=PEER_CODEC_ADDRESS=1 ;;
+        *owned*) mode=PEER_CODEC_OWNED=1 ;;
+        esac
+        # shellcheck disable=SC2086 # $mode is one assignment or none
         total() {
-            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$set_file" "$1" 1 2>&1 |
+            env $mode valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$set_file" "$1" 1 2>&1 |
                 sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
         }
         # Instructions of n rounds minus those of one round: the start-up and the file load cancel.

@@ -79,8 +79,10 @@ impl<'a> Input<'a> {
 // sms, udh, wsp: plain decoders.
 
 /// `sms::decode` with and without the SMSC prefix, the JSON of `otapushctl decode sms`, and
-/// the encoder as an oracle: a decoded PDU that encodes again must decode to itself.
+/// the encoder as an oracle: a decoded PDU that encodes again must decode to itself. The
+/// borrowed `sms::view` must agree with `decode` ([`sms_view`]).
 pub fn sms(data: &[u8]) {
+    sms_view(data);
     for with_smsc in [false, true] {
         match sms::decode(data, with_smsc) {
             Ok(p) => {
@@ -106,6 +108,15 @@ pub fn sms(data: &[u8]) {
         }
         let _ = decode_sms::decode_sms_json(data, with_smsc);
     }
+}
+
+/// `sms::view` against `sms::decode`, with and without the SMSC prefix: the same error, or a
+/// view whose owned form is the decoded PDU and whose borrowed accessors (addresses, header,
+/// text into a reused buffer, borrowed 8-bit data) say what the owned values say. The cargo-fuzz
+/// target `sms_view` runs only this; the `sms` target (and so its corpus replay) runs it too.
+pub fn sms_view(data: &[u8]) {
+    otapush_proto::fuzzing::sms_view_agrees(data, false);
+    otapush_proto::fuzzing::sms_view_agrees(data, true);
 }
 
 /// `p` with the non-BCD flags of its time stamps cleared.

@@ -51,6 +51,12 @@ pub mod fuzzing {
         crate::wsp::http_date::parse(s)
     }
 
+    /// Panics unless `sms::view` and `sms::decode` agree on `pdu`: the same error, or a view
+    /// whose owned form and borrowed accessors are the decoded PDU.
+    pub fn sms_view_agrees(pdu: &[u8], with_smsc: bool) {
+        crate::sms::view::assert_agrees(pdu, with_smsc)
+    }
+
     /// `wsp::http_date::format`: seconds since the epoch as an IMF-fixdate.
     pub fn http_date_format(secs: u64) -> String {
         crate::wsp::http_date::format(secs)

@@ -64,7 +64,7 @@ const BCD_DIGITS: &[u8; 15] = b"0123456789*#abc";
 
 /// The digits of one BCD octet (low semi-octet first) and how many there are: 0xF, the
 /// filler, is no digit.
-static BCD_PAIRS: [[u8; 3]; 256] = {
+pub(crate) static BCD_PAIRS: [[u8; 3]; 256] = {
     const DIGIT: &[u8; 16] = b"0123456789*#abc?";
     let mut t = [[0u8; 3]; 256];
     let mut b = 0;
@@ -116,6 +116,15 @@ impl Address {
             let _ = text.push_str(digits);
         }
         Ok(Address { ton, npi: npi & 0x0f, text })
+    }
+
+    /// An address from its decoded parts (a view's, [`AddressView::to_address`](super::AddressView::to_address)).
+    pub(crate) fn from_parts(
+        ton: TypeOfNumber,
+        npi: u8,
+        text: heapless::String<ADDRESS_CAPACITY>,
+    ) -> Address {
+        Address { ton, npi: npi & 0x0f, text }
     }
 
     /// An international number (`+` optional), numbering plan E.164 (1).

@@ -95,6 +95,7 @@ const _: () = assert!(3 * MAX_SEPTETS < TEXT_MASK);
 /// [`decode_with`] for a user data field (at most 140 octets / 160 septets; `None` for more):
 /// unpacked 7 octets to 8 septets at a time and converted through the UTF-8 tables into `buf`
 /// in the same pass.
+#[inline(always)]
 fn decode_str<'b>(
     packed: &[u8],
     first: usize,
@@ -144,6 +145,20 @@ fn decode_str<'b>(
     }
     // The buffer holds whole UTF-8 sequences from the tables, so this cannot fail.
     std::str::from_utf8(buf.get(..n).unwrap_or_default()).ok()
+}
+
+/// [`decode_with`] into a new string of the text's length, through [`decode_str`] when the
+/// field allows.
+pub(crate) fn decode_string(packed: &[u8], first: usize, count: usize, tables: &Tables) -> String {
+    let mut buf: TextBuf = [0; TEXT_MASK + 1 + 4];
+    match decode_str(packed, first, count, tables, &mut buf) {
+        Some(s) => String::from(s),
+        None => {
+            let mut out = String::with_capacity(count);
+            decode_with(packed, first, count, tables, |c| out.push(c));
+            out
+        }
+    }
 }
 
 /// [`decode_with`] appending to a string, through [`decode_str`] when the field allows.

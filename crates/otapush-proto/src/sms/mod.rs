@@ -2,7 +2,8 @@
 //! and data coding scheme (3GPP TS 23.038).
 //!
 //! [`decode`] turns the PDU a modem prints (with or without the service-centre address in
-//! front) into an owned [`SmsPdu`]; [`encode`] builds the same bytes back, and
+//! front) into an owned [`SmsPdu`]; [`view`] checks the same PDU the same way and borrows from
+//! it instead ([`PduView`]: no copies, text decoded into the caller's buffer); [`encode`] builds the same bytes back, and
 //! [`segment_binary`] / [`segment_text`] split long payloads into concatenated SMS-DELIVERs.
 //! Decoding is pure and bounded: every length comes from the PDU, every error says what
 //! and at which octet.
@@ -20,6 +21,7 @@ mod status_report;
 mod timestamp;
 mod udh;
 mod user_data;
+pub(crate) mod view;
 
 #[cfg(any(test, feature = "test-vectors"))]
 pub mod test_vectors;
@@ -39,6 +41,10 @@ pub use udh::{
     IEI_PORTS_16, IEI_PORTS_8, IEI_SINGLE_SHIFT,
 };
 pub use user_data::{UserData, MAX_UD_OCTETS};
+pub use view::{
+    view, AddressView, DeliverView, PackedSeptets, PduView, StatusReportView, TpduView, UserDataHeaderView,
+    UserDataView,
+};
 
 use reader::Reader;
 

@@ -7,6 +7,13 @@ fn pdu(hex: &str) -> Vec<u8> {
     crate::hex::decode(hex).unwrap()
 }
 
+/// `sms::decode`, checked against `sms::view` on every vector here: the same error or the same
+/// PDU, and borrowed accessors that say what the owned values say.
+fn decode(pdu: &[u8], with_smsc: bool) -> Result<SmsPdu, SmsError> {
+    view::assert_agrees(pdu, with_smsc);
+    super::decode(pdu, with_smsc)
+}
+
 fn dec(hex: &str, with_smsc: bool) -> SmsPdu {
     decode(&pdu(hex), with_smsc).unwrap()
 }

@@ -45,13 +45,28 @@ fn days_in_month(year: u16, month: u8) -> u8 {
 
 /// Whether a semi-octet of the seven is above 9, the zone's low one (tens and sign) aside. One
 /// above 9 has bit 3 and bit 2 or 1 set: all thirteen are tested at once.
-fn has_nonbcd(raw: &[u8]) -> bool {
-    let mut b = [0u8; 8];
-    if let (Some(dst), Some(src)) = (b.get_mut(..7), raw.get(..7)) {
-        dst.copy_from_slice(src);
-    }
-    let x = u64::from_le_bytes(b);
+fn has_nonbcd(x: u64) -> bool {
     (x >> 3) & ((x >> 2) | (x >> 1)) & 0x0010_1111_1111_1111 != 0
+}
+
+/// The six date and time octets of a time stamp read as one word, `low * 10 + high` per octet
+/// (tens in the low nibble, units in the high one: at most 165, so no carry into the next
+/// octet), and the zone's quarter hours, `(low & 7) * 10 + high` (at most 85).
+#[inline(always)]
+fn fields(x: u64) -> (u64, u8) {
+    let lo = x & 0x0000_0F0F_0F0F_0F0F;
+    let v = (lo << 3) + (lo << 1) + ((x >> 4) & 0x0000_0F0F_0F0F_0F0F);
+    let zone = (x >> 48) as u8;
+    (v, (zone & 0x07) * 10 + (zone >> 4))
+}
+
+/// The year of two digits (0-99): 1990-2089.
+fn year_of(yy: u8) -> u16 {
+    if yy < 90 {
+        2000 + u16::from(yy)
+    } else {
+        1900 + u16::from(yy)
+    }
 }
 
 impl Timestamp {
@@ -115,44 +130,66 @@ impl Timestamp {
     }
 
     pub(crate) fn parse(r: &mut Reader<'_>, field: &'static str) -> Result<Timestamp, SmsError> {
+        Timestamp::check(r, field).map(Timestamp::from_checked)
+    }
+
+    /// Reads and checks the seven octets as [`Timestamp::parse`] does (the same errors) and
+    /// returns them as one word, for [`Timestamp::from_checked`].
+    #[inline(always)]
+    pub(crate) fn check(r: &mut Reader<'_>, field: &'static str) -> Result<u64, SmsError> {
         let start = r.offset();
         let raw = r.take(7, field)?;
+        let mut b = [0u8; 8];
+        if let (Some(dst), Some(src)) = (b.get_mut(..7), raw.get(..7)) {
+            dst.copy_from_slice(src);
+        }
+        let x = u64::from_le_bytes(b);
+        let (v, quarters) = fields(x);
+        let [yy, month, day, hour, minute, second, _, _] = v.to_le_bytes();
+        // An octet above its limit (year 99, month 12, day 31, hour 23, minute 59, second 59):
+        // below 128, adding 127 - limit sets bit 7 exactly when it is above; at 128 or more
+        // bit 7 is set already. Without a carry between octets, as the low 7 bits are added.
+        const ROOM: u64 =
+            u64::from_le_bytes([127 - 99, 127 - 12, 127 - 31, 127 - 23, 127 - 59, 127 - 59, 0, 0]);
+        let over = (((v & 0x0000_7F7F_7F7F_7F7F) + ROOM) | v) & 0x0000_8080_8080_8080;
+        // Day 1-28 exists in every month: only then is the field valid without the checks below.
+        if over != 0 || quarters > 79 || month == 0 || day == 0 || day > 28 {
+            let bad = |part, i| Err(SmsError::InvalidTimestamp { field, part, offset: start + i });
+            if quarters > 79 {
+                return bad("time zone", 6);
+            }
+            if yy > 99 {
+                return bad("year", 0);
+            }
+            if !(1..=12).contains(&month) {
+                return bad("month", 1);
+            }
+            if day == 0 || day > days_in_month(year_of(yy), month) {
+                return bad("day", 2);
+            }
+            if hour > 23 {
+                return bad("hour", 3);
+            }
+            if minute > 59 {
+                return bad("minute", 4);
+            }
+            if second > 59 {
+                return bad("second", 5);
+            }
+        }
+        Ok(x)
+    }
+
+    /// The time stamp of seven octets that passed [`Timestamp::check`].
+    #[inline(always)]
+    pub(crate) fn from_checked(x: u64) -> Timestamp {
+        let (v, quarters) = fields(x);
+        let [yy, month, day, hour, minute, second, _, _] = v.to_le_bytes();
         // The zone's low semi-octet is 3 bits of tens and the sign: always a digit.
-        let nonbcd = has_nonbcd(raw);
-        let mut v = [0u8; 6];
-        for (&b, out) in raw.iter().zip(v.iter_mut()) {
-            // Tens in the low nibble, units in the high one; at most 15 * 10 + 15 = 165.
-            *out = (b & 0x0f) * 10 + (b >> 4);
-        }
-        let zone = raw[6];
-        // Bit 3 is the sign; at most 7 * 10 + 15 = 85 quarters.
-        let quarters = (zone & 0x07) * 10 + (zone >> 4);
-        let bad = |part, i| Err(SmsError::InvalidTimestamp { field, part, offset: start + i });
-        if quarters > 79 {
-            return bad("time zone", 6);
-        }
-        let tz_quarters = if zone & 0x08 != 0 { -(quarters as i8) } else { quarters as i8 };
-        let [yy, month, day, hour, minute, second] = v;
-        if yy > 99 {
-            return bad("year", 0);
-        }
-        let year = if yy < 90 { 2000 + u16::from(yy) } else { 1900 + u16::from(yy) };
-        if !(1..=12).contains(&month) {
-            return bad("month", 1);
-        }
-        if day == 0 || day > days_in_month(year, month) {
-            return bad("day", 2);
-        }
-        if hour > 23 {
-            return bad("hour", 3);
-        }
-        if minute > 59 {
-            return bad("minute", 4);
-        }
-        if second > 59 {
-            return bad("second", 5);
-        }
-        Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters, nonbcd })
+        let nonbcd = has_nonbcd(x);
+        // Bit 3 of the zone octet is the sign.
+        let tz_quarters = if x >> 48 & 0x08 != 0 { -(quarters as i8) } else { quarters as i8 };
+        Timestamp { year: year_of(yy), month, day, hour, minute, second, tz_quarters, nonbcd }
     }
 
     /// Appends the seven octets (always BCD: a [`Timestamp::nonbcd`] field is written back as
@@ -174,14 +211,19 @@ mod tests {
     #[test]
     fn nonbcd_test_agrees_with_the_per_semi_octet_definition() {
         let slow = |raw: &[u8; 7]| raw[..6].iter().any(|&b| b & 0x0f > 9 || b >> 4 > 9) || raw[6] >> 4 > 9;
+        let word = |raw: &[u8; 7]| {
+            let mut b = [0u8; 8];
+            b[..7].copy_from_slice(raw);
+            has_nonbcd(u64::from_le_bytes(b))
+        };
         for pos in 0..7 {
             for b in 0..=255u8 {
                 let mut raw = [0x99u8; 7];
                 raw[pos] = b;
-                assert_eq!(has_nonbcd(&raw), slow(&raw), "octet {pos} = {b:02x}");
+                assert_eq!(word(&raw), slow(&raw), "octet {pos} = {b:02x}");
                 raw = [0; 7];
                 raw[pos] = b;
-                assert_eq!(has_nonbcd(&raw), slow(&raw), "octet {pos} = {b:02x}");
+                assert_eq!(word(&raw), slow(&raw), "octet {pos} = {b:02x}");
             }
         }
     }
@@ -190,6 +232,69 @@ mod tests {
 
     fn parse(b: &[u8]) -> Result<Timestamp, SmsError> {
         Timestamp::parse(&mut Reader::new(b), "TP-SCTS")
+    }
+
+    impl Timestamp {
+        /// The field by field reading the word-at-a-time [`Timestamp::parse`] must agree with.
+        fn parse_reference(r: &mut Reader<'_>, field: &'static str) -> Result<Timestamp, SmsError> {
+            let start = r.offset();
+            let raw = r.take(7, field)?;
+            // The zone's low semi-octet is 3 bits of tens and the sign: always a digit.
+            let nonbcd = raw[..6].iter().any(|&b| b & 0x0f > 9 || b >> 4 > 9) || raw[6] >> 4 > 9;
+            let mut v = [0u8; 6];
+            for (&b, out) in raw.iter().zip(v.iter_mut()) {
+                // Tens in the low nibble, units in the high one; at most 15 * 10 + 15 = 165.
+                *out = (b & 0x0f) * 10 + (b >> 4);
+            }
+            let zone = raw[6];
+            // Bit 3 is the sign; at most 7 * 10 + 15 = 85 quarters.
+            let quarters = (zone & 0x07) * 10 + (zone >> 4);
+            let bad = |part, i| Err(SmsError::InvalidTimestamp { field, part, offset: start + i });
+            if quarters > 79 {
+                return bad("time zone", 6);
+            }
+            let tz_quarters = if zone & 0x08 != 0 { -(quarters as i8) } else { quarters as i8 };
+            let [yy, month, day, hour, minute, second] = v;
+            if yy > 99 {
+                return bad("year", 0);
+            }
+            let year = if yy < 90 { 2000 + u16::from(yy) } else { 1900 + u16::from(yy) };
+            if !(1..=12).contains(&month) {
+                return bad("month", 1);
+            }
+            if day == 0 || day > days_in_month(year, month) {
+                return bad("day", 2);
+            }
+            if hour > 23 {
+                return bad("hour", 3);
+            }
+            if minute > 59 {
+                return bad("minute", 4);
+            }
+            if second > 59 {
+                return bad("second", 5);
+            }
+            Ok(Timestamp { year, month, day, hour, minute, second, tz_quarters, nonbcd })
+        }
+    }
+
+    proptest::proptest! {
+        /// Any seven octets (and octets near the limits of every field): the same time stamp
+        /// or the same error as the field by field reading.
+        #[test]
+        fn word_reading_agrees_with_field_by_field(
+            raw in proptest::array::uniform7(proptest::num::u8::ANY),
+            near in proptest::array::uniform7(proptest::sample::select(vec![
+                0x00u8, 0x01, 0x10, 0x20, 0x21, 0x30, 0x31, 0x32, 0x82, 0x92, 0x99, 0x13, 0x03, 0x95,
+                0x05, 0x06, 0x0A, 0xA0, 0xF9, 0x97, 0x9F, 0x08, 0x88, 0xFF,
+            ])),
+        ) {
+            for raw in [raw, near] {
+                let fast = Timestamp::parse(&mut Reader::new(&raw), "TP-DT");
+                let slow = Timestamp::parse_reference(&mut Reader::new(&raw), "TP-DT");
+                proptest::prop_assert_eq!(fast, slow, "{:02x?}", raw);
+            }
+        }
     }
 
     #[test]

@@ -56,38 +56,23 @@ pub struct InformationElement<'a> {
     pub data: &'a [u8],
 }
 
-/// A parsed user data header. Holds the raw elements (no allocation) and what they mean.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UserDataHeader {
-    raw: heapless::Vec<u8, UDH_CAPACITY>,
-    concat: Option<Concat>,
-    ports: Option<Ports>,
-    single_shift: Option<u8>,
-    locking_shift: Option<u8>,
-    /// Why the header was ignored, when it was.
-    malformed: Option<SmsError>,
+/// What the interpreted elements of a header say (the last valid one of each kind counts,
+/// §9.2.3.24). Shared by [`UserDataHeader`] and the borrowed
+/// [`UserDataHeaderView`](super::UserDataHeaderView).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct HeaderInfo {
+    pub(crate) concat: Option<Concat>,
+    pub(crate) ports: Option<Ports>,
+    pub(crate) single_shift: Option<u8>,
+    pub(crate) locking_shift: Option<u8>,
 }
 
-impl UserDataHeader {
-    /// An empty header (UDHI set, UDHL 0).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Parses the header octets after UDHL (e.g. for a fuzz target); error offsets count
-    /// from `raw[0]`.
-    pub fn from_bytes(raw: &[u8]) -> Result<UserDataHeader, SmsError> {
-        UserDataHeader::parse(raw, 0)
-    }
-
-    /// Parses the octets after UDHL. `base` is the absolute offset of `raw[0]`, for errors.
-    /// An element whose length runs past the header is an error; an element with a length
-    /// or value its IEI does not allow (e.g. concatenation with sequence 0) is kept raw and
-    /// not interpreted. When an element repeats, the last valid one counts (§9.2.3.24).
-    pub(crate) fn parse(raw: &[u8], base: usize) -> Result<UserDataHeader, SmsError> {
-        let mut h = UserDataHeader::new();
-        h.raw = heapless::Vec::from_slice(raw)
-            .map_err(|_| SmsError::InvalidUdh { reason: "header longer than 139 octets", offset: base })?;
+impl HeaderInfo {
+    /// Reads the elements of the octets after UDHL. `base` is the absolute offset of `raw[0]`,
+    /// for errors. An element whose length runs past the header is an error; an element with a
+    /// length or value its IEI does not allow (e.g. concatenation with sequence 0) is skipped.
+    pub(crate) fn scan(raw: &[u8], base: usize) -> Result<HeaderInfo, SmsError> {
+        let mut h = HeaderInfo::default();
         let mut i = 0;
         while i < raw.len() {
             let Some(&len) = raw.get(i + 1) else {
@@ -107,19 +92,6 @@ impl UserDataHeader {
             i = end;
         }
         Ok(h)
-    }
-
-    /// A header that could not be parsed: its octets (as far as the user data holds them)
-    /// and the reason, nothing interpreted.
-    pub(crate) fn ignored(raw: &[u8], reason: SmsError) -> UserDataHeader {
-        let n = raw.len().min(UDH_CAPACITY);
-        let raw = heapless::Vec::from_slice(raw.get(..n).unwrap_or_default()).unwrap_or_default();
-        UserDataHeader { raw, malformed: Some(reason), ..UserDataHeader::default() }
-    }
-
-    /// Why the header was ignored (TS 23.040 §9.2.3.24), if it was: then it has no elements.
-    pub fn malformed(&self) -> Option<&SmsError> {
-        self.malformed.as_ref()
     }
 
     fn interpret(&mut self, iei: u8, data: &[u8]) {
@@ -151,6 +123,72 @@ impl UserDataHeader {
             self.concat = Some(Concat { reference, total, seq, ref_bits });
         }
     }
+}
+
+/// The elements of well-formed header octets, in order.
+pub(crate) fn elements_of(raw: &[u8]) -> impl Iterator<Item = InformationElement<'_>> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let iei = *raw.get(i)?;
+        let len = usize::from(*raw.get(i + 1)?);
+        let data = raw.get(i + 2..i + 2 + len)?;
+        i += 2 + len;
+        Some(InformationElement { iei, data })
+    })
+}
+
+/// A parsed user data header. Holds the raw elements (no allocation) and what they mean.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserDataHeader {
+    raw: heapless::Vec<u8, UDH_CAPACITY>,
+    info: HeaderInfo,
+    /// Why the header was ignored, when it was.
+    malformed: Option<SmsError>,
+}
+
+impl UserDataHeader {
+    /// An empty header (UDHI set, UDHL 0).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses the header octets after UDHL (e.g. for a fuzz target); error offsets count
+    /// from `raw[0]`.
+    pub fn from_bytes(raw: &[u8]) -> Result<UserDataHeader, SmsError> {
+        UserDataHeader::parse(raw, 0)
+    }
+
+    /// Parses the octets after UDHL. `base` is the absolute offset of `raw[0]`, for errors.
+    /// An element whose length runs past the header is an error; an element with a length
+    /// or value its IEI does not allow (e.g. concatenation with sequence 0) is kept raw and
+    /// not interpreted. When an element repeats, the last valid one counts (§9.2.3.24).
+    pub(crate) fn parse(raw: &[u8], base: usize) -> Result<UserDataHeader, SmsError> {
+        let raw_vec = heapless::Vec::from_slice(raw)
+            .map_err(|_| SmsError::InvalidUdh { reason: "header longer than 139 octets", offset: base })?;
+        let info = HeaderInfo::scan(raw, base)?;
+        Ok(UserDataHeader { raw: raw_vec, info, malformed: None })
+    }
+
+    /// A header from a view's parts: its octets (at most [`UDH_CAPACITY`]), what they say, and
+    /// why it was ignored, if it was.
+    pub(crate) fn from_parts(raw: &[u8], info: HeaderInfo, malformed: Option<SmsError>) -> UserDataHeader {
+        let n = raw.len().min(UDH_CAPACITY);
+        let raw = heapless::Vec::from_slice(raw.get(..n).unwrap_or_default()).unwrap_or_default();
+        UserDataHeader { raw, info, malformed }
+    }
+
+    /// A header that could not be parsed: its octets (as far as the user data holds them)
+    /// and the reason, nothing interpreted.
+    pub(crate) fn ignored(raw: &[u8], reason: SmsError) -> UserDataHeader {
+        let n = raw.len().min(UDH_CAPACITY);
+        let raw = heapless::Vec::from_slice(raw.get(..n).unwrap_or_default()).unwrap_or_default();
+        UserDataHeader { raw, malformed: Some(reason), ..UserDataHeader::default() }
+    }
+
+    /// Why the header was ignored (TS 23.040 §9.2.3.24), if it was: then it has no elements.
+    pub fn malformed(&self) -> Option<&SmsError> {
+        self.malformed.as_ref()
+    }
 
     /// Appends an element. Fails if the header would exceed what a user data field holds.
     pub fn push(&mut self, iei: u8, data: &[u8]) -> Result<(), EncodeError> {
@@ -163,7 +201,7 @@ impl UserDataHeader {
         let _ = self.raw.push(iei);
         let _ = self.raw.push(len);
         let _ = self.raw.extend_from_slice(data);
-        self.interpret(iei, data);
+        self.info.interpret(iei, data);
         Ok(())
     }
 
@@ -197,36 +235,29 @@ impl UserDataHeader {
 
     /// The valid concatenation element (`total` 1 for a message of one segment).
     pub fn concat(&self) -> Option<Concat> {
-        self.concat
+        self.info.concat
     }
 
     /// The valid application port addressing element.
     pub fn ports(&self) -> Option<Ports> {
-        self.ports
+        self.info.ports
     }
 
     /// National language identifier of the single shift element (IEI 0x24).
     pub fn single_shift(&self) -> Option<u8> {
-        self.single_shift
+        self.info.single_shift
     }
 
     /// National language identifier of the locking shift element (IEI 0x25).
     pub fn locking_shift(&self) -> Option<u8> {
-        self.locking_shift
+        self.info.locking_shift
     }
 
     /// Every element in order, interpreted or not (none for a [`malformed`](Self::malformed)
     /// header).
     pub fn elements(&self) -> impl Iterator<Item = InformationElement<'_>> + '_ {
         let raw = if self.malformed.is_some() { &[][..] } else { self.raw.as_slice() };
-        let mut i = 0;
-        std::iter::from_fn(move || {
-            let iei = *raw.get(i)?;
-            let len = usize::from(*raw.get(i + 1)?);
-            let data = raw.get(i + 2..i + 2 + len)?;
-            i += 2 + len;
-            Some(InformationElement { iei, data })
-        })
+        elements_of(raw)
     }
 
     /// The header octets after UDHL.

@@ -96,9 +96,7 @@ pub(crate) fn parse(
             None => Tables::DEFAULT,
         };
         let first = first_text_septet(body_octet);
-        let mut text = String::new();
-        gsm7::decode_into(ud, first, usize::from(udl).saturating_sub(first), &tables, &mut text);
-        UserData::Text(text)
+        UserData::Text(gsm7::decode_string(ud, first, usize::from(udl).saturating_sub(first), &tables))
     } else {
         let body = ud.get(body_octet..).unwrap_or_default();
         if dcs.charset() == Charset::Ucs2 && !dcs.compressed() {
@@ -111,12 +109,27 @@ pub(crate) fn parse(
 }
 
 fn decode_ucs2(body: &[u8]) -> String {
-    // UTF-8 written into a stack buffer (at most 3 octets per UCS2 unit, 4 per surrogate pair:
-    // 210 for 140 octets), checked once by `from_utf8` instead of encoded `push` by `push`.
-    // `n` stays below 211; the mask only lets the compiler see each write fits.
-    const MASK: usize = 255;
-    const _: () = assert!(MAX_UD_OCTETS / 2 * 3 < MASK);
-    let mut buf = [0u8; MASK + 1 + 4];
+    let mut buf = [0u8; UCS2_BUF];
+    String::from(ucs2_str(body, &mut buf))
+}
+
+/// Appends UCS2 text (big-endian UTF-16, as [`parse`] reads it) to `out`.
+pub(crate) fn decode_ucs2_into(body: &[u8], out: &mut String) {
+    let mut buf = [0u8; UCS2_BUF];
+    let s = ucs2_str(body, &mut buf);
+    out.reserve_exact(s.len());
+    out.push_str(s);
+}
+
+// UTF-8 written into a stack buffer (at most 3 octets per UCS2 unit, 4 per surrogate pair:
+// 210 for 140 octets), checked once by `from_utf8` instead of encoded `push` by `push`.
+// `n` stays below 211; the mask only lets the compiler see each write fits.
+const MASK: usize = 255;
+const _: () = assert!(MAX_UD_OCTETS / 2 * 3 < MASK);
+const UCS2_BUF: usize = MASK + 1 + 4;
+
+#[inline(always)]
+fn ucs2_str<'b>(body: &[u8], buf: &'b mut [u8; UCS2_BUF]) -> &'b str {
     let mut n = 0;
     let body = body.get(..MAX_UD_OCTETS).unwrap_or(body);
     let mut units = body.chunks_exact(2).map(|p| u32::from(u16::from_be_bytes([p[0], p[1]])));
@@ -150,7 +163,7 @@ fn decode_ucs2(body: &[u8]) -> String {
         n = at + c.unwrap_or(char::REPLACEMENT_CHARACTER).encode_utf8(&mut buf[at..at + 4]).len();
     }
     // Whole UTF-8 sequences only, so this cannot fail.
-    std::str::from_utf8(&buf[..n & MASK]).map(String::from).unwrap_or_default()
+    std::str::from_utf8(&buf[..n & MASK]).unwrap_or_default()
 }
 
 pub(crate) fn emit(
