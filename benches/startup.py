@@ -4,8 +4,10 @@
 all runs, so from the second run on the store exists and is checked, as at a boot), beside oFono's `ofonod` to `org.ofono` and ModemManager to
 `org.freedesktop.ModemManager1`, measured in the same run on one private dbus-daemon.
 
-Each run spawns the daemon and polls the bus every 0.5 ms (NameHasOwner, then the property);
-the time is from just before the spawn to the first positive answer. Runs alternate between the
+Each run spawns the daemon and polls the bus every 0.5 ms: the peers with NameHasOwner, otapushd
+with one `Get(ModemState)` per poll (no answer while the name has no owner), so the name and
+`ready` are each timed at the first poll that sees them, as the peers' names are; the time is
+from just before the spawn to that answer. Runs alternate between the
 daemons; it prints the median, the min-max spread and every sample.
 
 Run (as root: ofonod and ModemManager expect it):
@@ -92,13 +94,32 @@ def main():
         def owned(name):
             return lambda: bool(bus.NameHasOwner(name))
 
-        def modem_ready():
+        def modem_state():
+            # None while nobody owns the name (the bus answers ServiceUnknown at once).
             try:
                 o = conn.get_object("org.otapush.Push1", "/org/otapush/Push1", introspect=False)
-                return dbus.Interface(o, "org.freedesktop.DBus.Properties").Get(
-                    "org.otapush.Push1.Manager", "ModemState") == "ready"
+                return str(dbus.Interface(o, "org.freedesktop.DBus.Properties").Get(
+                    "org.otapush.Push1.Manager", "ModemState"))
             except dbus.DBusException:
-                return False
+                return None
+
+        def otapushd_times(p, t0):
+            # One loop observes both events, each at the first poll that sees it: the name
+            # when the property first answers, `ready` when it first says so.
+            named = None
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                state = modem_state()
+                now = time.monotonic()
+                if state is not None and named is None:
+                    named = now
+                if state == "ready":
+                    return named - t0, now - t0
+                if p.poll() is not None:
+                    raise RuntimeError(f"otapushd: exited with {p.returncode}")
+                if now > deadline:
+                    raise RuntimeError(f"otapushd: not ready within {TIMEOUT} s")
+                time.sleep(POLL)
 
         res = {k: [] for k in ("name", "ready", "ofono", "mm")}
         log = open(f"{tmp}/daemons.log", "w")
@@ -108,8 +129,9 @@ def main():
             p = subprocess.Popen([daemon_bin, "--device", "sim", "--bus", address, "--state-dir", state],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
             try:
-                res["name"].append(wait_for(owned("org.otapush.Push1"), p, "otapushd") - t0)
-                res["ready"].append(wait_for(modem_ready, p, "otapushd ModemState") - t0)
+                named, ready = otapushd_times(p, t0)
+                res["name"].append(named)
+                res["ready"].append(ready)
             finally:
                 stop(p)
             for key, argv, name in (("ofono", ["ofonod", "-n"], "org.ofono"),
