@@ -30,7 +30,7 @@ mod service;
 pub use error::{Error, PushError};
 pub use manager::MAX_INJECTED_PDU;
 pub use service::{
-    bus_builder, connect, start, start_on, CaiHandle, EventSourceHooks, ServiceHooks, Settings,
+    bus_builder, connect, start, start_on, CaiHandle, Connected, EventSourceHooks, ServiceHooks, Settings,
 };
 
 /// The well-known bus name of the daemon.

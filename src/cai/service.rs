@@ -209,33 +209,42 @@ pub async fn start(
     start_on(connect(bus).await?, store, settings, hooks).await
 }
 
-/// The service's bus connection: connected and `Hello` answered. The daemon opens the store
-/// meanwhile, then passes both to [`start_on`].
-pub async fn connect(bus: &str) -> Result<zbus::Connection, Error> {
-    Ok(bus_builder(bus)?.build().await?)
+/// The service's bus connection before the service runs: `Hello` answered and the match rule
+/// for departing names in place (neither needs the store, which the daemon opens meanwhile).
+pub struct Connected {
+    conn: zbus::Connection,
+    dbus: zbus::fdo::DBusProxy<'static>,
+    departures: zbus::fdo::NameOwnerChangedStream,
 }
 
-/// [`start`] on a connection from [`connect`].
-pub async fn start_on(
-    conn: zbus::Connection,
-    store: Store,
-    settings: Settings,
-    hooks: ServiceHooks,
-) -> Result<CaiHandle, Error> {
-    let policy = AccessPolicy::resolve(&settings.access);
-    let registry = Arc::new(Registry::load(store, settings.registry, policy)?);
+/// Connects to `bus` and watches names leaving, so no departure is missed once agents can
+/// register; pass the result to [`start_on`].
+pub async fn connect(bus: &str) -> Result<Connected, Error> {
+    let conn = bus_builder(bus)?.build().await?;
     let dbus = zbus::fdo::DBusProxy::builder(&conn)
         .cache_properties(zbus::proxy::CacheProperties::No)
         .build()
         .await?;
+    let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
+    Ok(Connected { conn, dbus, departures })
+}
+
+/// [`start`] on a connection from [`connect`].
+pub async fn start_on(
+    connected: Connected,
+    store: Store,
+    settings: Settings,
+    hooks: ServiceHooks,
+) -> Result<CaiHandle, Error> {
+    let Connected { conn, dbus, departures } = connected;
+    let policy = AccessPolicy::resolve(&settings.access);
+    let registry = Arc::new(Registry::load(store, settings.registry, policy)?);
     let props = Arc::new(Props::default());
     props.update(0, |p| {
         p.modem = "unknown".into();
         p.bearer = "unknown".into();
         false
     });
-    // Watch names leaving before anyone can register, so no departure is missed.
-    let departures = dbus.receive_name_owner_changed_with_args(&[(2, "")]).await?;
     let eventsource = Arc::new(OnceLock::new());
     let manager = Manager {
         registry: registry.clone(),

@@ -128,15 +128,8 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cfg.store.dir.display()
     );
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
-    // The store opens and checks itself on its writer thread while this one connects to the
-    // bus: the two wait on different things (the disk, dbus-daemon).
-    let opening = Store::open_in_background(&cfg.store.dir, cfg.store_limits());
-    let (conn, store) = tokio::join!(cai::connect(&cfg.dbus.bus), opening);
-    let store = store?;
-    let conn = conn?;
-
-    // The modem starts before the service takes its name: its init (AT round trips) and the
-    // service's bus round trips wait on different peers, so they overlap on this one thread. What it reads
+    // The modem starts first: its init (AT round trips), the store's open (on the writer
+    // thread) and the bus handshake wait on different peers, so they overlap. What it reads
     // waits in `pdu_rx` until the loop below spools it; nothing leaves the SIM before that.
     // A second daemon cannot share the port before it learns the name is taken: serialport
     // opens a tty with TIOCEXCL and an exclusive flock.
@@ -157,6 +150,13 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         modem_cmd_rx,
         stopped,
     ));
+
+    // The store opens and checks itself on its writer thread while this one connects to the
+    // bus and adds its match rule (`cai::connect`).
+    let opening = Store::open_in_background(&cfg.store.dir, cfg.store_limits());
+    let (conn, store) = tokio::join!(cai::connect(&cfg.dbus.bus), opening);
+    let store = store?;
+    let conn = conn?;
 
     let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
     let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
