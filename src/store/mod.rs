@@ -146,7 +146,14 @@ impl Drop for Db {
         let Some(marker) = self.marker.take() else { return };
         let conn = self.conn.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Ok(placeholder) = Connection::open_in_memory() else { return };
-        // The last close checkpoints the WAL and deletes it; only then is the stop clean.
+        // Everything into the database and the WAL emptied; then closed without the close's own
+        // checkpoint, which would delete the -wal and -shm files the next start creates again.
+        // If the checkpoint cannot finish, the close's checkpoint runs as usual.
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
+        let emptied = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+        if emptied == Ok(0) {
+            let _ = conn.set_db_config(NO_CKPT_ON_CLOSE, true);
+        }
         if std::mem::replace(conn, placeholder).close().is_ok() {
             let _ = std::fs::remove_file(marker);
         }
@@ -496,7 +503,9 @@ pub(crate) mod tests {
         let pdus: Vec<[u8; 150]> = (0..rows).map(|i| [i as u8; 150]).collect();
         s.spool_pdus(&pdus.iter().map(|p| (&p[..], 0)).collect::<Vec<_>>()).unwrap();
         drop(s);
-        assert!(!dir.join(format!("{DB_FILE}-wal")).exists(), "closed cleanly");
+        // A clean close checkpoints everything into the database and keeps the emptied log.
+        let wal = std::fs::metadata(dir.join(format!("{DB_FILE}-wal"))).unwrap();
+        assert_eq!(wal.len(), 0, "closed cleanly: the WAL is empty");
         std::fs::metadata(dir.join(DB_FILE)).unwrap().len()
     }
 
