@@ -128,11 +128,19 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cfg.store.dir.display()
     );
     let profile = Profile::load(&cfg.modem.profile, profile_dir(&cfg).as_deref())?;
-    // The modem starts first: its init (AT round trips), the store's open (on the writer
-    // thread) and the bus handshake wait on different peers, so they overlap. What it reads
-    // waits in `pdu_rx` until the loop below spools it; nothing leaves the SIM before that.
-    // A second daemon cannot share the port before it learns the name is taken: serialport
-    // opens a tty with TIOCEXCL and an exclusive flock.
+    // The store opens and checks itself on its writer thread while this one connects to the
+    // bus and adds its match rule (`cai::connect`). A store that cannot open is reported first.
+    let opening = Store::open_in_background(&cfg.store.dir, cfg.store_limits());
+    let (conn, store) = tokio::join!(cai::connect(&cfg.dbus.bus), opening);
+    let store = store?;
+    let conn = conn?;
+
+    // The modem starts once the store is open (and locked: a second daemon on this state
+    // stops there), before the service takes its name: its init (AT round trips) overlaps the
+    // service's bus round trips. What it reads waits in `pdu_rx` until the loop below spools
+    // it, a few milliseconds; nothing leaves the SIM before that. A second daemon on another
+    // state directory cannot open the tty either: serialport takes TIOCEXCL and an exclusive
+    // flock.
     let (transport, sim) = Transport::for_device(&cfg.modem.device);
     let (pdu_tx, mut pdu_rx) = mpsc::channel::<ReceivedPdu>(16);
     let (state_tx, mut state_rx) = watch::channel(ModemState::NoDevice);
@@ -151,13 +159,6 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         stopped,
     ));
 
-    // The store opens and checks itself on its writer thread while this one connects to the
-    // bus and adds its match rule (`cai::connect`).
-    let opening = Store::open_in_background(&cfg.store.dir, cfg.store_limits());
-    let (conn, store) = tokio::join!(cai::connect(&cfg.dbus.bus), opening);
-    let store = store?;
-    let conn = conn?;
-
     let (inject_tx, mut inject_rx) = mpsc::channel::<ReceivedPdu>(64);
     let (bearer_set_tx, mut bearer_set_rx) = mpsc::channel::<bool>(8);
     let hooks = ServiceHooks { inject: inject_tx, bearer: bearer_set_tx };
@@ -170,7 +171,7 @@ async fn run(config_path: Option<PathBuf>, overrides: Overrides) -> Result<(), D
         cai.connection().object_server().at(SIMULATOR_PATH, SimulatorIface { sim }).await?;
         log::info!("simulated modem: the network is org.otapush.Push1.Simulator on {SIMULATOR_PATH}");
     }
-    // The modem task runs since before the bus: its init went on while the bus answered.
+    // The modem task runs already: its init goes on while the bus answers.
     if let Err(e) = modem::resume::watch_resume(cai.connection(), modem_cmd_tx).await {
         log::warn!("cannot watch for system resume (logind PrepareForSleep): {e}");
     }

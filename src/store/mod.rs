@@ -20,6 +20,7 @@ mod health;
 mod history;
 mod hot;
 mod integrity;
+mod lock;
 mod queue;
 mod registration;
 mod schema;
@@ -30,6 +31,7 @@ mod writer;
 pub use health::{Health, StoreState};
 pub use history::{HistoryEvent, Resume};
 pub use hot::Removal;
+pub use lock::LOCK_FILE;
 pub use queue::{Disposition, Outcome, QueueTarget, Queued, UNCLAIMED};
 pub use registration::StoredRegistration;
 pub use spool::{DeadLetter, SpooledPdu};
@@ -59,6 +61,11 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("cannot start the store writer thread: {0}")]
     Writer(std::io::Error),
+    #[error(
+        "the store in {path} is in use by another process (another otapushd on this state \
+         directory?): not starting"
+    )]
+    InUse { path: PathBuf },
     #[error("stored row {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("cannot move the damaged database {path} aside: {source}")]
@@ -137,6 +144,8 @@ struct Db {
     read: Mutex<Option<Connection>>,
     path: PathBuf,
     marker: Option<PathBuf>,
+    /// Released after `conn` closed (fields drop after `Drop::drop`).
+    _lock: Option<lock::StoreLock>,
 }
 
 impl Drop for Db {
@@ -150,6 +159,9 @@ impl Drop for Db {
         // checkpoint, which would delete the -wal and -shm files the next start creates again.
         // If the checkpoint cannot finish, the close's checkpoint runs as usual.
         use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
+        // Without waiting: with a reader or writer elsewhere (an operator's `sqlite3`), the
+        // checkpoint reports busy at once and the close does what it can.
+        let _ = conn.busy_timeout(Duration::ZERO);
         let emptied = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
         if emptied == Ok(0) {
             let _ = conn.set_db_config(NO_CKPT_ON_CLOSE, true);
@@ -212,10 +224,22 @@ impl Store {
 
     fn open_db(dir: &Path) -> Result<Arc<Db>> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir { path: dir.into(), source: e })?;
+        let lock = match lock::try_lock(dir) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => return Err(StoreError::InUse { path: dir.into() }),
+            Err(e) => {
+                log::warn!("store: cannot lock {}: {e}; opening without the lock", dir.display());
+                None
+            }
+        };
+        let locked = |mut db: Db| {
+            db._lock = lock;
+            Arc::new(db)
+        };
         let path = dir.join(DB_FILE);
         integrity::warn_about_files(&path);
         let reason = match Self::open_checked(&path) {
-            Ok(db) => return Ok(db),
+            Ok(db) => return Ok(locked(db)),
             Err(Opened::Damaged(reason)) => reason,
             Err(Opened::Failed(e)) => return Err(e),
         };
@@ -234,7 +258,7 @@ impl Store {
             source: Box::new(source),
         };
         match Self::open_checked(&path) {
-            Ok(db) => Ok(db),
+            Ok(db) => Ok(locked(db)),
             Err(Opened::Damaged(reason)) => {
                 Err(fresh(StoreError::Corrupt { what: "database".into(), reason }))
             }
@@ -242,29 +266,34 @@ impl Store {
         }
     }
 
-    fn open_checked(path: &Path) -> Result<Arc<Db>, Opened> {
+    fn open_checked(path: &Path) -> Result<Db, Opened> {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
         let existed = path.exists();
         let conn = Connection::open(path)?;
         if existed {
             Self::check(&conn, path)?;
         }
         let conn = Self::prepare(conn)?;
+        // Only now may a close checkpoint: damage that the migration found first is moved aside
+        // untouched too.
+        conn.set_db_config(NO_CKPT_ON_CLOSE, false)?;
         let marker = integrity::in_use_marker(path);
         if let Err(e) = std::fs::write(&marker, std::process::id().to_string()) {
             log::warn!("store: cannot write {}: {e}", marker.display());
         }
-        Ok(Arc::new(Db {
+        Ok(Db {
             conn: Mutex::new(conn),
             read: Mutex::new(None),
             path: path.into(),
             marker: Some(marker),
-        }))
+            _lock: None,
+        })
     }
 
     /// `PRAGMA quick_check` before anything is written, on the connection the store then keeps
-    /// (one open, one schema parse). Checkpoint-on-close is off meanwhile: a damaged store is
-    /// closed without a checkpoint, its WAL neither applied nor deleted, and moved aside
-    /// exactly as it was found.
+    /// (one open, one schema parse). Checkpoint-on-close is off until the store is ready
+    /// ([`Store::open_checked`]): a damaged store is closed without a checkpoint, its WAL
+    /// neither applied nor deleted, and moved aside exactly as it was found.
     fn check(conn: &Connection, path: &Path) -> Result<(), Opened> {
         use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
         conn.set_db_config(NO_CKPT_ON_CLOSE, true)?;
@@ -280,7 +309,6 @@ impl Store {
                 integrity::CHECK_BUDGET
             ),
         }
-        conn.set_db_config(NO_CKPT_ON_CLOSE, false)?;
         Ok(())
     }
 
@@ -566,6 +594,21 @@ pub(crate) mod tests {
         drop(s);
         assert!(!marker.exists());
         assert!(corrupt_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_directory_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path(), Limits::default()).unwrap();
+        first.spool_pdu(&[1], 1).unwrap();
+        match Store::open(dir.path(), Limits::default()) {
+            Err(e @ StoreError::InUse { .. }) => assert!(e.to_string().contains("in use"), "{e}"),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+        assert_eq!(first.spooled_pdus().unwrap().len(), 1, "the first store is untouched");
+        drop(first);
+        let again = Store::open(dir.path(), Limits::default()).unwrap();
+        assert_eq!(again.spooled_pdus().unwrap().len(), 1);
     }
 
     #[test]
