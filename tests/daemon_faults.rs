@@ -302,12 +302,11 @@ async fn disk_full_tmpfs() {
     }
     eventually("the queue to fill", || async { queued_for(&rig, "disk").await as usize == queued }).await;
 
-    // The disk fills; the agent comes back: each acknowledgement must be removed from the queue,
-    // which needs room in the WAL, which soon fails: the delivery is then retried at a pace.
+    // The disk fills. New PDUs cannot be spooled: they stay on the modem (send until that
+    // shows, then more). The agent stays away until then: its deliveries would free pages that
+    // the store can commit into on a full disk, and the failure might never come.
     let filler = mount.0.join("filler");
     fill_disk(&filler);
-    let _rec = Recorder::start_sharing(rig.address(), "back", &persistent("disk"), got.clone()).await;
-    // New PDUs cannot be spooled: they stay on the modem (send until that shows, then more).
     let mut sent = queued;
     let failed = "store: cannot commit";
     while !daemon.log_text().contains(failed) {
@@ -316,6 +315,9 @@ async fn disk_full_tmpfs() {
         sent += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The agent comes back: each acknowledgement must be removed from the queue, which needs
+    // room in the WAL, which fails while the disk is full: the delivery is then retried at a pace.
+    let _rec = Recorder::start_sharing(rig.address(), "back", &persistent("disk"), got.clone()).await;
     for _ in 0..size(20, 200) {
         network_sends(&sim, &burst_message(sent, 10)).await;
         sent += 1;
