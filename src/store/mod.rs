@@ -41,6 +41,7 @@ pub use writer::{CommitStall, Pending, WriteSlot};
 #[cfg(test)]
 pub(crate) use queue::tests::msg as test_message;
 
+use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -158,7 +159,6 @@ impl Drop for Db {
         // Everything into the database and the WAL emptied; then closed without the close's own
         // checkpoint, which would delete the -wal and -shm files the next start creates again.
         // If the checkpoint cannot finish, the close's checkpoint runs as usual.
-        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
         // Without waiting: with a reader or writer elsewhere (an operator's `sqlite3`), the
         // checkpoint reports busy at once and the close does what it can.
         let _ = conn.busy_timeout(Duration::ZERO);
@@ -267,7 +267,6 @@ impl Store {
     }
 
     fn open_checked(path: &Path) -> Result<Db, Opened> {
-        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
         let existed = path.exists();
         let conn = Connection::open(path)?;
         if existed {
@@ -295,7 +294,6 @@ impl Store {
     /// ([`Store::open_checked`]): a damaged store is closed without a checkpoint, its WAL
     /// neither applied nor deleted, and moved aside exactly as it was found.
     fn check(conn: &Connection, path: &Path) -> Result<(), Opened> {
-        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE as NO_CKPT_ON_CLOSE;
         conn.set_db_config(NO_CKPT_ON_CLOSE, true)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let wal = integrity::companions(path)[1].clone();

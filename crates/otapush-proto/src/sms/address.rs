@@ -3,6 +3,7 @@
 
 use super::alphabet::Tables;
 use super::reader::Reader;
+use super::view::AddressView;
 use super::{gsm7, EncodeError, SmsError};
 use std::fmt;
 
@@ -193,34 +194,22 @@ impl Address {
     /// semi-octets used by the packed septets), the type of address and the value.
     pub(crate) fn parse_tp(r: &mut Reader<'_>, field: &'static str) -> Result<Address, SmsError> {
         let offset = r.offset();
-        let length = r.u8(field)?;
-        if length > 20 {
-            return Err(SmsError::InvalidAddressLength { field, length, offset });
-        }
-        let toa = r.u8(field)?;
-        let value = r.take(usize::from(length).div_ceil(2), field)?;
-        let ton = TypeOfNumber::from_bits(toa >> 4);
-        let septets = usize::from(length) * 4 / 7;
-        Address::from_value(ton, toa, value, usize::from(length), septets, field, offset)
+        let view = AddressView::parse_tp(r, field)?;
+        Address::from_view(&view, field, offset)
     }
 
     /// Parses the service-centre address: a length in octets (type of address included;
     /// 0 = absent).
     pub(crate) fn parse_smsc(r: &mut Reader<'_>) -> Result<Option<Address>, SmsError> {
-        const FIELD: &str = "SMSC address";
         let offset = r.offset();
-        let length = r.u8(FIELD)?;
-        if length == 0 {
-            return Ok(None);
-        }
-        if length > 11 {
-            return Err(SmsError::InvalidAddressLength { field: FIELD, length, offset });
-        }
-        let toa = r.u8(FIELD)?;
-        let value = r.take(usize::from(length) - 1, FIELD)?;
-        let ton = TypeOfNumber::from_bits(toa >> 4);
-        let semi = value.len() * 2;
-        Address::from_value(ton, toa, value, semi, value.len() * 8 / 7, FIELD, offset).map(Some)
+        let Some(view) = AddressView::parse_smsc(r)? else { return Ok(None) };
+        Address::from_view(&view, "SMSC address", offset).map(Some)
+    }
+
+    /// The owned address of a view the framing checks passed (the digits checked here).
+    fn from_view(view: &AddressView<'_>, field: &'static str, offset: usize) -> Result<Address, SmsError> {
+        let (semi_octets, septets) = view.lengths();
+        Address::from_value(view.ton(), view.toa(), view.value(), semi_octets, septets, field, offset)
     }
 
     fn from_value(

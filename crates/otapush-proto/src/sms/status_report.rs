@@ -145,10 +145,11 @@ impl StatusReport {
 type UserDataParts = (Option<UserDataHeader>, UserData);
 type Optional = (Option<u8>, Option<DataCoding>, Option<UserDataParts>);
 
-fn parse_optional(first: u8, r: &mut Reader<'_>) -> Result<Option<Optional>, SmsError> {
-    if r.is_empty() {
-        return Ok(None);
-    }
+/// TP-PI and the TP-PID and TP-DCS it announces (§9.2.3.27), for a report that has them; the
+/// flag says whether TP-UDL and TP-UD follow.
+pub(super) fn parse_indicated(
+    r: &mut Reader<'_>,
+) -> Result<(Option<u8>, Option<DataCoding>, bool), SmsError> {
     let mut pi = r.u8("TP-PI")?;
     let announced = pi;
     // Bit 7 extends TP-PI into further octets, none defined yet: skip them.
@@ -157,7 +158,15 @@ fn parse_optional(first: u8, r: &mut Reader<'_>) -> Result<Option<Optional>, Sms
     }
     let pid = if announced & 0x01 != 0 { Some(r.u8("TP-PID")?) } else { None };
     let dcs = if announced & 0x02 != 0 { Some(DataCoding::from_octet(r.u8("TP-DCS")?)) } else { None };
-    let ud = if announced & 0x04 != 0 {
+    Ok((pid, dcs, announced & 0x04 != 0))
+}
+
+fn parse_optional(first: u8, r: &mut Reader<'_>) -> Result<Option<Optional>, SmsError> {
+    if r.is_empty() {
+        return Ok(None);
+    }
+    let (pid, dcs, has_ud) = parse_indicated(r)?;
+    let ud = if has_ud {
         Some(user_data::parse(r, first & TP_UDHI != 0, dcs.unwrap_or(DataCoding::GSM7))?)
     } else {
         None

@@ -169,7 +169,7 @@ pub struct AddressView<'a> {
 impl<'a> AddressView<'a> {
     /// TP-OA / TP-RA: a length in semi-octets, the type of address and the value; the same
     /// checks as the owned decoder.
-    fn parse_tp(r: &mut Reader<'a>, field: &'static str) -> Result<AddressView<'a>, SmsError> {
+    pub(super) fn parse_tp(r: &mut Reader<'a>, field: &'static str) -> Result<AddressView<'a>, SmsError> {
         let offset = r.offset();
         let length = r.u8(field)?;
         if length > 20 {
@@ -182,7 +182,7 @@ impl<'a> AddressView<'a> {
     }
 
     /// The service-centre address: a length in octets, type of address included (0 = absent).
-    fn parse_smsc(r: &mut Reader<'a>) -> Result<Option<AddressView<'a>>, SmsError> {
+    pub(super) fn parse_smsc(r: &mut Reader<'a>) -> Result<Option<AddressView<'a>>, SmsError> {
         const FIELD: &str = "SMSC address";
         let offset = r.offset();
         let length = r.u8(FIELD)?;
@@ -197,6 +197,11 @@ impl<'a> AddressView<'a> {
         // At most 10 octets: 20 semi-octets, 11 septets.
         let n = length - 1;
         Ok(Some(AddressView { toa, semi_octets: n * 2, septets: n * 8 / 7, value }))
+    }
+
+    /// Semi-octets of the value (digits and fillers) and septets of an alphanumeric one.
+    pub(super) fn lengths(&self) -> (usize, usize) {
+        (usize::from(self.semi_octets), usize::from(self.septets))
     }
 
     /// Type of number, bits 6-4 of the type of address.
@@ -624,15 +629,8 @@ impl<'a> StatusReportView<'a> {
         if r.is_empty() {
             return Ok(None);
         }
-        let mut pi = r.u8("TP-PI")?;
-        let announced = pi;
-        // Bit 7 extends TP-PI into further octets, none defined yet: skip them (§9.2.3.27).
-        while pi & 0x80 != 0 {
-            pi = r.u8("TP-PI")?;
-        }
-        let pid = if announced & 0x01 != 0 { Some(r.u8("TP-PID")?) } else { None };
-        let dcs = if announced & 0x02 != 0 { Some(DataCoding::from_octet(r.u8("TP-DCS")?)) } else { None };
-        let ud = if announced & 0x04 != 0 {
+        let (pid, dcs, has_ud) = super::status_report::parse_indicated(r)?;
+        let ud = if has_ud {
             Some(UserDataField::parse(r, first & TP_UDHI != 0, dcs.unwrap_or(DataCoding::GSM7))?)
         } else {
             None
