@@ -440,6 +440,13 @@ fn queued_ids(dir: &std::path::Path) -> Vec<String> {
     q.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
 }
 
+/// `Queued` of the caller's one registration, as `ListRegistrations` shows it.
+async fn listed_queued(c: &Client) -> u32 {
+    let list = c.manager.list_registrations().await.unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    list[0].1["Queued"].downcast_ref().unwrap()
+}
+
 async fn delivered(log: &std::sync::Mutex<Vec<(String, tokio::time::Instant)>>, n: usize, what: &str) {
     eventually(what, || {
         let got = ids(log).len();
@@ -487,11 +494,14 @@ async fn deliveries_with_a_stalled_ack(
 async fn deliveries_go_on_while_an_acknowledgement_commits() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
-    let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
     delivered(&log, 4, "b, c and d delivered while a's removal is stalled").await;
     assert_eq!(ids(&log), ["a", "b", "c", "d"]);
     // Delivered, none removed yet: a crash here would deliver all four again, in order.
     assert_eq!(queued_ids(dir.path()), ["a", "b", "c", "d"]);
+    // `Queued` counts what the agent has not acknowledged, whatever the writer is doing (the
+    // agent's answer to "d" leaves a moment after it was logged).
+    eventually("none unacknowledged", || async { listed_queued(&c).await == 0 }).await;
     stall.release();
     emptied(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -505,9 +515,12 @@ async fn deliveries_go_on_while_an_acknowledgement_commits() {
 async fn a_failed_acknowledgement_commit_delivers_the_rest_again_in_order() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
-    let (log, stall, _svc, _c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
     delivered(&log, 4, "four deliveries during the stall").await;
+    eventually("none unacknowledged", || async { listed_queued(&c).await == 0 }).await;
     stall.fail();
+    // Not removed: unacknowledged again until they come again.
+    eventually("the four counted again", || async { listed_queued(&c).await == 4 }).await;
     delivered(&log, 8, "eight deliveries").await;
     emptied(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -15,7 +15,7 @@ use super::AGENT_INTERFACE;
 use crate::store::{Queued, Removal, Store, StoreError};
 use crate::time::now_ms;
 use futures_lite::future::poll_once;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -28,6 +28,21 @@ const PREFETCH_FRESH: Duration = Duration::from_millis(5);
 /// released, a few 4 KiB pages per entry: the job's size bounds that memory in a burst.
 const REMOVALS_PER_JOB: usize = 16;
 
+/// Positions the agent acknowledged (or rejected) whose removal is not known to have committed,
+/// shared with `ListRegistrations`: its `Queued` counts what the agent has not acknowledged.
+#[derive(Debug, Default)]
+pub(super) struct Acknowledged(Mutex<Vec<i64>>);
+
+impl Acknowledged {
+    pub(super) fn positions(&self) -> Vec<i64> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<i64>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Acknowledged entries whose removal has not committed. One batch is on the writer at a time
 /// and the acknowledgements that come meanwhile form the next, so removals commit in
 /// acknowledgement order and stop at the first that fails: the queue then holds a suffix of
@@ -35,6 +50,8 @@ const REMOVALS_PER_JOB: usize = 16;
 /// removal is awaited before the next `Deliver` (one redelivery per failure, paced).
 #[derive(Default)]
 struct Removals {
+    /// Every position of `in_flight` and `waiting`, for `ListRegistrations`.
+    acknowledged: Arc<Acknowledged>,
     /// The batch on the writer and its last position.
     in_flight: Option<(i64, Removal)>,
     /// (position, message id) of the acknowledgements since.
@@ -55,6 +72,12 @@ impl Removals {
             .unwrap_or(i64::MIN)
     }
 
+    /// The agent answered the entry at `seq`: its removal joins the next batch.
+    fn push(&mut self, seq: i64, id: String) {
+        self.acknowledged.lock().push(seq);
+        self.waiting.push((seq, id));
+    }
+
     fn is_empty(&self) -> bool {
         self.in_flight.is_none() && self.waiting.is_empty()
     }
@@ -72,12 +95,16 @@ impl Removals {
                 match answer {
                     None => return Ok(committed),
                     Some(Ok(_)) => {
+                        let last = self.in_flight.as_ref().map_or(i64::MIN, |(seq, _)| *seq);
+                        self.acknowledged.lock().retain(|seq| *seq > last);
                         committed = true;
                         self.careful = false;
                     }
                     Some(Err(e)) => {
                         self.in_flight = None;
                         self.careful = true;
+                        // Not removed: they are the agent's to acknowledge again.
+                        self.acknowledged.lock().clear();
                         let mut ids = std::mem::take(&mut self.in_flight_ids);
                         ids.extend(self.waiting.drain(..).map(|(_, id)| id));
                         return Err((e, ids));
@@ -108,11 +135,12 @@ pub(super) async fn run(
     id: i64,
     agent: AgentRef,
     wake: Arc<Notify>,
+    acknowledged: Arc<Acknowledged>,
 ) {
     let store = &registry.store;
     let mut backoff = Backoff::new();
     let timeout = registry.settings.deliver_timeout;
-    let mut removals = Removals::default();
+    let mut removals = Removals { acknowledged, ..Removals::default() };
     let mut next: Option<Queued> = None;
     // Held while the queue has messages: the last task to drain lets memory go back.
     let mut busy = None;
@@ -184,11 +212,11 @@ pub(super) async fn run(
         match verdict(answer, timeout) {
             Verdict::Ack => {
                 log::debug!("registration {id}: message {} delivered", m.id);
-                removals.waiting.push((head.seq, m.id.clone()));
+                removals.push(head.seq, m.id.clone());
             }
             Verdict::Rejected(why) => {
                 log::info!("registration {id}: agent rejected message {} ({why}); not sent again", m.id);
-                removals.waiting.push((head.seq, m.id.clone()));
+                removals.push(head.seq, m.id.clone());
             }
             Verdict::Retry(why) => {
                 next = None;

@@ -104,12 +104,16 @@ pub struct AgentRef {
 struct Owner {
     agent: AgentRef,
     wake: Arc<Notify>,
-    task: JoinHandle<()>,
+    acknowledged: Arc<deliverer::Acknowledged>,
+    /// None once taken by [`Registry::close`] (which awaits it).
+    task: Option<JoinHandle<()>>,
 }
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
@@ -339,7 +343,15 @@ impl Registry {
             log::info!("registration {id} claimed {} unclaimed messages", claimed.len());
         }
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(deliverer::run(self.clone(), conn.clone(), id, agent.clone(), wake.clone()));
+        let acknowledged = Arc::new(deliverer::Acknowledged::default());
+        let task = tokio::spawn(deliverer::run(
+            self.clone(),
+            conn.clone(),
+            id,
+            agent.clone(),
+            wake.clone(),
+            acknowledged.clone(),
+        ));
         log::info!(
             "registration {id} {} by uid {} ({}) agent {} {}",
             if previous.is_some() || existing.is_some() { "taken over" } else { "added" },
@@ -352,7 +364,7 @@ impl Registry {
         if let Some(a) = activation.as_mut() {
             a.registered();
         }
-        let owner = Some(Owner { agent, wake, task });
+        let owner = Some(Owner { agent, wake, acknowledged, task: Some(task) });
         state.regs.insert(id, Registration { caller, filter, owner, lease_until, activation });
         if lease_until.is_some() {
             self.lease_wake.notify_one();
@@ -512,7 +524,10 @@ impl Registry {
                 uid: r.caller.uid,
                 filter: r.filter.clone(),
                 agent: r.owner.as_ref().map(|o| o.agent.clone()),
-                queued: self.store.queued_count(*id)?,
+                queued: self.store.queued_unacknowledged(
+                    *id,
+                    &r.owner.as_ref().map(|o| o.acknowledged.positions()).unwrap_or_default(),
+                )?,
                 activation: r.activation.clone(),
             });
         }
@@ -549,14 +564,20 @@ impl Registry {
     }
 
     /// Shutdown: stops every delivery task; registrations that are not persistent end (their
-    /// queues go unclaimed). Gives the connected agents, to be sent `Release`.
-    pub fn close(&self) -> Vec<AgentRef> {
+    /// queues go unclaimed). Gives the connected agents, to be sent `Release`, and the
+    /// delivery tasks, aborted: once they are awaited, none holds the store.
+    pub fn close(&self) -> (Vec<AgentRef>, Vec<JoinHandle<()>>) {
         let mut state = self.lock();
         state.closed = true;
         let mut agents = Vec::new();
-        for (id, r) in std::mem::take(&mut state.regs) {
-            if let Some(o) = &r.owner {
+        let mut tasks = Vec::new();
+        for (id, mut r) in std::mem::take(&mut state.regs) {
+            if let Some(o) = &mut r.owner {
                 agents.push(o.agent.clone());
+                if let Some(t) = o.task.take() {
+                    t.abort();
+                    tasks.push(t);
+                }
             }
             if !r.filter.is_persistent() {
                 if let Err(e) = self.store.end_registration(id, self.settings.unclaimed_ttl_ms) {
@@ -564,7 +585,7 @@ impl Registry {
                 }
             }
         }
-        agents
+        (agents, tasks)
     }
 
     /// Stops every delivery task without touching the store (the handle was dropped).

@@ -440,15 +440,20 @@ impl CaiHandle {
     /// Stops cleanly: `Release()` to every connected agent, registrations that are not
     /// persistent end (their undelivered messages stay, unclaimed), the name is released.
     pub async fn shutdown(mut self) {
-        let agents = self.registry.close();
+        let (agents, deliverers) = self.registry.close();
         let mut releases = tokio::task::JoinSet::new();
         for agent in agents {
             let conn = self.conn.clone();
             releases.spawn(async move { release(&conn, &agent).await });
         }
         while releases.join_next().await.is_some() {}
-        for t in self.tasks.drain(..) {
+        for t in &self.tasks {
             t.abort();
+        }
+        // Once they are dropped, the service holds the store only through `self`: a store
+        // opened on the same directory after this returns is not refused as in use.
+        for t in self.tasks.drain(..).chain(deliverers) {
+            let _ = t.await;
         }
         // Taken through the bus proxy (see `start`), so released the same way.
         let name = zbus::names::WellKnownName::from_static_str_unchecked(BUS_NAME);

@@ -376,6 +376,15 @@ impl Store {
         read
     }
 
+    /// Runs `f` on the read-only connection (the main one if it cannot be opened).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let guard = self.lock_read();
+        match guard.as_ref() {
+            Some(read) => f(read),
+            None => f(&self.lock()),
+        }
+    }
+
     /// Runs `f` in one immediate transaction committed with the given durability, on the
     /// caller's thread in the writer's turn (after the writes queued before it).
     fn write<T>(&self, sync: Sync, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {

@@ -69,29 +69,27 @@ impl Store {
     /// delivered whose removal has not committed yet). Read on its own connection: it does not
     /// wait for a commit in progress on the writer thread, and sees the last one.
     pub fn queue_head_after(&self, registration: i64, after: i64, now_ms: u64) -> Result<Option<Queued>> {
-        let guard = self.lock_read();
-        let main;
-        let conn = match guard.as_ref() {
-            Some(read) => read,
-            None => {
-                main = self.lock();
-                &*main
-            }
-        };
-        let sql = format!(
-            "SELECT q.seq, q.reg, q.expires_ms, {MESSAGE_COLUMNS}, m.body FROM queue q \
-             JOIN message m ON m.id = q.msg WHERE q.reg = ?1 AND q.expires_ms > ?2 AND q.seq > ?3 \
-             ORDER BY q.seq LIMIT 1"
-        );
-        let mut q = conn.prepare_cached(&sql)?;
-        let head = q
-            .query_row(params![registration, to_i64(now_ms), after], |r| {
-                let mut message = read_message(r, 3)?;
-                message.body = r.get(19)?;
-                Ok(Queued { seq: r.get(0)?, registration: r.get(1)?, expires_ms: to_u64(r.get(2)?), message })
-            })
-            .optional()?;
-        Ok(head)
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT q.seq, q.reg, q.expires_ms, {MESSAGE_COLUMNS}, m.body FROM queue q \
+                 JOIN message m ON m.id = q.msg WHERE q.reg = ?1 AND q.expires_ms > ?2 AND q.seq > ?3 \
+                 ORDER BY q.seq LIMIT 1"
+            );
+            let mut q = conn.prepare_cached(&sql)?;
+            let head = q
+                .query_row(params![registration, to_i64(now_ms), after], |r| {
+                    let mut message = read_message(r, 3)?;
+                    message.body = r.get(19)?;
+                    Ok(Queued {
+                        seq: r.get(0)?,
+                        registration: r.get(1)?,
+                        expires_ms: to_u64(r.get(2)?),
+                        message,
+                    })
+                })
+                .optional()?;
+            Ok(head)
+        })
     }
 
     /// Removes one queue entry (delivered, or rejected by its agent). False if it was gone.
@@ -142,6 +140,32 @@ impl Store {
             .prepare_cached("SELECT count(*) FROM queue WHERE reg = ?1")?
             .query_row([registration], |r| r.get(0))?;
         Ok(to_u64(n))
+    }
+
+    /// How many entries a registration's queue holds that its agent has not acknowledged.
+    /// `acknowledged` lists the positions acknowledged whose removal may not have committed,
+    /// taken before this read: a position leaves that list only once its removal committed, so
+    /// each entry is either in the list or seen as it is now. One statement on the read-only
+    /// connection: it does not wait for a commit in progress (`ListRegistrations`).
+    pub fn queued_unacknowledged(&self, registration: i64, acknowledged: &[i64]) -> Result<u64> {
+        let mut sql = String::from("SELECT count(*) FROM queue WHERE reg = ?1");
+        if !acknowledged.is_empty() {
+            // Integers only: the list is written into the statement (SQLite here has no JSON).
+            sql.push_str(" AND seq NOT IN (");
+            for (i, seq) in acknowledged.iter().enumerate() {
+                sql.push_str(if i == 0 { "" } else { "," });
+                sql.push_str(&seq.to_string());
+            }
+            sql.push(')');
+        }
+        self.read(|conn| {
+            let n: i64 = if acknowledged.is_empty() {
+                conn.prepare_cached(&sql)?.query_row([registration], |r| r.get(0))?
+            } else {
+                conn.prepare(&sql)?.query_row([registration], |r| r.get(0))?
+            };
+            Ok(to_u64(n))
+        })
     }
 
     /// The earliest expiry of any queue entry (Unix ms), to sleep until then.

@@ -22,6 +22,22 @@ pub fn config(store_dir: &Path) -> Config {
     cfg
 }
 
+/// Opens the store of `cfg` for a service that restarts in this process. The previous
+/// service's store may still be locked for a moment after it closed: a child process another
+/// test is spawning holds a copy of every descriptor until its `exec`, the lock file's too.
+/// So `InUse` is retried, for 2 s at most.
+pub fn open_store(cfg: &Config) -> Store {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match Store::open(&cfg.store.dir, cfg.store_limits()) {
+            Err(otapush::store::StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 /// A running service with the receiving ends of its hooks.
 pub struct Service {
     pub handle: CaiHandle,
@@ -30,7 +46,7 @@ pub struct Service {
 }
 
 pub async fn start_service(bus: &Bus, cfg: &Config) -> Service {
-    let store = Store::open(&cfg.store.dir, cfg.store_limits()).unwrap();
+    let store = open_store(cfg);
     let (inject, mut received) = mpsc::channel::<otapush::modem::ReceivedPdu>(16);
     let (injected_tx, injected) = mpsc::channel(16);
     // Stands in for the daemon's receive path: takes each PDU and answers "durable".
