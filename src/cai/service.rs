@@ -438,7 +438,8 @@ impl CaiHandle {
     }
 
     /// Stops cleanly: `Release()` to every connected agent, registrations that are not
-    /// persistent end (their undelivered messages stay, unclaimed), the name is released.
+    /// persistent end (their undelivered messages stay, unclaimed), the name is released. On
+    /// return no task of the service is left, so the store closes with the caller's last clone.
     pub async fn shutdown(mut self) {
         let (agents, deliverers) = self.registry.close();
         let mut releases = tokio::task::JoinSet::new();
