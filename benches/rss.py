@@ -13,7 +13,11 @@ drained, src/memory.rs).
 Run (as root: InjectPdu is privileged, clear_refs needs it):
     cargo build --release --bin otapushd && benches/rss.py   (Debian's python3: python3-dbus)
 Environment: OTAPUSHD (default target/release/otapushd), SETTLE (seconds, default 3),
-RUST_LOG for the daemon (default info, as shipped).
+RUST_LOG for the daemon (default info, as shipped), BURST_VIA: `inject` (default: `InjectPdu`,
+64 calls in flight) or `modem` (the simulated network's `Deliver`: each SMS goes through the
+simulated modem, `+CMTI`, `AT+CMGR` and `AT+CMGD`, as in the field; the driver keeps at most
+16 undelivered in the network, the modem's storage holds 20: an SMSC keeps the rest, outside
+the device, and here the simulator runs inside otapushd).
 Needs dbus-daemon, python3-dbus, python3-gi: scripts/install-deps.
 """
 import os
@@ -45,6 +49,7 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 </busconfig>
 """
 WINDOW = 64
+MODEM_WINDOW = 16
 
 
 def bcd(digits):
@@ -165,6 +170,11 @@ def main():
         print_breakdown(d.pid)
 
         manager = dbus.Interface(mgr_obj, "org.otapush.Push1.Manager")
+        via = os.environ.get("BURST_VIA", "inject")
+        if via not in ("inject", "modem"):
+            sys.exit(f"rss: BURST_VIA is inject or modem, not {via!r}")
+        network = dbus.Interface(conn.get_object("org.otapush.Push1", "/org/otapush/Push1/Simulator"),
+                                 "org.otapush.Push1.Simulator")
         agent_conn = dbus.bus.BusConnection(address)
         agent = Agent(agent_conn, "/bench/agent")
         dbus.Interface(agent_conn.get_object("org.otapush.Push1", "/org/otapush/Push1"),
@@ -178,6 +188,11 @@ def main():
             state = {"next": 0, "inflight": 0, "failed": 0}
 
             def pump():
+                if via == "modem":
+                    while state["next"] - len(agent.delivered) < MODEM_WINDOW and state["next"] < n:
+                        network.Deliver(dbus.ByteArray(pdus[state["next"]]))
+                        state["next"] += 1
+                    return
                 while state["inflight"] < WINDOW and state["next"] < n:
                     p = pdus[state["next"]]
                     state["next"] += 1
@@ -197,6 +212,7 @@ def main():
                 if len(agent.delivered) >= n or state["failed"]:
                     loop.quit()
                     return False
+                pump()
                 return True
 
             pump()
@@ -233,7 +249,7 @@ def main():
         later = status_kb(d.pid, "VmRSS")
         later_anon = status_kb(d.pid, "RssAnon")
         peak_anon = max([a for _, a in samples] or [0])
-        print(f"rss: burst of 1000 pushes to 1 agent in {secs:.2f} s ({1000 / secs:.0f}/s, "
+        print(f"rss: burst of 1000 pushes ({via}) to 1 agent in {secs:.2f} s ({1000 / secs:.0f}/s, "
               f"{failed} failed); RSS before {mib(before)}")
         print(f"rss: burst peak VmHWM {mib(hwm)}{'' if reset else ' (since start: clear_refs refused)'}, "
               f"sampled max {mib(max([r for r, _ in samples] or [0]))} ({len(samples)} samples); "
