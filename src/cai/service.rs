@@ -438,8 +438,9 @@ impl CaiHandle {
     }
 
     /// Stops cleanly: `Release()` to every connected agent, registrations that are not
-    /// persistent end (their undelivered messages stay, unclaimed), the name is released. On
-    /// return no task of the service is left, so the store closes with the caller's last clone.
+    /// persistent end (their undelivered messages stay, unclaimed), the name is released. Its
+    /// own tasks and the delivery tasks are gone on return. A method call or an activation start
+    /// still waiting for its answer may hold the store a moment longer (up to 30 s for a start).
     pub async fn shutdown(mut self) {
         let (agents, deliverers) = self.registry.close();
         let mut releases = tokio::task::JoinSet::new();

@@ -144,9 +144,10 @@ impl Store {
 
     /// How many entries a registration's queue holds that its agent has not acknowledged.
     /// `acknowledged` lists the positions acknowledged whose removal may not have committed,
-    /// taken before this read: a position leaves that list only once its removal committed, so
-    /// each entry is either in the list or seen as it is now. One statement on the read-only
-    /// connection: it does not wait for a commit in progress (`ListRegistrations`).
+    /// taken before this read: a position leaves that list once its removal committed (then
+    /// the read no longer sees it) or failed (then the entry is delivered again; an answer
+    /// made meanwhile leaves it out once). One statement on the read-only connection: it does
+    /// not wait for a commit in progress (`ListRegistrations`).
     pub fn queued_unacknowledged(&self, registration: i64, acknowledged: &[i64]) -> Result<u64> {
         let mut sql = String::from("SELECT count(*) FROM queue WHERE reg = ?1");
         if !acknowledged.is_empty() {
