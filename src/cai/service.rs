@@ -449,12 +449,10 @@ impl CaiHandle {
             releases.spawn(async move { release(&conn, &agent).await });
         }
         while releases.join_next().await.is_some() {}
-        for t in &self.tasks {
-            t.abort();
-        }
         // Once they are dropped, the service holds the store only through `self`: a store
         // opened on the same directory after this returns is not refused as in use.
         for t in self.tasks.drain(..).chain(deliverers) {
+            t.abort();
             let _ = t.await;
         }
         // Taken through the bus proxy (see `start`), so released the same way.

@@ -149,20 +149,15 @@ impl Store {
     /// made meanwhile leaves it out once). One statement on the read-only connection: it does
     /// not wait for a commit in progress (`ListRegistrations`).
     pub fn queued_unacknowledged(&self, registration: i64, acknowledged: &[i64]) -> Result<u64> {
-        let mut sql = String::from("SELECT count(*) FROM queue WHERE reg = ?1");
-        if !acknowledged.is_empty() {
-            // Integers only: the list is written into the statement (SQLite here has no JSON).
-            sql.push_str(" AND seq NOT IN (");
-            for (i, seq) in acknowledged.iter().enumerate() {
-                sql.push_str(if i == 0 { "" } else { "," });
-                sql.push_str(&seq.to_string());
-            }
-            sql.push(')');
-        }
+        const ALL: &str = "SELECT count(*) FROM queue WHERE reg = ?1";
+        // Integers only: the list is written into the statement (SQLite here has no JSON).
+        // A one-off statement is not cached: it would push the queue-head query out.
+        let list: Vec<String> = acknowledged.iter().map(i64::to_string).collect();
         self.read(|conn| {
-            let n: i64 = if acknowledged.is_empty() {
-                conn.prepare_cached(&sql)?.query_row([registration], |r| r.get(0))?
+            let n: i64 = if list.is_empty() {
+                conn.prepare_cached(ALL)?.query_row([registration], |r| r.get(0))?
             } else {
+                let sql = format!("{ALL} AND seq NOT IN ({})", list.join(","));
                 conn.prepare(&sql)?.query_row([registration], |r| r.get(0))?
             };
             Ok(to_u64(n))
