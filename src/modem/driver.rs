@@ -33,7 +33,8 @@ impl Transport {
     /// `sim` → a new simulator (its handle returned for scripting), else a tty path.
     pub fn for_device(device: &str) -> (Transport, Option<SimHandle>) {
         if device == "sim" {
-            let h = SimHandle::new(super::sim::SimOptions::default());
+            let opts = super::sim::SimOptions { command_log: 0, ..Default::default() };
+            let h = SimHandle::new(opts);
             (Transport::Sim(h.clone()), Some(h))
         } else {
             (Transport::Serial(PathBuf::from(device)), None)

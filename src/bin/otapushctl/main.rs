@@ -376,7 +376,8 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::FAILURE;
             }
-            let opts = otapush::modem::sim::SimOptions::default();
+            // Nothing reads the command log of a pty simulator.
+            let opts = otapush::modem::sim::SimOptions { command_log: 0, ..Default::default() };
             report(runtime().block_on(sim::run_pty(opts, s.script)).map_err(|e| e.to_string()))
         }
         Command::Demo(d) => report(runtime().block_on(ctl::demo::run(d.bus, d.daemon))),

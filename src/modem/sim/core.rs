@@ -52,6 +52,9 @@ pub struct SimOptions {
     pub ack_timeout: Duration,
     /// How long the network waits before it resends a message the modem refused.
     pub network_retry: Duration,
+    /// How many received commands [`SimCore::log`] keeps (the newest); 0 keeps none, as
+    /// inside `otapushd`, where nothing reads them.
+    pub command_log: usize,
 }
 
 impl Default for SimOptions {
@@ -65,6 +68,7 @@ impl Default for SimOptions {
             cnmi_ranges: "(0-2),(0-3),(0,2),(0-2),(0,1)".into(),
             ack_timeout: Duration::from_secs(10),
             network_retry: Duration::from_secs(10),
+            command_log: COMMAND_LOG_CAP,
         }
     }
 }
@@ -127,12 +131,12 @@ pub struct SimCore {
     /// Messages refused with RP-ERROR, resent by the network at the given time.
     redeliver: VecDeque<(Instant, Vec<u8>)>,
     stall: Option<(Stall, Option<tokio::sync::oneshot::Sender<()>>)>,
-    /// The commands received, for tests: the newest [`COMMAND_LOG_CAP`] at most.
+    /// The commands received, for tests: the newest [`SimOptions::command_log`] at most.
     pub log: Vec<String>,
 }
 
-/// Commands kept in [`SimCore::log`]. The simulator also runs inside `otapushd` (`device =
-/// "sim"`), for as long as the daemon runs: an unbounded log grew by ~100 octets per SMS.
+/// Commands kept in [`SimCore::log`] by default. Inside `otapushd` (`device = "sim"`) the
+/// simulator keeps none: a full log holds ~200 KiB of the daemon's heap.
 pub const COMMAND_LOG_CAP: usize = 4096;
 
 /// `+CIND=?` of the simulator: smsfull is indicator 5.
@@ -508,10 +512,13 @@ impl SimCore {
     }
 
     fn command(&mut self, line: &str) {
-        if self.log.len() >= COMMAND_LOG_CAP {
-            self.log.drain(..COMMAND_LOG_CAP / 2);
+        let cap = self.opts.command_log;
+        if cap > 0 {
+            if self.log.len() >= cap {
+                self.log.drain(..cap.div_ceil(2));
+            }
+            self.log.push(line.to_string());
         }
-        self.log.push(line.to_string());
         if let Some((stall, _)) = &self.stall {
             if line.to_ascii_uppercase().starts_with(&stall.prefix.to_ascii_uppercase()) {
                 let execute = stall.execute;
@@ -863,6 +870,13 @@ mod tests {
             c.log.last().map(String::as_str),
             Some(format!("AT+CMGR={}", COMMAND_LOG_CAP + 9).as_str())
         );
+        let mut quiet = SimCore::new(SimOptions { command_log: 0, ..Default::default() });
+        assert_eq!(run(&mut quiet, "AT"), "AT\r\r\nOK\r\n", "still answers");
+        assert!(quiet.log.is_empty());
+        let mut one = SimCore::new(SimOptions { command_log: 1, ..Default::default() });
+        run(&mut one, "ATE0");
+        run(&mut one, "AT");
+        assert_eq!(one.log, ["AT"]);
     }
 
     #[test]
