@@ -25,7 +25,7 @@ const PREFETCH_FRESH: Duration = Duration::from_millis(5);
 
 /// Acknowledged entries removed by one writer job at most. The job's savepoint keeps the
 /// original of every page it changes in memory (SQLite's statement journal) until it is
-/// released, a few 4 KiB pages per entry: the job's size bounds that memory in a burst.
+/// released, a few pages per entry: the job's size bounds that memory in a burst.
 const REMOVALS_PER_JOB: usize = 16;
 
 /// Positions the agent acknowledged (or rejected) whose removal is not known to have committed,
