@@ -173,8 +173,9 @@ def main():
         via = os.environ.get("BURST_VIA", "inject")
         if via not in ("inject", "modem"):
             sys.exit(f"rss: BURST_VIA is inject or modem, not {via!r}")
-        network = dbus.Interface(conn.get_object("org.otapush.Push1", "/org/otapush/Push1/Simulator"),
-                                 "org.otapush.Push1.Simulator")
+        network = via == "modem" and dbus.Interface(
+            conn.get_object("org.otapush.Push1", "/org/otapush/Push1/Simulator", introspect=False),
+            "org.otapush.Push1.Simulator")
         agent_conn = dbus.bus.BusConnection(address)
         agent = Agent(agent_conn, "/bench/agent")
         dbus.Interface(agent_conn.get_object("org.otapush.Push1", "/org/otapush/Push1"),
