@@ -30,13 +30,13 @@ pub struct ServiceHooks {
     pub bearer: mpsc::Sender<bool>,
 }
 
-/// How many Manager method calls are served at once. The rest wait their turn (none fails):
-/// a burst of `InjectPdu` calls then holds at most this many credential look-ups, PDUs and
+/// How many Manager method calls (`InjectPdu` aside) are served at once. The rest wait their
+/// turn (none fails): a burst of calls then holds at most this many credential look-ups and
 /// answers in memory instead of one of each per queued call.
 pub const MAX_CALLS_IN_FLIGHT: usize = 4;
 
 /// How many `InjectPdu` calls are served at once. Each waits for its PDU's spool `fsync`, and
-/// the calls served together share one, so this bounds the injection rate to about this many
+/// the PDUs waiting together share one, so this bounds the injection rate to about this many
 /// per `fsync`: 16 keeps one caller above 2,000 PDUs/s with a 3 ms `fsync` (4 gave ~850/s),
 /// for ~190 KiB more at the peak of a 1,000-call burst (BENCHMARKS.md).
 pub const MAX_INJECTS_IN_FLIGHT: usize = 16;
