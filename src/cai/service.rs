@@ -37,11 +37,10 @@ pub const MAX_CALLS_IN_FLIGHT: usize = 4;
 
 /// How many `InjectPdu` calls are served at once. Each waits for its PDU's spool `fsync`, and
 /// the PDUs waiting together share one, so this bounds the injection rate to about this many
-/// per `fsync`: 16 keeps one caller above 2,000 PDUs/s with a 3 ms `fsync` (4 gave ~850/s),
-/// for ~190 KiB more at the peak of a 1,000-call burst (BENCHMARKS.md).
+/// per `fsync` (the trade against burst memory: BENCHMARKS.md, issue 13 item 5).
 pub const MAX_INJECTS_IN_FLIGHT: usize = 16;
 
-/// Bounds the Manager method calls served at once (see [`MAX_CALLS_IN_FLIGHT`]).
+/// Bounds the calls served at once ([`MAX_CALLS_IN_FLIGHT`], [`MAX_INJECTS_IN_FLIGHT`]).
 #[derive(Debug)]
 pub(super) struct CallGate {
     permits: tokio::sync::Semaphore,
