@@ -463,11 +463,13 @@ async fn emptied(dir: &std::path::Path) {
     .await;
 }
 
-/// Four messages queued unclaimed, then one agent that acknowledges everything; the first
-/// removal (the writer's next group commit) stalls. Gives the agent's log, the stall, the store.
+/// Four messages queued unclaimed, then one agent (registered with `filter`) that acknowledges
+/// everything; the first removal (the writer's next group commit) stalls. Gives the agent's
+/// log, the stall, the service and the agent's client.
 async fn deliveries_with_a_stalled_ack(
     bus: &Bus,
     dir: &std::path::Path,
+    filter: &[(&str, Value<'_>)],
 ) -> (
     std::sync::Arc<std::sync::Mutex<Vec<(String, tokio::time::Instant)>>>,
     otapush::store::CommitStall,
@@ -480,7 +482,7 @@ async fn deliveries_with_a_stalled_ack(
     // Claiming writes in the caller's turn, not in a group: the first group is a removal.
     let mut stall = svc.handle.store().stall_next_commit();
     let c = client(bus).await;
-    let (_, agent) = c.register(&[]).await;
+    let (_, agent) = c.register(filter).await;
     let log = answer(agent, Behaviour::Ack);
     tokio::time::timeout(GUARD, stall.reached()).await.expect("no removal reached the writer");
     (log, stall, svc, c)
@@ -494,7 +496,7 @@ async fn deliveries_with_a_stalled_ack(
 async fn deliveries_go_on_while_an_acknowledgement_commits() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
-    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path(), &[]).await;
     delivered(&log, 4, "b, c and d delivered while a's removal is stalled").await;
     assert_eq!(ids(&log), ["a", "b", "c", "d"]);
     // Delivered, none removed yet: a crash here would deliver all four again, in order.
@@ -515,7 +517,7 @@ async fn deliveries_go_on_while_an_acknowledgement_commits() {
 async fn a_failed_acknowledgement_commit_delivers_the_rest_again_in_order() {
     let bus = Bus::start();
     let dir = tempfile::tempdir().unwrap();
-    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path()).await;
+    let (log, stall, _svc, c) = deliveries_with_a_stalled_ack(&bus, dir.path(), &[]).await;
     delivered(&log, 4, "four deliveries during the stall").await;
     eventually("none unacknowledged", || async { listed_queued(&c).await == 0 }).await;
     stall.fail();
@@ -525,4 +527,96 @@ async fn a_failed_acknowledgement_commit_delivers_the_rest_again_in_order() {
     emptied(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ids(&log), ["a", "b", "c", "d", "a", "b", "c", "d"]);
+}
+
+/// Lets `stall` go from another thread a moment from now. For a test whose next call blocks
+/// the runtime on the writer (a registration's end writes in the caller's turn): it can only
+/// be released from outside. Were the call to come after the release, the test would pass
+/// without having tested anything, never fail wrongly.
+fn release_soon(stall: otapush::store::CommitStall) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stall.release();
+    })
+}
+
+/// [`deliveries_with_a_stalled_ack`] once the agent has answered all four: the first removal
+/// stalls in the writer and the other three wait behind it.
+async fn four_answered_none_removed(
+    bus: &Bus,
+    dir: &std::path::Path,
+    filter: &[(&str, Value<'_>)],
+) -> (otapush::store::CommitStall, Service, Client) {
+    let (log, stall, svc, c) = deliveries_with_a_stalled_ack(bus, dir, filter).await;
+    delivered(&log, 4, "four deliveries during the stall").await;
+    eventually("none unacknowledged", || async { listed_queued(&c).await == 0 }).await;
+    (stall, svc, c)
+}
+
+/// Once the four answered messages are gone from the queue, `agent` gets a new message and
+/// none of them.
+async fn only_a_new_message_comes(svc: &Service, dir: &std::path::Path, agent: Agent) {
+    let again = answer(agent, Behaviour::Ack);
+    eventually("the queue emptied", || async { queued_ids(dir).is_empty() }).await;
+    svc.handle.submit(&[text("e", "after")], &[]).await.unwrap();
+    delivered(&again, 1, "the new message").await;
+    assert_eq!(ids(&again), ["e"]);
+}
+
+/// An agent acknowledges four messages and unregisters before their removals commit: the
+/// acknowledged messages go with the registration. They used to be handed to the unclaimed
+/// queue, for the next registration to get again.
+#[tokio::test]
+async fn acknowledged_messages_go_with_a_registration_that_unregisters_before_their_removal() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (stall, svc, c) = four_answered_none_removed(&bus, dir.path(), &[]).await;
+    let path = c.manager.list_registrations().await.unwrap()[0].0.clone();
+    let release = release_soon(stall);
+    c.manager.unregister(&path).await.unwrap();
+    release.join().unwrap();
+    assert_eq!(queued_ids(dir.path()), Vec::<String>::new());
+    assert_eq!(svc.handle.store().totals().unwrap().messages, 0);
+    let next = client(&bus).await;
+    let (_, agent) = next.register(&[]).await;
+    only_a_new_message_comes(&svc, dir.path(), agent).await;
+}
+
+const KEEPER: [(&str, Value<'static>); 2] =
+    [("Persistent", Value::Bool(true)), ("Name", Value::Str(zbus::zvariant::Str::from_static("keeper")))];
+
+/// The same for a persistent registration whose agent's connection closes: when the agent
+/// comes back it gets only what it did not acknowledge.
+#[tokio::test]
+async fn acknowledged_messages_are_not_delivered_again_after_a_persistent_agent_reconnects() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (stall, svc, c) = four_answered_none_removed(&bus, dir.path(), &KEEPER).await;
+    let observer = client(&bus).await;
+    let release = release_soon(stall);
+    c.conn.close().await.unwrap();
+    eventually("the registration disconnected", || async {
+        let list = observer.manager.list_registrations().await.unwrap();
+        let connected = list.first().map(|r| r.1["Connected"].downcast_ref::<bool>().unwrap());
+        connected == Some(false)
+    })
+    .await;
+    release.join().unwrap();
+    let back = client(&bus).await;
+    let (_, agent) = back.register(&KEEPER).await;
+    only_a_new_message_comes(&svc, dir.path(), agent).await;
+}
+
+/// The same when another connection takes a persistent registration over while the first
+/// agent's acknowledgements wait to commit: the new agent gets only what is new.
+#[tokio::test]
+async fn a_takeover_does_not_deliver_the_previous_agents_acknowledged_messages_again() {
+    let bus = Bus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (stall, svc, _c) = four_answered_none_removed(&bus, dir.path(), &KEEPER).await;
+    let release = release_soon(stall);
+    let next = client(&bus).await;
+    let (_, agent) = next.register(&KEEPER).await;
+    release.join().unwrap();
+    only_a_new_message_comes(&svc, dir.path(), agent).await;
 }

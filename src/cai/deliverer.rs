@@ -128,7 +128,8 @@ impl Removals {
 }
 
 /// Runs until aborted (the registration ended, was taken over, or the service stopped).
-/// Acknowledgements not yet handed to the writer then stay queued and come again (same id).
+/// Whoever aborts it removes the entries left in `acknowledged` (the registry does, with the
+/// store write that ends or detaches the registration), so none comes again.
 pub(super) async fn run(
     registry: Arc<Registry>,
     conn: zbus::Connection,

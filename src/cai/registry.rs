@@ -109,6 +109,13 @@ struct Owner {
     task: Option<JoinHandle<()>>,
 }
 
+/// The queue entries the agent of `reg`'s live link answered whose removal is not known to
+/// have committed. Whoever stops the delivery task removes them with its own store write, so
+/// an answered message is neither delivered again nor handed to the unclaimed queue.
+fn answered(reg: Option<&Registration>) -> Vec<i64> {
+    reg.and_then(|r| r.owner.as_ref()).map(|o| o.acknowledged.positions()).unwrap_or_default()
+}
+
 impl Drop for Owner {
     fn drop(&mut self) {
         if let Some(t) = &self.task {
@@ -214,7 +221,7 @@ impl Registry {
             let privileged = policy.is_privileged(&caller);
             let mine = per_uid.entry(r.uid).or_default();
             if !r.persistent {
-                let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
+                let moved = store.end_registration(r.id, &[], settings.unclaimed_ttl_ms)?;
                 log::info!(
                     "registration {} of the previous run ended; {moved} queued messages unclaimed",
                     r.id
@@ -223,7 +230,7 @@ impl Registry {
             }
             let refusal = quota_refusal(&settings, privileged, true, state.regs.len(), 0, (*mine, *mine));
             if let Some(why) = refusal {
-                let moved = store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
+                let moved = store.end_registration(r.id, &[], settings.unclaimed_ttl_ms)?;
                 log::warn!(
                     "persistent registration {} of uid {} ended: {why}; {moved} queued messages unclaimed",
                     r.id,
@@ -247,7 +254,7 @@ impl Registry {
                 }
                 Err(e) => {
                     log::error!("registration {}: unreadable filter ({e}); ended", r.id);
-                    store.end_registration(r.id, settings.unclaimed_ttl_ms)?;
+                    store.end_registration(r.id, &[], settings.unclaimed_ttl_ms)?;
                 }
             }
         }
@@ -317,6 +324,7 @@ impl Registry {
             Some(id) => {
                 self.store.update_registration(id, &caller.gids, &json)?;
                 let reg = state.regs.remove(&id);
+                self.remove_answered(id, answered(reg.as_ref()));
                 if let (Some(new), Some(old)) =
                     (activation.as_mut(), reg.as_ref().and_then(|r| r.activation.as_ref()))
                 {
@@ -377,7 +385,8 @@ impl Registry {
     pub fn unregister(&self, path: &str, sender: &str, caller: &Caller) -> Result<(), PushError> {
         let mut state = self.lock();
         let id = owned_by(&mut state, path, sender, caller)?.0;
-        let moved = self.store.end_registration(id, self.settings.unclaimed_ttl_ms)?;
+        let done = answered(state.regs.get(&id));
+        let moved = self.store.end_registration(id, &done, self.settings.unclaimed_ttl_ms)?;
         state.regs.remove(&id);
         log::info!("registration {id} unregistered; {moved} queued messages unclaimed");
         Ok(())
@@ -410,7 +419,8 @@ impl Registry {
             .collect();
         let mut agents = Vec::new();
         for id in lapsed {
-            match self.store.end_registration(id, self.settings.unclaimed_ttl_ms) {
+            let done = answered(state.regs.get(&id));
+            match self.store.end_registration(id, &done, self.settings.unclaimed_ttl_ms) {
                 Ok(moved) => {
                     log::info!("registration {id} expired unrefreshed; {moved} queued messages unclaimed")
                 }
@@ -435,14 +445,16 @@ impl Registry {
             .collect();
         for id in ids {
             let persistent = state.regs.get(&id).is_some_and(|r| r.filter.is_persistent());
+            let done = answered(state.regs.get(&id));
             if persistent {
                 if let Some(r) = state.regs.get_mut(&id) {
                     r.owner = None;
                 }
+                self.remove_answered(id, done);
                 log::info!("registration {id}: {bus_name} left; persistent, queueing");
                 continue;
             }
-            match self.store.end_registration(id, self.settings.unclaimed_ttl_ms) {
+            match self.store.end_registration(id, &done, self.settings.unclaimed_ttl_ms) {
                 Ok(moved) => {
                     log::info!("registration {id}: {bus_name} left; {moved} queued messages unclaimed")
                 }
@@ -572,6 +584,7 @@ impl Registry {
         let mut agents = Vec::new();
         let mut tasks = Vec::new();
         for (id, mut r) in std::mem::take(&mut state.regs) {
+            let done = answered(Some(&r));
             if let Some(o) = &mut r.owner {
                 agents.push(o.agent.clone());
                 if let Some(t) = o.task.take() {
@@ -580,12 +593,25 @@ impl Registry {
                 }
             }
             if !r.filter.is_persistent() {
-                if let Err(e) = self.store.end_registration(id, self.settings.unclaimed_ttl_ms) {
+                if let Err(e) = self.store.end_registration(id, &done, self.settings.unclaimed_ttl_ms) {
                     log::error!("registration {id}: store: {e}");
                 }
+            } else {
+                self.remove_answered(id, done);
             }
         }
         (agents, tasks)
+    }
+
+    /// Removes the entries a stopped delivery task's agent answered (see [`answered`]).
+    /// On failure they stay queued and come again (same ids, at least once).
+    fn remove_answered(&self, id: i64, done: Vec<i64>) {
+        if let Err(e) = self.store.remove_all_queued(&done) {
+            log::error!(
+                "registration {id}: {} answered messages not removed: {e}; they come again",
+                done.len()
+            );
+        }
     }
 
     /// Stops every delivery task without touching the store (the handle was dropped).

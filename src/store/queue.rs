@@ -101,6 +101,18 @@ impl Store {
         Ok(removed)
     }
 
+    /// Removes the queue entries at `seqs` (answered by their agent); gives how many there were.
+    pub fn remove_all_queued(&self, seqs: &[i64]) -> Result<usize> {
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let removed = self.write(Sync::Normal, |tx| delete_all_queued(tx, seqs))?;
+        if removed > 0 {
+            self.room.notify_one();
+        }
+        Ok(removed)
+    }
+
     /// Whether an event-stream message of `body_len` octets fits under the caps with the
     /// reserve kept for SMS ([`STREAM_RESERVE_DIVISOR`]). Streams wait for room (back-pressure)
     /// instead of committing past the caps, which would drop the oldest queued messages.

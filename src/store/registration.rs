@@ -1,7 +1,7 @@
 //! Registrations: persistent ones survive restarts; the others live while their owner is on
 //! the bus, and are kept here only so their queues can refer to them.
 
-use super::queue::release_queue;
+use super::queue::{delete_all_queued, release_queue};
 use super::{to_i64, Result, Store, StoreError, Sync};
 use rusqlite::params;
 
@@ -69,15 +69,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Ends a registration: its undelivered messages move to the unclaimed queue (kept
+    /// Ends a registration: the entries at `answered` (its agent acknowledged or rejected them)
+    /// are removed, its other queued messages move to the unclaimed queue (kept
     /// `unclaimed_ttl_ms` from their arrival, for the next matching registration) and the row
     /// goes. Gives how many messages moved.
-    pub fn end_registration(&self, id: i64, unclaimed_ttl_ms: u64) -> Result<u64> {
-        self.write(Sync::Durable, |tx| {
+    pub fn end_registration(&self, id: i64, answered: &[i64], unclaimed_ttl_ms: u64) -> Result<u64> {
+        let (removed, moved) = self.write(Sync::Durable, |tx| {
+            let removed = delete_all_queued(tx, answered)?;
             let moved = release_queue(tx, id, unclaimed_ttl_ms)?;
             tx.prepare_cached("DELETE FROM registration WHERE id = ?1")?.execute([id])?;
-            Ok(moved)
-        })
+            Ok((removed, moved))
+        })?;
+        if removed > 0 {
+            self.room.notify_one();
+        }
+        Ok(moved)
     }
 }
 
@@ -120,10 +126,26 @@ mod tests {
         let m = super::super::queue::tests::msg("gone", b"x");
         let d = Disposition::Queue(vec![QueueTarget { registration: r, expires_ms: 50 }]);
         s.commit_messages(&[(&m, d)], &[], 1000).unwrap();
-        assert_eq!(s.end_registration(r, 5000).unwrap(), 1);
+        assert_eq!(s.end_registration(r, &[], 5000).unwrap(), 1);
         assert!(s.registrations().unwrap().is_empty());
         let head = s.queue_head(UNCLAIMED, 0).unwrap().unwrap();
         // Kept 5000 ms from its arrival at 1000.
         assert_eq!((head.message.id.as_str(), head.expires_ms), ("gone", 6000));
+    }
+
+    #[test]
+    fn ending_a_registration_removes_the_entries_its_agent_answered() {
+        let (_d, s) = temp_store(Limits::default());
+        let r = s.insert_registration(0, &[], "", false, "{}", 0).unwrap();
+        let (a, b) =
+            (super::super::queue::tests::msg("acked", b"x"), super::super::queue::tests::msg("not", b"y"));
+        let to_r = || Disposition::Queue(vec![QueueTarget { registration: r, expires_ms: 50_000 }]);
+        s.commit_messages(&[(&a, to_r()), (&b, to_r())], &[], 1000).unwrap();
+        let acked = s.queue_head(r, 0).unwrap().unwrap();
+        assert_eq!(acked.message.id, "acked");
+        assert_eq!(s.end_registration(r, &[acked.seq], 5000).unwrap(), 1);
+        assert_eq!(s.totals().unwrap().messages, 1);
+        assert_eq!(s.queue_head(UNCLAIMED, 0).unwrap().unwrap().message.id, "not");
+        assert_eq!(s.queued_count(UNCLAIMED).unwrap(), 1);
     }
 }
