@@ -16,6 +16,10 @@
 //! benches/fsync_delay.c (built here with gcc, `LD_PRELOAD`), which sleeps that long in every
 //! fsync and fdatasync (3000 for a slow flash disk).
 //! Must run as root or as a user the daemon treats as privileged (InjectPdu is privileged).
+//!
+//! The bus floor: the bench runs itself again as a plain caller (`--bus-floor`) that calls
+//! `Deliver` on an agent of this process, one call in flight, with a push's meta and body and
+//! no otapushd in between: the most one registration could get through this bus daemon.
 
 use otapush::cai::client::{serve_agent, AgentEvent, ManagerProxy};
 use otapush::ctl::encode::{encode_push, PushRequest};
@@ -443,9 +447,86 @@ async fn strace_during<F: std::future::Future<Output = Run>>(pid: u32, f: F) -> 
     Some((run, strace_summary(&String::from_utf8_lossy(&out.stderr))?))
 }
 
+/// An agent served on its own connection with no registration, for the bus floor.
+async fn floor_agent(address: &str) -> (zbus::Connection, String) {
+    let conn = zbus::connection::Builder::address(address).unwrap().build().await.unwrap();
+    let mut events = serve_agent(&conn, "/bench/floor", 256).await.unwrap();
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if let AgentEvent::Deliver(d) = ev {
+                d.ack();
+            }
+        }
+    });
+    let name = conn.unique_name().unwrap().to_string();
+    (conn, name)
+}
+
+/// Runs the bus floor's caller in another process and prints its line.
+fn bus_floor(address: &str, agent: &str, calls: usize) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--bus-floor", address, agent, &calls.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the bench binary runs again");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The caller: `calls` sequential `Deliver` calls, each with the meta a WAP Push carries.
+fn bus_floor_caller(address: &str, agent: &str, calls: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let conn = zbus::connection::Builder::address(address).unwrap().build().await.unwrap();
+        let mut meta: HashMap<&str, Value<'_>> = HashMap::new();
+        for (k, v) in [
+            ("Source", "sms"),
+            ("Originator", "+447700900123"),
+            ("SentTime", "2025-01-02T03:04:05+01:00"),
+            ("ReceivedTime", "2026-12-08T01:00:00+00:00"),
+            ("ApplicationId", "x-wap-application:mms.ua"),
+            ("ContentType", "application/vnd.wap.mms-message"),
+            ("PduType", "push"),
+            ("Kind", "wsp_push"),
+        ] {
+            meta.insert(k, Value::from(v));
+        }
+        meta.insert("ContentTypeParams", Value::from(HashMap::<String, String>::new()));
+        let headers =
+            HashMap::from([("X-Wap-Application-Id".to_string(), "x-wap-application:mms.ua".to_string())]);
+        meta.insert("Headers", Value::from(headers));
+        meta.insert("TransactionId", Value::from(7u8));
+        meta.insert("Port", Value::from(2948u16));
+        let mut latencies = Vec::with_capacity(calls);
+        let t0 = Instant::now();
+        for i in 0..calls {
+            let id = format!("floor-{i:06}-0123456789abcdef");
+            let body = format!("floor push {i:06} {}", "x".repeat(40)).into_bytes();
+            let t = Instant::now();
+            conn.call_method(
+                Some(agent),
+                "/bench/floor",
+                Some("org.otapush.Push1.Agent"),
+                "Deliver",
+                &(id, &meta, body),
+            )
+            .await
+            .expect("Deliver answered");
+            latencies.push(t.elapsed());
+        }
+        let run = Run { pushes: calls, deliveries: calls, secs: t0.elapsed().as_secs_f64(), latencies };
+        run.print("bus floor: Deliver, no otapushd");
+    });
+}
+
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` from tooling
+    }
+    if let [_, flag, address, agent, calls] = args.as_slice() {
+        if flag == "--bus-floor" {
+            return bus_floor_caller(address, agent, calls.parse().unwrap());
+        }
     }
     let pushes = env_num("BENCH_PUSHES", 2000) as usize;
     let idle_secs = env_num("IDLE_SECS", 60);
@@ -567,6 +648,12 @@ fn main() {
         print_cpu("1 agent", &cpu, &cpu_snapshot(pid, bus_pid), &run);
         drop(a);
         wait_unregistered(&manager).await;
+        // The same round trip with nothing of otapushd in it (the daemon is idle meanwhile).
+        let (floor_conn, floor_name) = floor_agent(bus.address()).await;
+        let address = bus.address().to_string();
+        let floor = tokio::task::spawn_blocking(move || bus_floor(&address, &floor_name, pushes));
+        floor.await.unwrap();
+        drop(floor_conn);
 
         // Ten agents, each push to one of them (by application id).
         let apps: Vec<Option<String>> = (0..10).map(|k| Some(format!("x-otapush-bench:agent{k}"))).collect();
