@@ -8,7 +8,9 @@
 //! single-segment WAP Push SMS PDUs built by `ctl::encode::encode_push`, each with a distinct
 //! body so that no two share a message id.
 //!
-//! Run: `cargo build --release --bin otapushd && cargo bench --bench cai`.
+//! Run: `cargo build --release --bin otapushd && cp target/release/otapushd /tmp/ &&
+//! OTAPUSHD=/tmp/otapushd cargo bench --bench cai` (`cargo bench` links its own build of the
+//! daemon as target/release/otapushd; the bench says so when it measures that one).
 //! Environment: `OTAPUSHD` (the daemon binary; default target/release/otapushd, else the bench
 //! build's own), `BENCH_PUSHES` (pushes per throughput run, default 2000), `IDLE_SECS` (length
 //! of the quiet period for wake-ups, default 60), `RUST_LOG` for the daemon (default `info`,
@@ -75,6 +77,23 @@ fn daemon_binary() -> PathBuf {
 }
 
 /// `/proc/PID/status` fields in kB.
+/// True when the ELF64 file has a `.symtab` section: `cargo bench` links its own build of the
+/// daemon (bench profile, not stripped) as target/release/otapushd, over the shipped one.
+fn has_symbol_table(path: &Path) -> bool {
+    let Ok(elf) = std::fs::read(path) else { return false };
+    let word = |at: usize, n: usize| -> Option<u64> {
+        let b = elf.get(at..at + n)?;
+        Some(b.iter().rev().fold(0u64, |v, &x| v << 8 | u64::from(x)))
+    };
+    if elf.get(..6) != Some(b"\x7fELF\x02\x01".as_slice()) {
+        return false; // only little-endian ELF64, the hosts this bench runs on
+    }
+    let (Some(off), Some(size), Some(count)) = (word(0x28, 8), word(0x3A, 2), word(0x3C, 2)) else {
+        return false;
+    };
+    (0..count).any(|i| word((off + i * size) as usize + 4, 4) == Some(2))
+}
+
 fn status_kb(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
@@ -536,6 +555,12 @@ fn main() {
         bin.display(),
         std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0)
     );
+    if has_symbol_table(&bin) {
+        println!(
+            "cai: this daemon has a symbol table: the bench profile's build, not the shipped one; for \
+             the shipped daemon copy the release build first and set OTAPUSHD to the copy"
+        );
+    }
     let bus = PrivateBus::start().expect("dbus-daemon");
     let bus_pid = bus.pid();
     let state = tempfile::Builder::new()

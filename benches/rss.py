@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_build  # noqa: E402
+
 try:
     import dbus
     import dbus.mainloop.glib
@@ -128,6 +131,7 @@ def main():
     daemon_bin = os.environ.get("OTAPUSHD", os.path.join(ROOT, "target/release/otapushd"))
     if not os.path.exists(daemon_bin):
         sys.exit(f"rss: no {daemon_bin}: cargo build --release --bin otapushd")
+    daemon_build.check(daemon_bin, "rss")
     if not shutil.which("dbus-daemon"):
         sys.exit("rss: dbus-daemon missing: run scripts/install-deps")
     settle = float(os.environ.get("SETTLE", "3"))

@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_build  # noqa: E402
+
 try:
     import dbus
 except ImportError as e:
@@ -78,6 +81,7 @@ def main():
             sys.exit(f"startup: {tool} missing: run scripts/install-deps")
     if not os.path.exists(daemon_bin):
         sys.exit(f"startup: no {daemon_bin}: cargo build --release --bin otapushd")
+    daemon_build.check(daemon_bin, "startup")
     tmp = tempfile.mkdtemp(prefix="otapush-startup-", dir="/var/tmp")
     bus_p = None
     try:
