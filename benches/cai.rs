@@ -16,7 +16,8 @@
 //! of the quiet period for wake-ups, default 60), `RUST_LOG` for the daemon (default `info`,
 //! as shipped; its log goes to a file), `FSYNC_DELAY_US`: when set, the daemon runs under
 //! benches/fsync_delay.c (built here with gcc, `LD_PRELOAD`), which sleeps that long in every
-//! fsync and fdatasync (3000 for a slow flash disk).
+//! fsync and fdatasync (3000 for a slow flash disk), `UNIT_ENVIRONMENT=off`: the daemon does not
+//! get the `Environment=` settings of systemd/otapushd.service (by default it does).
 //! Must run as root or as a user the daemon treats as privileged (InjectPdu is privileged).
 //!
 //! The bus floor: the bench runs itself again as a plain caller (`--bus-floor`) that calls
@@ -92,6 +93,19 @@ fn has_symbol_table(path: &Path) -> bool {
         return false;
     };
     (0..count).any(|i| word((off + i * size) as usize + 4, 4) == Some(2))
+}
+
+/// The shipped unit's `Environment=NAME=VALUE` settings, given to the daemon so that it runs as
+/// on a device; none with `UNIT_ENVIRONMENT=off`.
+fn unit_environment() -> Vec<(String, String)> {
+    if std::env::var("UNIT_ENVIRONMENT").as_deref() == Ok("off") {
+        return Vec::new();
+    }
+    include_str!("../systemd/otapushd.service")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Environment=")?.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {
@@ -575,6 +589,9 @@ fn main() {
         println!("cai: every fsync/fdatasync of the daemon sleeps {us} µs first ({})", shim.display());
         cmd.env("LD_PRELOAD", shim).env("FSYNC_DELAY_US", us);
     }
+    let unit_env = unit_environment();
+    println!("cai: daemon environment from systemd/otapushd.service: {unit_env:?}");
+    cmd.envs(unit_env);
     let child = cmd
         .args(["--device", "sim", "--bus", bus.address(), "--state-dir"])
         .arg(state.path().join("state"))

@@ -1,4 +1,4 @@
-"""Which build of otapushd a bench measures.
+"""Which build of otapushd a bench measures, and the environment it runs in.
 
 `cargo bench` builds otapushd with the bench profile (opt-level 3, not stripped) and links it as
 target/release/otapushd, over the shipped release build (opt-level "s", LTO, stripped). The two
@@ -40,3 +40,21 @@ def check(path, tool):
         print(f"{why}; measuring it as asked", flush=True)
         return
     sys.exit(f"{why}; run `cargo build --release --bin otapushd` again, or set OTAPUSHD")
+
+
+UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "systemd", "otapushd.service")
+
+
+def unit_environment():
+    """The `Environment=NAME=VALUE` settings of the shipped unit, which the benches give the daemon
+    so that they measure it as it runs on a device; `UNIT_ENVIRONMENT=off` leaves them out."""
+    if os.environ.get("UNIT_ENVIRONMENT") == "off":
+        return {}
+    out = {}
+    with open(UNIT) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("Environment="):
+                name, _, value = line[len("Environment="):].partition("=")
+                out[name] = value
+    return out

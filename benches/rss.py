@@ -17,7 +17,8 @@ RUST_LOG for the daemon (default info, as shipped), BURST_VIA: `inject` (default
 64 calls in flight) or `modem` (the simulated network's `Deliver`: each SMS goes through the
 simulated modem, `+CMTI`, `AT+CMGR` and `AT+CMGD`, as in the field; the driver keeps at most
 16 undelivered in the network, the modem's storage holds 20: an SMSC keeps the rest, outside
-the device, and here the simulator runs inside otapushd).
+the device, and here the simulator runs inside otapushd). The daemon gets the unit's
+`Environment=` settings (systemd/otapushd.service) unless UNIT_ENVIRONMENT=off.
 Needs dbus-daemon, python3-dbus, python3-gi: scripts/install-deps.
 """
 import os
@@ -132,6 +133,8 @@ def main():
     if not os.path.exists(daemon_bin):
         sys.exit(f"rss: no {daemon_bin}: cargo build --release --bin otapushd")
     daemon_build.check(daemon_bin, "rss")
+    unit_env = daemon_build.unit_environment()
+    print(f"rss: daemon environment from systemd/otapushd.service: {unit_env or 'none (UNIT_ENVIRONMENT=off)'}")
     if not shutil.which("dbus-daemon"):
         sys.exit("rss: dbus-daemon missing: run scripts/install-deps")
     settle = float(os.environ.get("SETTLE", "3"))
@@ -147,7 +150,7 @@ def main():
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
         d = subprocess.Popen([daemon_bin, "--device", "sim", "--bus", address, "--state-dir",
                               f"{tmp}/state"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=open(f"{tmp}/otapushd.log", "w"), env=env)
+                             stderr=open(f"{tmp}/otapushd.log", "w"), env=dict(env, **unit_env))
         procs.append(d)
         print(f"rss: daemon {daemon_bin} ({os.path.getsize(daemon_bin)} octets), pid {d.pid}")
 

@@ -12,7 +12,8 @@ daemons; it prints the median, the min-max spread and every sample.
 
 Run (as root: ofonod and ModemManager expect it):
     cargo build --release --bin otapushd && benches/startup.py [RUNS]   (default 15)
-Environment: OTAPUSHD (default target/release/otapushd).
+Environment: OTAPUSHD (default target/release/otapushd); otapushd gets the unit's `Environment=`
+settings (systemd/otapushd.service) unless UNIT_ENVIRONMENT=off.
 Needs dbus-daemon, python3-dbus, ofono, modemmanager: scripts/install-deps.
 """
 import os
@@ -82,6 +83,8 @@ def main():
     if not os.path.exists(daemon_bin):
         sys.exit(f"startup: no {daemon_bin}: cargo build --release --bin otapushd")
     daemon_build.check(daemon_bin, "startup")
+    unit_env = daemon_build.unit_environment()
+    print(f"startup: daemon environment from systemd/otapushd.service: {unit_env or 'none (UNIT_ENVIRONMENT=off)'}")
     tmp = tempfile.mkdtemp(prefix="otapush-startup-", dir="/var/tmp")
     bus_p = None
     try:
@@ -131,7 +134,7 @@ def main():
             state = f"{tmp}/state"
             t0 = time.monotonic()
             p = subprocess.Popen([daemon_bin, "--device", "sim", "--bus", address, "--state-dir", state],
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=dict(env, **unit_env))
             try:
                 named, ready = otapushd_times(p, t0)
                 res["name"].append(named)

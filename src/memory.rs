@@ -17,8 +17,8 @@ pub const QUIET: Duration = Duration::from_secs(2);
 
 /// Returns glibc's free heap memory to the kernel, in every arena, including free pages in the
 /// middle of a heap that glibc's own trimming (top of the heap only) keeps.
-/// Blocks in glibc's per-thread cache count as in use and keep their pages
-/// (docs/device-builders.md, "Memory after a burst").
+/// Blocks in glibc's per-thread cache count as in use and keep their pages; the shipped unit makes
+/// that cache small (docs/device-builders.md, "Memory after a burst").
 pub fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim(3) only walks glibc's own arenas under their locks.

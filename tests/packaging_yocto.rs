@@ -1,8 +1,9 @@
 //! The Yocto recipe and the Buildroot package: the crate list is what Cargo.lock says, the
-//! license checksum is that of Cargo.toml's license line, and every repository file they
-//! install exists.
+//! license checksum is that of Cargo.toml's license line, every repository file they install
+//! exists, and the BusyBox init script starts the daemon with the unit's environment.
 
 use otapush_test_support::packaging::{read_repo_file, repo_file, run};
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 #[test]
@@ -84,4 +85,42 @@ fn recipe_and_buildroot_package_install_existing_files() {
     assert!(repo_file("board/buildroot/otapush/S97otapushd").is_file());
     let config_in = read_repo_file("board/buildroot/otapush/Config.in");
     assert!(config_in.contains("select BR2_PACKAGE_HOST_RUSTC"));
+}
+
+/// `S97otapushd start` with stand-ins for `install` and `start-stop-daemon` on PATH: the daemon
+/// is started with every `Environment=` setting of the systemd unit, so both inits run it alike.
+#[test]
+fn busybox_init_script_starts_the_daemon_with_the_units_environment() {
+    let unit = read_repo_file("systemd/otapushd.service");
+    let settings: Vec<&str> = unit.lines().filter_map(|l| l.trim().strip_prefix("Environment=")).collect();
+    assert!(!settings.is_empty(), "the unit sets no environment");
+
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let mut names = String::new();
+    for s in &settings {
+        let name = s.split_once('=').map_or(*s, |(n, _)| n);
+        names.push_str(&format!(" {name}=\"${name}\""));
+    }
+    for (tool, body) in [
+        ("install", "exit 0".to_string()),
+        ("start-stop-daemon", format!("echo{names} \"$@\" > '{}'", seen.display())),
+    ] {
+        let path = dir.path().join(tool);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd = Command::new("sh");
+    cmd.arg(repo_file("board/buildroot/otapush/S97otapushd")).arg("start").env("PATH", path);
+    for s in &settings {
+        cmd.env_remove(s.split_once('=').map_or(*s, |(n, _)| n));
+    }
+    let (ok, out, err) = run(&mut cmd);
+    assert!(ok && out.contains("OK"), "{out}{err}");
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    for s in &settings {
+        assert!(seen.contains(&format!("{s} ")), "started without {s}: {seen}");
+    }
+    assert!(seen.contains("-x /usr/bin/otapushd"), "{seen}");
 }
