@@ -94,11 +94,7 @@ impl Store {
 
     /// Removes one queue entry (delivered, or rejected by its agent). False if it was gone.
     pub fn remove_queued(&self, seq: i64) -> Result<bool> {
-        let removed = self.write(Sync::Normal, |tx| delete_queued(tx, seq))?;
-        if removed {
-            self.room.notify_one();
-        }
-        Ok(removed)
+        Ok(self.remove_all_queued(&[seq])? > 0)
     }
 
     /// Removes the queue entries at `seqs` (answered by their agent); gives how many there were.
@@ -249,11 +245,6 @@ impl Store {
             Ok(claimed.into_iter().map(|(_, id)| id).collect())
         })
     }
-}
-
-/// Deletes one queue entry; false if it was gone.
-pub(super) fn delete_queued(tx: &Transaction<'_>, seq: i64) -> Result<bool> {
-    Ok(delete_all_queued(tx, &[seq])? > 0)
 }
 
 /// Deletes queue entries by position; gives how many were there.
